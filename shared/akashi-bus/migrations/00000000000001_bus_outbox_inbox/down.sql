@@ -1,0 +1,2 @@
+DROP TABLE bus_inbox;
+DROP TABLE bus_outbox;

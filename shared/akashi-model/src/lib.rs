@@ -1,0 +1,11 @@
+//! The credential data model Akashi speaks: Open Badges 2.0 documents, the
+//! domain newtypes every service parses its input into, and the payloads of
+//! the messages the services exchange over RabbitMQ.
+//!
+//! Nothing here knows about one service, a database or the broker.
+
+pub mod email;
+pub mod messages;
+pub mod ob2;
+
+pub use email::{EmailAddress, EmailError};

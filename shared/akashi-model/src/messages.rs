@@ -1,0 +1,185 @@
+//! Payloads of the messages the services exchange (the `data` of each
+//! CloudEvents envelope). `docs/messages.md` is the catalogue for humans.
+//!
+//! Each payload names its routing key and a versioned CloudEvents `type`; a
+//! breaking change gets a new version, never an edited payload.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+use crate::EmailAddress;
+
+/// A payload that travels on the bus under a fixed routing key and type.
+pub trait BusMessage: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The topic exchange routing key, e.g. `issue.requested`.
+    const ROUTING_KEY: &'static str;
+    /// The CloudEvents `type`, versioned, e.g. `dev.akashi.issue.requested.v1`.
+    const EVENT_TYPE: &'static str;
+}
+
+macro_rules! bus_message {
+    ($ty:ty, $key:literal, $version:literal) => {
+        impl BusMessage for $ty {
+            const ROUTING_KEY: &'static str = $key;
+            const EVENT_TYPE: &'static str = concat!("dev.akashi.", $key, ".", $version);
+        }
+    };
+}
+
+/// The learner an award is for, as the LMS described them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Recipient {
+    pub email: EmailAddress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lms_user_id: Option<String>,
+}
+
+/// Where an award request came from, kept for the decision trail.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AwardOrigin {
+    /// `lms` for a rule decision, `admin` for a manual award.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course_id: Option<String>,
+}
+
+/// One piece of evidence attached to an award.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvidenceItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
+}
+
+/// lms-adapter → issuer: a learner has earned a badge; issue it once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IssueRequested {
+    /// (rule, learner, course run): the same key never yields two badges.
+    pub idempotency_key: String,
+    pub issuer_id: Uuid,
+    pub badge_class_id: Uuid,
+    pub recipient: Recipient,
+    pub origin: AwardOrigin,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<EvidenceItem>,
+}
+bus_message!(IssueRequested, "issue.requested", "v1");
+
+/// The public URLs of one award, per format it was issued in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AwardUrls {
+    pub ob2_assertion: String,
+    pub badge_page: String,
+    pub verify: String,
+}
+
+/// issuer → host, display: a credential exists; host serves it, display shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BadgeIssued {
+    pub award_id: Uuid,
+    pub issuer_id: Uuid,
+    pub badge_class_id: Uuid,
+    pub recipient: Recipient,
+    pub issued_on: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
+    /// The OB 2.0 hosted Assertion, exactly as it must be served.
+    pub ob2_assertion: serde_json::Value,
+    pub urls: AwardUrls,
+}
+bus_message!(BadgeIssued, "badge.issued", "v1");
+
+/// issuer → host, display, verifier: an award is revoked, with a reason.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BadgeRevoked {
+    pub award_id: Uuid,
+    pub issuer_id: Uuid,
+    pub reason: String,
+    pub revoked_at: DateTime<Utc>,
+    pub urls: AwardUrls,
+}
+bus_message!(BadgeRevoked, "badge.revoked", "v1");
+
+/// issuer → host: an issuer Profile to serve (created or changed).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IssuerPublished {
+    pub issuer_id: Uuid,
+    /// The OB 2.0 Profile document.
+    pub profile: serde_json::Value,
+}
+bus_message!(IssuerPublished, "issuer.published", "v1");
+
+/// A badge image as uploaded by the admin.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImageBlob {
+    pub content_type: String,
+    /// Standard base64 of the image bytes.
+    pub data_base64: String,
+}
+
+/// issuer → host, lms-adapter: a badge class to serve and to allow in rules.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BadgeClassPublished {
+    pub badge_class_id: Uuid,
+    pub issuer_id: Uuid,
+    pub name: String,
+    /// The OB 2.0 BadgeClass document.
+    pub badge_class: serde_json::Value,
+    pub image: ImageBlob,
+}
+bus_message!(BadgeClassPublished, "badge_class.published", "v1");
+
+/// issuer → lms-adapter: an admin API token exists (only its hash travels).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AdminTokenCreated {
+    pub token_id: Uuid,
+    pub token_hash: String,
+    pub scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+bus_message!(AdminTokenCreated, "admin.token.created", "v1");
+
+/// issuer → lms-adapter: an admin API token no longer grants anything.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AdminTokenRevoked {
+    pub token_id: Uuid,
+}
+bus_message!(AdminTokenRevoked, "admin.token.revoked", "v1");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_are_versioned_and_keyed() {
+        assert_eq!(IssueRequested::ROUTING_KEY, "issue.requested");
+        assert_eq!(IssueRequested::EVENT_TYPE, "dev.akashi.issue.requested.v1");
+        assert_eq!(BadgeRevoked::EVENT_TYPE, "dev.akashi.badge.revoked.v1");
+    }
+
+    #[test]
+    fn issue_requested_refuses_a_bad_email() {
+        let json = serde_json::json!({
+            "idempotency_key": "k", "issuer_id": Uuid::nil(), "badge_class_id": Uuid::nil(),
+            "recipient": {"email": "not-an-email"}, "origin": {"kind": "lms"}
+        });
+        assert!(serde_json::from_value::<IssueRequested>(json).is_err());
+    }
+}

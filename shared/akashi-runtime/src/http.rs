@@ -1,0 +1,182 @@
+//! Request ids, HTTP metrics and the operational endpoints every service serves.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, get, web};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::json;
+use tracing::Instrument;
+
+use akashi_bus::Bus;
+use akashi_db::PgPool;
+
+/// The header carrying a request's id in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the current request, as handlers see it; it becomes the
+/// `correlationid` of the messages a request causes.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl actix_web::FromRequest for RequestId {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().to_string()));
+        std::future::ready(Ok(id))
+    }
+}
+
+fn acceptable_request_id(raw: &str) -> bool {
+    (1..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// Middleware: takes (or makes) a request id, runs the request in a span that
+/// carries it, echoes it in the response, and records HTTP metrics.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().to_string();
+    let span = tracing::info_span!("http", request_id = %request_id, method = %method, path = %req.path());
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let status = match &result {
+        Ok(res) => res.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
+    metrics::counter!("akashi_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("akashi_http_request_duration_seconds", "method" => method, "route" => route).record(elapsed);
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, elapsed_ms = elapsed * 1000.0, "request failed");
+        } else {
+            tracing::debug!(status, elapsed_ms = elapsed * 1000.0, "request");
+        }
+    });
+    let mut res = result?;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(res)
+}
+
+/// Reads a request body, refusing (413, in our error shape) past `limit` bytes.
+pub async fn read_body_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, crate::ApiError> {
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| crate::ApiError::bad_request("invalid_body", e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(crate::ApiError::PayloadTooLarge(format!(
+                "request body is larger than {limit} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// What the operational endpoints need.
+#[derive(Clone)]
+pub struct Ops {
+    pub service: &'static str,
+    pub pool: PgPool,
+    pub bus: Arc<Bus>,
+    pub metrics: PrometheusHandle,
+    pub openapi: Arc<serde_json::Value>,
+}
+
+/// Liveness: the process answers.
+#[get("/healthz")]
+async fn healthz(ops: web::Data<Ops>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok", "service": ops.service}))
+}
+
+/// Readiness: the database and the broker both answer.
+#[get("/readyz")]
+async fn readyz(ops: web::Data<Ops>) -> HttpResponse {
+    let timeout = std::time::Duration::from_secs(3);
+    let db = match tokio::time::timeout(timeout, akashi_db::ping(&ops.pool)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".to_string()),
+    };
+    let broker = match tokio::time::timeout(timeout, ops.bus.check()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".to_string()),
+    };
+    let report = |r: &Result<(), String>| match r {
+        Ok(()) => json!({"status": "ok"}),
+        Err(e) => json!({"status": "down", "error": e}),
+    };
+    let body = json!({
+        "service": ops.service,
+        "status": if db.is_ok() && broker.is_ok() { "ready" } else { "not_ready" },
+        "checks": {"database": report(&db), "broker": report(&broker)},
+    });
+    if db.is_ok() && broker.is_ok() {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus text exposition.
+#[get("/metrics")]
+async fn metrics_endpoint(ops: web::Data<Ops>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(ops.metrics.render())
+}
+
+/// The service's OpenAPI 3 document.
+#[get("/openapi.json")]
+async fn openapi(ops: web::Data<Ops>) -> HttpResponse {
+    HttpResponse::Ok().json(ops.openapi.as_ref())
+}
+
+/// Registers `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
+pub fn configure_ops(cfg: &mut web::ServiceConfig, ops: Ops) {
+    cfg.app_data(web::Data::new(ops))
+        .service(healthz)
+        .service(readyz)
+        .service(metrics_endpoint)
+        .service(openapi);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_from_clients_are_bounded_and_plain() {
+        assert!(acceptable_request_id("evt-8f3a_1.2:3"));
+        assert!(!acceptable_request_id(""));
+        assert!(!acceptable_request_id("has space"));
+        assert!(!acceptable_request_id("line\nbreak"));
+        assert!(!acceptable_request_id(&"x".repeat(129)));
+    }
+}
