@@ -1,0 +1,3 @@
+DROP TABLE awards;
+DROP TABLE badge_classes;
+DROP TABLE issuers;

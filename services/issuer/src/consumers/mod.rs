@@ -1,0 +1,3 @@
+//! RabbitMQ handlers of the issuer.
+
+pub mod issue_requested;

@@ -1,0 +1,6 @@
+//! Values the issuer accepts only once they are known to be valid, and the
+//! Open Badges documents it builds from them.
+
+pub mod badge_image;
+pub mod documents;
+pub mod fields;

@@ -1,0 +1,14 @@
+//! The issuer service: it owns issuer organizations (tenants), badge
+//! classes and every issued credential. It consumes `issue.requested` and
+//! publishes `issuer.published`, `badge_class.published`, `badge.issued`,
+//! `badge.revoked` and the admin token messages.
+
+pub mod config;
+pub mod consumers;
+pub mod db;
+pub mod domain;
+pub mod routes;
+pub mod startup;
+
+/// The service's name on the bus, in logs and in its database name.
+pub const SERVICE: &str = "issuer";

@@ -1,0 +1,210 @@
+//! Awards: the fixed lookup `GET /admin/awards?recipient=<email>` and revocation.
+
+use actix_web::{HttpResponse, get, post, web};
+use akashi_bus::{Envelope, outbox};
+use akashi_model::EmailAddress;
+use akashi_model::messages::BadgeRevoked;
+use akashi_runtime::http::RequestId;
+use akashi_runtime::{ApiError, Grant, Scope};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::db::models::AwardRow;
+use crate::db::schema::{awards, badge_classes, issuers};
+use crate::domain::fields::LongText;
+use crate::startup::AppState;
+
+/// A reference to a named thing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NamedRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// One award as operators' scripts see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AwardView {
+    pub award_id: Uuid,
+    pub recipient: String,
+    /// `active`, `revoked` or `expired`.
+    #[schema(example = "active")]
+    pub status: String,
+    pub issued_on: DateTime<Utc>,
+    pub expires: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revocation_reason: Option<String>,
+    pub badge_class: NamedRef,
+    pub issuer: NamedRef,
+    /// Public URL per format issued, keyed by format (`ob2_hosted`, …).
+    pub formats: BTreeMap<String, String>,
+    /// The human page on display.
+    pub badge_page: String,
+    /// Where to verify (POST a format's URL as `{"url": …}`).
+    pub verify: String,
+}
+
+/// The answer of the lookup.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AwardList {
+    pub recipient: String,
+    pub awards: Vec<AwardView>,
+}
+
+/// Lookup parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AwardQuery {
+    /// The recipient's e-mail address (case-insensitive).
+    pub recipient: String,
+}
+
+fn status_of(row: &AwardRow, now: DateTime<Utc>) -> &'static str {
+    if row.revoked_at.is_some() {
+        "revoked"
+    } else if row.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+fn view(row: AwardRow, badge_name: String, issuer_name: String, state: &AppState) -> AwardView {
+    let urls = state.links.award(row.id);
+    let mut formats = BTreeMap::new();
+    formats.insert("ob2_hosted".to_string(), urls.ob2_assertion.clone());
+    AwardView {
+        award_id: row.id,
+        status: status_of(&row, Utc::now()).into(),
+        recipient: row.recipient_email,
+        issued_on: row.issued_on,
+        expires: row.expires_at,
+        revoked_at: row.revoked_at,
+        revocation_reason: row.revocation_reason,
+        badge_class: NamedRef {
+            id: row.badge_class_id,
+            name: badge_name,
+        },
+        issuer: NamedRef {
+            id: row.issuer_id,
+            name: issuer_name,
+        },
+        formats,
+        badge_page: urls.badge_page,
+        verify: urls.verify,
+    }
+}
+
+/// The awards made to one person, newest first, each with its badge class,
+/// status and the public URL of every format it was issued in.
+#[utoipa::path(
+    params(AwardQuery),
+    responses((status = 200, body = AwardList), (status = 422, description = "recipient is not an e-mail address")),
+    security(("bearer" = [])),
+)]
+#[get("/admin/awards")]
+pub async fn lookup_awards(
+    state: web::Data<AppState>,
+    grant: Grant,
+    query: web::Query<AwardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    grant
+        .require(Scope::AwardsRead)
+        .or_else(|_| grant.require(Scope::AwardsWrite))?;
+    let recipient = EmailAddress::parse(&query.recipient)
+        .map_err(|e| ApiError::unprocessable("invalid_recipient", format!("recipient: {e}")))?;
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let mut q = awards::table
+        .inner_join(badge_classes::table)
+        .inner_join(issuers::table.on(issuers::id.eq(awards::issuer_id)))
+        .filter(awards::recipient_email.eq(recipient.as_str()))
+        .select((AwardRow::as_select(), badge_classes::name, issuers::name))
+        .order(awards::issued_on.desc())
+        .into_boxed();
+    if let Some(own) = grant.issuer_id {
+        q = q.filter(awards::issuer_id.eq(own));
+    }
+    let rows: Vec<(AwardRow, String, String)> = q.load(&mut conn).await?;
+    let awards = rows.into_iter().map(|(row, b, i)| view(row, b, i, &state)).collect();
+    Ok(HttpResponse::Ok().json(AwardList {
+        recipient: recipient.to_string(),
+        awards,
+    }))
+}
+
+/// Why an award is revoked.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RevokeRequest {
+    #[schema(example = "Issued in error")]
+    pub reason: String,
+}
+
+/// Revokes an award with a reason (idempotent) and announces `badge.revoked`.
+#[utoipa::path(
+    request_body = RevokeRequest,
+    responses((status = 200, body = AwardView), (status = 404), (status = 422)),
+    security(("bearer" = [])),
+)]
+#[post("/admin/awards/{award_id}/revoke")]
+pub async fn revoke_award(
+    state: web::Data<AppState>,
+    grant: Grant,
+    request_id: RequestId,
+    path: web::Path<Uuid>,
+    body: web::Json<RevokeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::AwardsWrite)?;
+    let reason = LongText::parse("reason", &body.reason)
+        .map_err(|e| ApiError::unprocessable("invalid_field", e.to_string()))?
+        .into_inner();
+    let award_id = path.into_inner();
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let links = state.links.clone();
+    let correlation = request_id.0;
+    let (row, badge_name, issuer_name) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let found: Option<(AwardRow, String, String)> = awards::table
+                .inner_join(badge_classes::table)
+                .inner_join(issuers::table.on(issuers::id.eq(awards::issuer_id)))
+                .filter(awards::id.eq(award_id))
+                .select((AwardRow::as_select(), badge_classes::name, issuers::name))
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?;
+            let (mut row, b, i) = found.ok_or_else(|| ApiError::NotFound("no such award".into()))?;
+            grant
+                .require_issuer(row.issuer_id)
+                .map_err(|_| ApiError::NotFound("no such award".into()))?;
+            if row.revoked_at.is_some() {
+                return Ok((row, b, i)); // already revoked: nothing to announce again
+            }
+            let now = Utc::now();
+            diesel::update(awards::table.find(award_id))
+                .set((awards::revoked_at.eq(now), awards::revocation_reason.eq(&reason)))
+                .execute(conn)
+                .await?;
+            row.revoked_at = Some(now);
+            row.revocation_reason = Some(reason.clone());
+            let message = Envelope::new(
+                crate::SERVICE,
+                BadgeRevoked {
+                    award_id,
+                    issuer_id: row.issuer_id,
+                    reason: reason.clone(),
+                    revoked_at: now,
+                    urls: links.award(award_id),
+                },
+                Some(correlation.clone()),
+            );
+            outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
+            Ok((row, b, i))
+        })
+        .await?;
+    state.relay.wake();
+    tracing::info!(%award_id, "award revoked");
+    Ok(HttpResponse::Ok().json(view(row, badge_name, issuer_name, &state)))
+}

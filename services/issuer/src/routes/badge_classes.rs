@@ -1,0 +1,290 @@
+//! Badge classes: what an issuer's learners can earn, with the badge image.
+
+use actix_multipart::Multipart;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use akashi_bus::{Envelope, outbox};
+use akashi_model::messages::{BadgeClassPublished, ImageBlob};
+use akashi_runtime::http::{RequestId, read_body_limited};
+use akashi_runtime::{ApiError, Grant, Scope};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::models::BadgeClassRow;
+use crate::db::schema::badge_classes;
+use crate::domain::badge_image::{BadgeImage, MAX_IMAGE_BYTES};
+use crate::domain::documents;
+use crate::domain::fields::{LongText, Name, WebUrl};
+use crate::routes::issuers::visible_issuer;
+use crate::startup::AppState;
+
+/// A new badge class. As JSON the image is base64 (`image_base64`); as
+/// `multipart/form-data` the same fields are form fields and `image` a file.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct NewBadgeClass {
+    #[schema(example = "Data Science Foundations")]
+    pub name: String,
+    pub description: String,
+    /// What the earner did, in words (Markdown allowed).
+    pub criteria: String,
+    /// Optional page describing the criteria.
+    pub criteria_url: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// PNG or SVG, base64 (JSON requests only).
+    pub image_base64: Option<String>,
+}
+
+/// A badge class as the admin API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BadgeClassView {
+    pub id: Uuid,
+    pub issuer_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub criteria: String,
+    pub criteria_url: Option<String>,
+    pub tags: Vec<String>,
+    pub image_content_type: String,
+    /// The OB 2.0 BadgeClass's public URL (on host).
+    pub badge_class_url: String,
+    pub image_url: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl BadgeClassView {
+    fn from_row(row: &BadgeClassRow, state: &AppState) -> Self {
+        Self {
+            id: row.id,
+            issuer_id: row.issuer_id,
+            name: row.name.clone(),
+            description: row.description.clone(),
+            criteria: row.criteria_narrative.clone(),
+            criteria_url: row.criteria_url.clone(),
+            tags: row.tags.clone(),
+            image_content_type: row.image_content_type.clone(),
+            badge_class_url: state.links.badge_class(row.id),
+            image_url: state.links.badge_image(row.id),
+            created_at: row.created_at,
+        }
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> ApiError {
+    ApiError::unprocessable("invalid_field", e.to_string())
+}
+
+/// Reads a multipart form into the same shape as the JSON body plus the image bytes.
+async fn read_multipart(mut form: Multipart) -> Result<(NewBadgeClass, Option<Vec<u8>>), ApiError> {
+    let mut fields = NewBadgeClass::default();
+    let mut image = None;
+    while let Some(item) = form.next().await {
+        let mut field = item.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let limit = if name == "image" {
+            MAX_IMAGE_BYTES + 1
+        } else {
+            64 * 1024
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge(format!("form field {name:?} is too large")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = || String::from_utf8(bytes.clone()).map_err(|_| invalid(format!("{name}: must be UTF-8 text")));
+        match name.as_str() {
+            "image" => image = Some(bytes),
+            "name" => fields.name = text()?,
+            "description" => fields.description = text()?,
+            "criteria" => fields.criteria = text()?,
+            "criteria_url" => fields.criteria_url = Some(text()?).filter(|s| !s.trim().is_empty()),
+            "tags" => {
+                fields.tags = text()?
+                    .split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            }
+            _ => {}
+        }
+    }
+    Ok((fields, image))
+}
+
+/// Creates a badge class under an issuer and publishes it (JSON with a
+/// base64 image, or multipart with an `image` file).
+#[utoipa::path(
+    request_body(content = NewBadgeClass, description = "JSON, or multipart/form-data with an `image` file"),
+    responses(
+        (status = 201, body = BadgeClassView),
+        (status = 404, description = "no such issuer (or another tenant's)"),
+        (status = 409, description = "this issuer has a badge class with that name"),
+        (status = 413, description = "image larger than 512 KiB"),
+        (status = 422, description = "a field is invalid, or the image is not PNG/SVG"),
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/admin/issuers/{issuer_id}/badge-classes")]
+pub async fn create_badge_class(
+    state: web::Data<AppState>,
+    grant: Grant,
+    request_id: RequestId,
+    path: web::Path<Uuid>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::BadgesWrite)?;
+    let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (fields, image_bytes) = if content_type.starts_with("multipart/form-data") {
+        read_multipart(Multipart::new(req.headers(), payload)).await?
+    } else if content_type.starts_with("application/json") {
+        let body = read_body_limited(payload, MAX_IMAGE_BYTES * 2).await?;
+        let fields: NewBadgeClass =
+            serde_json::from_slice(&body).map_err(|e| ApiError::unprocessable("invalid_json", e.to_string()))?;
+        let image = fields
+            .image_base64
+            .as_deref()
+            .map(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()))
+            .transpose()
+            .map_err(|e| invalid(format!("image_base64: not base64 ({e})")))?;
+        (fields, image)
+    } else {
+        return Err(ApiError::UnsupportedMediaType(
+            "send application/json or multipart/form-data".into(),
+        ));
+    };
+    let name = Name::parse("name", &fields.name).map_err(invalid)?;
+    let description = LongText::parse("description", &fields.description).map_err(invalid)?;
+    let criteria = LongText::parse("criteria", &fields.criteria).map_err(invalid)?;
+    let criteria_url = fields
+        .criteria_url
+        .as_deref()
+        .map(|u| WebUrl::parse("criteria_url", u))
+        .transpose()
+        .map_err(invalid)?;
+    let tags = fields
+        .tags
+        .iter()
+        .map(|t| Name::parse("tags", t).map(Name::into_inner))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let image = BadgeImage::parse(image_bytes.ok_or_else(|| invalid("image: a PNG or SVG image is required"))?)
+        .map_err(|e| match e {
+            crate::domain::badge_image::ImageError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
+            other => invalid(format!("image: {other}")),
+        })?;
+    let row = BadgeClassRow {
+        id: Uuid::now_v7(),
+        issuer_id: issuer.id,
+        name: name.into_inner(),
+        description: description.into_inner(),
+        criteria_narrative: criteria.into_inner(),
+        criteria_url: criteria_url.map(|u| u.as_str().to_string()),
+        tags,
+        image_content_type: image.content_type().to_string(),
+        image: image.into_bytes(),
+        created_at: Utc::now(),
+    };
+    let document = serde_json::to_value(documents::badge_class(&row, &state.links)).map_err(ApiError::internal)?;
+    let message = Envelope::new(
+        crate::SERVICE,
+        BadgeClassPublished {
+            badge_class_id: row.id,
+            issuer_id: row.issuer_id,
+            name: row.name.clone(),
+            badge_class: document,
+            image: ImageBlob {
+                content_type: row.image_content_type.clone(),
+                data_base64: base64::engine::general_purpose::STANDARD.encode(&row.image),
+            },
+        },
+        Some(request_id.0),
+    );
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        match diesel::insert_into(badge_classes::table)
+            .values(&row)
+            .execute(conn)
+            .await
+        {
+            Err(e) if akashi_db::is_unique_violation(&e) => {
+                return Err(ApiError::Conflict(format!(
+                    "this issuer has a badge class named {:?}",
+                    row.name
+                )));
+            }
+            other => other?,
+        };
+        outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
+        Ok(())
+    })
+    .await?;
+    state.relay.wake();
+    tracing::info!(badge_class_id = %row.id, issuer_id = %row.issuer_id, "badge class created");
+    Ok(HttpResponse::Created().json(BadgeClassView::from_row(&row, &state)))
+}
+
+/// The badge classes of one issuer.
+#[utoipa::path(responses((status = 200, body = [BadgeClassView]), (status = 404)), security(("bearer" = [])))]
+#[get("/admin/issuers/{issuer_id}/badge-classes")]
+pub async fn list_badge_classes(
+    state: web::Data<AppState>,
+    grant: Grant,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    grant
+        .require(Scope::IssuersRead)
+        .or_else(|_| grant.require(Scope::BadgesWrite))?;
+    let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let rows: Vec<BadgeClassRow> = badge_classes::table
+        .filter(badge_classes::issuer_id.eq(issuer.id))
+        .select(BadgeClassRow::as_select())
+        .order(badge_classes::created_at)
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(
+        rows.iter()
+            .map(|r| BadgeClassView::from_row(r, &state))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// One badge class.
+#[utoipa::path(responses((status = 200, body = BadgeClassView), (status = 404)), security(("bearer" = [])))]
+#[get("/admin/badge-classes/{badge_class_id}")]
+pub async fn get_badge_class(
+    state: web::Data<AppState>,
+    grant: Grant,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    grant
+        .require(Scope::IssuersRead)
+        .or_else(|_| grant.require(Scope::BadgesWrite))?;
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let row: BadgeClassRow = badge_classes::table
+        .find(path.into_inner())
+        .select(BadgeClassRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound("no such badge class".into()))?;
+    grant
+        .require_issuer(row.issuer_id)
+        .map_err(|_| ApiError::NotFound("no such badge class".into()))?;
+    Ok(HttpResponse::Ok().json(BadgeClassView::from_row(&row, &state)))
+}

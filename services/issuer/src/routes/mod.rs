@@ -1,0 +1,60 @@
+//! The issuer's HTTP API: the admin endpoints (bearer token with scopes).
+
+pub mod awards;
+pub mod badge_classes;
+pub mod issuers;
+pub mod tokens;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(issuers::create_issuer)
+        .service(issuers::list_issuers)
+        .service(issuers::get_issuer)
+        .service(badge_classes::create_badge_class)
+        .service(badge_classes::list_badge_classes)
+        .service(badge_classes::get_badge_class)
+        .service(awards::lookup_awards)
+        .service(awards::revoke_award)
+        .service(tokens::create_token)
+        .service(tokens::revoke_token);
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Akashi issuer", description = "Issuer organizations, badge classes, awards and admin tokens. Admin endpoints take `Authorization: Bearer <token>`."),
+    paths(
+        issuers::create_issuer, issuers::list_issuers, issuers::get_issuer,
+        badge_classes::create_badge_class, badge_classes::list_badge_classes, badge_classes::get_badge_class,
+        awards::lookup_awards, awards::revoke_award,
+        tokens::create_token, tokens::revoke_token,
+    ),
+    components(schemas(
+        issuers::NewIssuer, issuers::IssuerView,
+        badge_classes::NewBadgeClass, badge_classes::BadgeClassView,
+        awards::AwardView, awards::AwardList, awards::RevokeRequest,
+        tokens::NewToken, tokens::CreatedToken,
+    )),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises")
+}

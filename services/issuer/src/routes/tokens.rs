@@ -1,0 +1,134 @@
+//! Admin API tokens. The issuer mints them; the other services learn of them
+//! through `admin.token.created` (which carries only the hash).
+
+use actix_web::{HttpResponse, delete, post, web};
+use akashi_bus::{Envelope, outbox};
+use akashi_model::messages::{AdminTokenCreated, AdminTokenRevoked};
+use akashi_runtime::admin::{self, Scope};
+use akashi_runtime::http::RequestId;
+use akashi_runtime::{ApiError, Grant};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::routes::issuers::visible_issuer;
+use crate::startup::AppState;
+
+/// A token to mint.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewToken {
+    #[schema(example = "moodle-sync")]
+    pub name: String,
+    /// e.g. `["rules:write", "awards:read"]`; `admin` is every scope.
+    pub scopes: Vec<String>,
+    /// Bind the token to one issuer organization (tenant).
+    pub issuer_id: Option<Uuid>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A minted token; `token` is shown this once and never stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub id: Uuid,
+    pub token: String,
+    pub scopes: Vec<String>,
+    pub issuer_id: Option<Uuid>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Mints an admin token. A tenant-bound caller can only mint tokens bound to
+/// its own tenant.
+#[utoipa::path(request_body = NewToken, responses((status = 201, body = CreatedToken), (status = 403), (status = 422)), security(("bearer" = [])))]
+#[post("/admin/tokens")]
+pub async fn create_token(
+    state: web::Data<AppState>,
+    grant: Grant,
+    request_id: RequestId,
+    body: web::Json<NewToken>,
+) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::TokensWrite)?;
+    let body = body.into_inner();
+    if body.scopes.is_empty() {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "scopes: at least one scope is required",
+        ));
+    }
+    for scope in &body.scopes {
+        if Scope::parse(scope).is_none() {
+            return Err(ApiError::unprocessable(
+                "invalid_scope",
+                format!("scopes: unknown scope {scope:?}"),
+            ));
+        }
+    }
+    let issuer_id = match (grant.issuer_id, body.issuer_id) {
+        (Some(own), None) => Some(own),
+        (Some(own), Some(asked)) if own != asked => return Err(ApiError::NotFound("no such issuer".into())),
+        (_, asked) => asked,
+    };
+    if let Some(id) = issuer_id {
+        visible_issuer(&state, &grant, id).await?;
+    }
+    if body.expires_at.is_some_and(|e| e <= Utc::now()) {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "expires_at: must be in the future",
+        ));
+    }
+    let secret = akashi_crypto::token::generate_token();
+    let created = AdminTokenCreated {
+        token_id: Uuid::now_v7(),
+        token_hash: akashi_crypto::token::hash_token(&secret),
+        scopes: body.scopes.clone(),
+        issuer_id,
+        expires_at: body.expires_at,
+    };
+    let message = Envelope::new(crate::SERVICE, created.clone(), Some(request_id.0));
+    let name = body.name.trim().to_string();
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        admin::store_token(conn, &created, &name).await?;
+        outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
+        Ok(())
+    })
+    .await?;
+    state.relay.wake();
+    Ok(HttpResponse::Created().json(CreatedToken {
+        id: created.token_id,
+        token: secret,
+        scopes: created.scopes,
+        issuer_id,
+        expires_at: created.expires_at,
+    }))
+}
+
+/// Revokes a token everywhere.
+#[utoipa::path(responses((status = 204), (status = 404)), security(("bearer" = [])))]
+#[delete("/admin/tokens/{token_id}")]
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    grant: Grant,
+    request_id: RequestId,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::TokensWrite)?;
+    if !grant.is_platform() {
+        return Err(ApiError::Forbidden("only a platform token can revoke tokens".into()));
+    }
+    let token_id = path.into_inner();
+    let message = Envelope::new(crate::SERVICE, AdminTokenRevoked { token_id }, Some(request_id.0));
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        if !admin::revoke_token(conn, token_id).await? {
+            return Err(ApiError::NotFound("no such token".into()));
+        }
+        outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
+        Ok(())
+    })
+    .await?;
+    state.relay.wake();
+    Ok(HttpResponse::NoContent().finish())
+}

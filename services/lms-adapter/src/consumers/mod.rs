@@ -1,0 +1,3 @@
+//! RabbitMQ handlers of the lms-adapter.
+
+pub mod badge_class_published;

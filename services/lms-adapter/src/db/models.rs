@@ -1,0 +1,36 @@
+//! Rows of the lms-adapter's tables.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::{lms_events, rules};
+
+/// A stored LMS event.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = lms_events)]
+pub struct EventRow {
+    pub id: Uuid,
+    pub source: String,
+    pub external_id: String,
+    pub raw_body: String,
+    pub learner_email: String,
+    pub learner_name: Option<String>,
+    pub lms_user_id: Option<String>,
+    pub course_id: String,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub grade: Option<f64>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A completion rule.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = rules)]
+pub struct RuleRow {
+    pub id: Uuid,
+    pub issuer_id: Uuid,
+    pub badge_class_id: Uuid,
+    pub course_id: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}

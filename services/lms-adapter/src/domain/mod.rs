@@ -1,0 +1,5 @@
+//! Completion events as the adapter understands them, whatever the LMS, and
+//! the rules that turn them into award decisions.
+
+pub mod completion;
+pub mod rules;
