@@ -1,0 +1,64 @@
+//! RabbitMQ handlers of display. Both are idempotent writes (insert-or-keep,
+//! upsert), so a redelivery changes nothing.
+
+use akashi_bus::{HandlerError, IncomingMessage};
+use akashi_model::messages::{BadgeIssued, BadgeRevoked};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::RunQueryDsl;
+
+use crate::db::known_awards;
+use crate::startup::AppState;
+
+/// `badge.issued`: remember the award and where its documents live.
+pub async fn badge_issued(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let issued: BadgeIssued = message.data()?;
+    let badge_class_url = issued.ob2_assertion["badge"].as_str().map(str::to_owned);
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    diesel::insert_into(known_awards::table)
+        .values((
+            known_awards::award_id.eq(issued.award_id),
+            known_awards::assertion_url.eq(&issued.urls.ob2_assertion),
+            known_awards::badge_class_url.eq(&badge_class_url),
+            known_awards::recipient_email.eq(issued.recipient.email.as_str()),
+            known_awards::recipient_name.eq(&issued.recipient.name),
+            known_awards::issued_on.eq(issued.issued_on),
+        ))
+        .on_conflict(known_awards::award_id)
+        .do_update()
+        // A revocation may have arrived first and left only its part.
+        .set((
+            known_awards::badge_class_url.eq(excluded(known_awards::badge_class_url)),
+            known_awards::recipient_email.eq(excluded(known_awards::recipient_email)),
+            known_awards::recipient_name.eq(excluded(known_awards::recipient_name)),
+            known_awards::issued_on.eq(excluded(known_awards::issued_on)),
+        ))
+        .execute(&mut conn)
+        .await?;
+    tracing::info!(award_id = %issued.award_id, "award known to display");
+    Ok(())
+}
+
+/// `badge.revoked`: remember the revocation.
+pub async fn badge_revoked(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let revoked: BadgeRevoked = message.data()?;
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    diesel::insert_into(known_awards::table)
+        .values((
+            known_awards::award_id.eq(revoked.award_id),
+            known_awards::assertion_url.eq(&revoked.urls.ob2_assertion),
+            known_awards::revoked_at.eq(revoked.revoked_at),
+            known_awards::revocation_reason.eq(&revoked.reason),
+        ))
+        .on_conflict(known_awards::award_id)
+        .do_update()
+        .set((
+            known_awards::revoked_at.eq(excluded(known_awards::revoked_at)),
+            known_awards::revocation_reason.eq(excluded(known_awards::revocation_reason)),
+            known_awards::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(&mut conn)
+        .await?;
+    tracing::info!(award_id = %revoked.award_id, "revocation known to display");
+    Ok(())
+}

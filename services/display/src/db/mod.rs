@@ -1,0 +1,21 @@
+//! Display's own database: the awards it knows of.
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+/// Display's tables.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+diesel::table! {
+    /// Awards announced on the bus.
+    known_awards (award_id) {
+        award_id -> Uuid,
+        assertion_url -> Text,
+        badge_class_url -> Nullable<Text>,
+        recipient_email -> Nullable<Text>,
+        recipient_name -> Nullable<Text>,
+        issued_on -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        revocation_reason -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}

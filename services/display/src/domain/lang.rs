@@ -1,0 +1,137 @@
+//! Page language: `?lang=` wins, then `Accept-Language`, then English.
+
+/// A language the pages are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ja,
+}
+
+impl Lang {
+    /// The BCP 47 tag.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            _ => None,
+        }
+    }
+
+    /// Chooses from an explicit `lang` parameter and the `Accept-Language` header.
+    pub fn negotiate(query: Option<&str>, accept_language: Option<&str>) -> Lang {
+        if let Some(lang) = query.and_then(Lang::from_tag) {
+            return lang;
+        }
+        let mut best: Option<(f32, Lang)> = None;
+        for part in accept_language.unwrap_or("").split(',') {
+            let mut pieces = part.split(';');
+            let Some(lang) = pieces.next().and_then(Lang::from_tag) else {
+                continue;
+            };
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or(Lang::En)
+    }
+
+    /// The words of the pages in this language.
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Ja => &JA,
+        }
+    }
+}
+
+/// Every fixed word on the pages.
+pub struct Texts {
+    pub issued_by: &'static str,
+    pub issued_on: &'static str,
+    pub expires: &'static str,
+    pub criteria: &'static str,
+    pub status: &'static str,
+    pub valid: &'static str,
+    pub revoked: &'static str,
+    pub expired: &'static str,
+    pub invalid: &'static str,
+    pub unknown: &'static str,
+    pub revocation_reason: &'static str,
+    pub checks: &'static str,
+    pub verify_again: &'static str,
+    pub report_json: &'static str,
+    pub assertion_json: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_body: &'static str,
+    pub other_language: &'static str,
+    pub verifier_unreachable: &'static str,
+}
+
+static EN: Texts = Texts {
+    issued_by: "Issued by",
+    issued_on: "Issued on",
+    expires: "Expires",
+    criteria: "Criteria",
+    status: "Status",
+    valid: "Verified: this badge is valid",
+    revoked: "Revoked",
+    expired: "Expired",
+    invalid: "Not valid",
+    unknown: "Could not be verified right now",
+    revocation_reason: "Reason",
+    checks: "What was checked",
+    verify_again: "Verify again",
+    report_json: "Verification report (JSON)",
+    assertion_json: "Badge data (Open Badges 2.0 JSON)",
+    not_found_title: "Badge not found",
+    not_found_body: "There is no badge at this address.",
+    other_language: "日本語",
+    verifier_unreachable: "The verification service did not answer.",
+};
+
+static JA: Texts = Texts {
+    issued_by: "発行者",
+    issued_on: "発行日",
+    expires: "有効期限",
+    criteria: "取得条件",
+    status: "状態",
+    valid: "検証済み：このバッジは有効です",
+    revoked: "取り消し済み",
+    expired: "有効期限切れ",
+    invalid: "無効",
+    unknown: "現在検証できません",
+    revocation_reason: "理由",
+    checks: "検証項目",
+    verify_again: "再検証する",
+    report_json: "検証レポート（JSON）",
+    assertion_json: "バッジデータ（Open Badges 2.0 JSON）",
+    not_found_title: "バッジが見つかりません",
+    not_found_body: "このアドレスにバッジはありません。",
+    other_language: "English",
+    verifier_unreachable: "検証サービスが応答しませんでした。",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_wins_then_highest_q_then_english() {
+        assert_eq!(Lang::negotiate(Some("ja"), Some("en")), Lang::Ja);
+        assert_eq!(Lang::negotiate(Some("xx"), Some("ja-JP,ja;q=0.9,en;q=0.8")), Lang::Ja);
+        assert_eq!(Lang::negotiate(None, Some("fr;q=1.0, en;q=0.5, ja;q=0.7")), Lang::Ja);
+        assert_eq!(Lang::negotiate(None, Some("de")), Lang::En);
+        assert_eq!(Lang::negotiate(None, None), Lang::En);
+    }
+}

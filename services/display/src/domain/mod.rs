@@ -1,0 +1,3 @@
+//! Languages and the words of the pages.
+
+pub mod lang;

@@ -1,0 +1,228 @@
+//! `GET /badges/{id}`: the badge page, with its status checked live through
+//! the verifier each time it is viewed.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use akashi_runtime::ApiError;
+use askama::Template;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::db::known_awards;
+use crate::domain::lang::{Lang, Texts};
+use crate::startup::AppState;
+
+/// Page parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// `en` or `ja`; otherwise `Accept-Language` decides.
+    pub lang: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "badge.html")]
+struct BadgePage<'a> {
+    lang: &'a str,
+    other_lang: &'a str,
+    t: &'a Texts,
+    name: String,
+    description: String,
+    image_url: String,
+    page_url: String,
+    assertion_url: String,
+    issuer_name: String,
+    issuer_url: Option<String>,
+    issued_on: Option<String>,
+    expires: Option<String>,
+    criteria: Option<String>,
+    status: &'a str,
+    status_text: &'a str,
+    revocation_reason: Option<String>,
+    checks: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage<'a> {
+    lang: &'a str,
+    t: &'a Texts,
+}
+
+/// What the page needs of an award display knows of.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = known_awards)]
+struct KnownAward {
+    assertion_url: String,
+    badge_class_url: Option<String>,
+    issued_on: Option<chrono::DateTime<chrono::Utc>>,
+    revocation_reason: Option<String>,
+}
+
+async fn known_award(state: &AppState, id: Uuid) -> Result<Option<KnownAward>, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    Ok(known_awards::table
+        .find(id)
+        .select(KnownAward::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?)
+}
+
+async fn fetch_json(state: &AppState, url: &str) -> Option<Value> {
+    let response = state
+        .http
+        .get(url)
+        .header(header::ACCEPT.as_str(), "application/ld+json")
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
+
+/// Asks the verifier about an assertion URL; `None` if it did not answer.
+async fn verify(state: &AppState, assertion_url: &str) -> Option<Value> {
+    let response = state
+        .http
+        .post(format!("{}/verify", state.verifier_url))
+        .json(&json!({"url": assertion_url}))
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        tracing::warn!(status = response.status().as_u16(), "verifier refused the badge's URL");
+        return None;
+    }
+    response.json().await.ok()
+}
+
+fn html(status: actix_web::http::StatusCode, body: Result<String, askama::Error>) -> Result<HttpResponse, ApiError> {
+    let body = body.map_err(ApiError::internal)?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::VARY, "Accept-Language"))
+        .body(body))
+}
+
+/// The badge page (HTML). Language from `?lang=` or `Accept-Language`.
+#[utoipa::path(params(PageQuery), responses((status = 200, content_type = "text/html"), (status = 404, content_type = "text/html")))]
+#[get("/badges/{id}")]
+pub async fn badge_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
+    let t = lang.texts();
+    let id = path.into_inner();
+    let Some(award) = known_award(&state, id).await? else {
+        return html(
+            actix_web::http::StatusCode::NOT_FOUND,
+            NotFoundPage { lang: lang.tag(), t }.render(),
+        );
+    };
+    // The verifier and host are asked at the same time; the page needs both.
+    let badge_future = async {
+        match &award.badge_class_url {
+            Some(url) => fetch_json(&state, url).await,
+            None => None,
+        }
+    };
+    let (report, badge) = tokio::join!(verify(&state, &award.assertion_url), badge_future);
+    let badge = badge.unwrap_or(Value::Null);
+    let issuer = match badge["issuer"].as_str() {
+        Some(url) => fetch_json(&state, url).await.unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let status = match &report {
+        Some(r) => r["status"].as_str().unwrap_or("unknown").to_string(),
+        None if award.revocation_reason.is_some() => "revoked".into(),
+        None => "unknown".into(),
+    };
+    let status_text = match status.as_str() {
+        "valid" => t.valid,
+        "revoked" => t.revoked,
+        "expired" => t.expired,
+        "invalid" => t.invalid,
+        _ => t.unknown,
+    };
+    let mut checks: Vec<(&'static str, String)> = report
+        .as_ref()
+        .and_then(|r| r["checks"].as_array())
+        .map(|list| {
+            list.iter()
+                .map(|c| {
+                    let outcome = match c["outcome"].as_str() {
+                        Some("passed") => "passed",
+                        Some("failed") => "failed",
+                        Some("warning") => "warning",
+                        _ => "skipped",
+                    };
+                    (
+                        outcome,
+                        c["reason"][lang.tag()].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if report.is_none() {
+        checks.push(("warning", t.verifier_unreachable.to_string()));
+    }
+    // The reason travels on the bus with the revocation; the verifier's
+    // check names it too, but in its own sentence.
+    let revocation_reason = if status == "revoked" {
+        award.revocation_reason.clone()
+    } else {
+        None
+    };
+    let page = BadgePage {
+        lang: lang.tag(),
+        other_lang: if lang == Lang::Ja { "en" } else { "ja" },
+        t,
+        name: badge["name"].as_str().unwrap_or("Badge").to_string(),
+        description: badge["description"].as_str().unwrap_or_default().to_string(),
+        image_url: badge["image"].as_str().unwrap_or_default().to_string(),
+        page_url: format!("{}/badges/{id}", state.public_base),
+        assertion_url: award.assertion_url.clone(),
+        issuer_name: issuer["name"].as_str().unwrap_or_default().to_string(),
+        issuer_url: issuer["url"].as_str().map(str::to_owned),
+        issued_on: report
+            .as_ref()
+            .and_then(|r| r["issued_on"].as_str().map(str::to_owned))
+            .or_else(|| {
+                award
+                    .issued_on
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }),
+        expires: report.as_ref().and_then(|r| r["expires"].as_str().map(str::to_owned)),
+        criteria: badge["criteria"]["narrative"].as_str().map(str::to_owned),
+        status: &status,
+        status_text,
+        revocation_reason,
+        checks,
+    };
+    html(actix_web::http::StatusCode::OK, page.render())
+}
+
+/// The verifier's report on this badge, as JSON.
+#[utoipa::path(responses((status = 200, content_type = "application/json"), (status = 404), (status = 503)))]
+#[get("/badges/{id}/verification")]
+pub async fn verification_report(state: web::Data<AppState>, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let award = known_award(&state, path.into_inner())
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such badge".into()))?;
+    let report = verify(&state, &award.assertion_url)
+        .await
+        .ok_or_else(|| ApiError::Unavailable("the verifier did not answer".into()))?;
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -1,0 +1,27 @@
+//! Display's public pages.
+
+pub mod badge_page;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(badge_page::badge_page)
+        .service(badge_page::verification_report);
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Akashi display",
+        description = "Human pages for badges, in Japanese and English."
+    ),
+    paths(badge_page::badge_page, badge_page::verification_report)
+)]
+struct ApiDoc;
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises")
+}

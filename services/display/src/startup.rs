@@ -1,0 +1,56 @@
+//! Wires display: database, consumers, HTTP client, routes.
+
+use std::time::Duration;
+
+use actix_web::web;
+use akashi_db::PgPool;
+use akashi_model::messages::{BadgeIssued, BadgeRevoked, BusMessage};
+use akashi_runtime::ServiceContext;
+
+use crate::config::Config;
+use crate::{consumers, db, routes};
+
+/// What handlers and consumers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub http: reqwest::Client,
+    pub verifier_url: String,
+    pub public_base: String,
+}
+
+/// Runs display until a stop signal.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
+    let timeout = Duration::from_millis(config.upstream_timeout_ms);
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .user_agent(concat!("akashi-display/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let urls = &config.common.public_urls;
+    let state = AppState {
+        pool: ctx.pool.clone(),
+        http,
+        verifier_url: config
+            .verifier_internal_url
+            .clone()
+            .unwrap_or_else(|| urls.verifier.clone())
+            .trim_end_matches('/')
+            .to_string(),
+        public_base: urls.display.trim_end_matches('/').to_string(),
+    };
+    let s = state.clone();
+    ctx.consume(BadgeIssued::ROUTING_KEY, move |m| consumers::badge_issued(s.clone(), m));
+    let s = state.clone();
+    ctx.consume(BadgeRevoked::ROUTING_KEY, move |m| {
+        consumers::badge_revoked(s.clone(), m)
+    });
+    let data = web::Data::new(state);
+    ctx.serve(routes::openapi(), move |cfg| {
+        cfg.app_data(data.clone());
+        routes::configure(cfg);
+    })
+    .await
+}

@@ -1,0 +1,104 @@
+//! RabbitMQ handlers of host. Each one is an idempotent write (an upsert or
+//! an insert that ignores a duplicate), so a redelivery changes nothing and
+//! no inbox entry is needed.
+
+use akashi_bus::{HandlerError, IncomingMessage};
+use akashi_model::messages::{BadgeClassPublished, BadgeIssued, BadgeRevoked, IssuerPublished};
+use base64::Engine;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::RunQueryDsl;
+
+use crate::db::schema::{hosted_assertions, hosted_badge_classes, hosted_issuers, revocations};
+use crate::startup::AppState;
+
+/// `issuer.published`: store (or replace) the issuer's Profile.
+pub async fn issuer_published(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let published: IssuerPublished = message.data()?;
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    diesel::insert_into(hosted_issuers::table)
+        .values((
+            hosted_issuers::id.eq(published.issuer_id),
+            hosted_issuers::profile.eq(&published.profile),
+        ))
+        .on_conflict(hosted_issuers::id)
+        .do_update()
+        .set((
+            hosted_issuers::profile.eq(excluded(hosted_issuers::profile)),
+            hosted_issuers::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(&mut conn)
+        .await?;
+    tracing::info!(issuer_id = %published.issuer_id, "issuer profile hosted");
+    Ok(())
+}
+
+/// `badge_class.published`: store (or replace) the BadgeClass and its image.
+pub async fn badge_class_published(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let published: BadgeClassPublished = message.data()?;
+    let image = base64::engine::general_purpose::STANDARD
+        .decode(&published.image.data_base64)
+        .map_err(|e| HandlerError::permanent(format!("badge image is not base64: {e}")))?;
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    diesel::insert_into(hosted_badge_classes::table)
+        .values((
+            hosted_badge_classes::id.eq(published.badge_class_id),
+            hosted_badge_classes::issuer_id.eq(published.issuer_id),
+            hosted_badge_classes::document.eq(&published.badge_class),
+            hosted_badge_classes::image.eq(&image),
+            hosted_badge_classes::image_content_type.eq(&published.image.content_type),
+        ))
+        .on_conflict(hosted_badge_classes::id)
+        .do_update()
+        .set((
+            hosted_badge_classes::document.eq(excluded(hosted_badge_classes::document)),
+            hosted_badge_classes::image.eq(excluded(hosted_badge_classes::image)),
+            hosted_badge_classes::image_content_type.eq(excluded(hosted_badge_classes::image_content_type)),
+            hosted_badge_classes::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(&mut conn)
+        .await?;
+    tracing::info!(badge_class_id = %published.badge_class_id, "badge class hosted");
+    Ok(())
+}
+
+/// `badge.issued`: store the Assertion; it is immutable, so a copy that
+/// exists already is kept as it is.
+pub async fn badge_issued(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let issued: BadgeIssued = message.data()?;
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    let inserted = diesel::insert_into(hosted_assertions::table)
+        .values((
+            hosted_assertions::id.eq(issued.award_id),
+            hosted_assertions::issuer_id.eq(issued.issuer_id),
+            hosted_assertions::badge_class_id.eq(issued.badge_class_id),
+            hosted_assertions::recipient_email.eq(issued.recipient.email.as_str()),
+            hosted_assertions::document.eq(&issued.ob2_assertion),
+            hosted_assertions::issued_on.eq(issued.issued_on),
+        ))
+        .on_conflict(hosted_assertions::id)
+        .do_nothing()
+        .execute(&mut conn)
+        .await?;
+    tracing::info!(award_id = %issued.award_id, new = inserted == 1, "assertion hosted");
+    Ok(())
+}
+
+/// `badge.revoked`: record the revocation (it may arrive before the assertion).
+pub async fn badge_revoked(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let revoked: BadgeRevoked = message.data()?;
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    diesel::insert_into(revocations::table)
+        .values((
+            revocations::assertion_id.eq(revoked.award_id),
+            revocations::issuer_id.eq(revoked.issuer_id),
+            revocations::reason.eq(&revoked.reason),
+            revocations::revoked_at.eq(revoked.revoked_at),
+        ))
+        .on_conflict(revocations::assertion_id)
+        .do_nothing()
+        .execute(&mut conn)
+        .await?;
+    tracing::info!(award_id = %revoked.award_id, "revocation hosted");
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! OB 2.0 hosted documents (`application/ld+json`), with CORS, ETags and
+//! cache headers. Assertions are cached briefly, so that a revocation is seen
+//! within a minute by caches that honour `max-age`.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use akashi_model::ob2::{CONTEXT_V2, RevocationList, RevokedAssertion};
+use akashi_runtime::ApiError;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::db::schema::{hosted_assertions, hosted_badge_classes, hosted_issuers, revocations};
+use crate::startup::AppState;
+
+const ASSERTION_MAX_AGE: u32 = 60;
+const STATIC_MAX_AGE: u32 = 300;
+
+/// What the client asked for in `Accept`.
+#[derive(Debug, PartialEq, Eq)]
+enum Wants {
+    Html,
+    LdJson,
+    Json,
+}
+
+fn negotiate(req: &HttpRequest) -> Wants {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let pos = |needle: &str| accept.find(needle);
+    let html = pos("text/html");
+    let json = [pos("application/ld+json"), pos("application/json")]
+        .into_iter()
+        .flatten()
+        .min();
+    match (html, json) {
+        (Some(h), Some(j)) if h < j => Wants::Html,
+        (Some(_), None) => Wants::Html,
+        _ if pos("application/ld+json").is_none() && pos("application/json").is_some() => Wants::Json,
+        _ => Wants::LdJson,
+    }
+}
+
+fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!(
+        "\"{}\"",
+        digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// A cacheable response with CORS, an ETag, and 304 for a matching `If-None-Match`.
+fn cacheable(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+    content_type: &str,
+    body: Vec<u8>,
+    max_age: u32,
+) -> HttpResponse {
+    let etag = etag_of(&body);
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut builder = if matches && status.is_success() {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::build(status)
+    };
+    builder
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
+        .insert_header((header::VARY, "Accept"));
+    if matches && status.is_success() {
+        builder.finish()
+    } else {
+        builder.content_type(content_type).body(body)
+    }
+}
+
+fn json_ld(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+    doc: &serde_json::Value,
+    max_age: u32,
+) -> HttpResponse {
+    let content_type = if negotiate(req) == Wants::Json {
+        "application/json"
+    } else {
+        "application/ld+json"
+    };
+    let body = serde_json::to_vec(doc).unwrap_or_default();
+    cacheable(req, status, content_type, body, max_age)
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::NotFound(format!("no such {what}"))
+}
+
+/// The hosted OB 2.0 Assertion. 410 Gone when revoked (with `revoked: true`
+/// and the reason); an HTML request is redirected to the badge page.
+#[utoipa::path(responses(
+    (status = 200, description = "the Assertion", content_type = "application/ld+json"),
+    (status = 303, description = "HTML requested: see the badge page on display"),
+    (status = 404), (status = 410, description = "revoked"),
+))]
+#[get("/ob2/assertions/{id}")]
+pub async fn assertion(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    if negotiate(&req) == Wants::Html {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("{}/badges/{id}", state.display_base)))
+            .finish());
+    }
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let revoked: Option<String> = revocations::table
+        .find(id)
+        .select(revocations::reason)
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let document: Option<serde_json::Value> = hosted_assertions::table
+        .find(id)
+        .select(hosted_assertions::document)
+        .first(&mut conn)
+        .await
+        .optional()?;
+    match (document, revoked) {
+        (Some(doc), Some(reason)) => {
+            let body = json!({
+                "@context": CONTEXT_V2, "type": "Assertion", "id": doc["id"],
+                "revoked": true, "revocationReason": reason,
+            });
+            Ok(json_ld(
+                &req,
+                actix_web::http::StatusCode::GONE,
+                &body,
+                ASSERTION_MAX_AGE,
+            ))
+        }
+        (Some(doc), None) => Ok(json_ld(&req, actix_web::http::StatusCode::OK, &doc, ASSERTION_MAX_AGE)),
+        (None, _) => Err(not_found("assertion")),
+    }
+}
+
+/// The hosted OB 2.0 BadgeClass.
+#[utoipa::path(responses((status = 200, content_type = "application/ld+json"), (status = 404)))]
+#[get("/ob2/badges/{id}")]
+pub async fn badge_class(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let doc: serde_json::Value = hosted_badge_classes::table
+        .find(path.into_inner())
+        .select(hosted_badge_classes::document)
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| not_found("badge class"))?;
+    Ok(json_ld(&req, actix_web::http::StatusCode::OK, &doc, STATIC_MAX_AGE))
+}
+
+/// The badge class image (PNG or SVG), as uploaded.
+#[utoipa::path(responses((status = 200, content_type = "image/png"), (status = 404)))]
+#[get("/ob2/badges/{id}/image")]
+pub async fn badge_image(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let (bytes, content_type): (Vec<u8>, String) = hosted_badge_classes::table
+        .find(path.into_inner())
+        .select((hosted_badge_classes::image, hosted_badge_classes::image_content_type))
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| not_found("badge image"))?;
+    let mut response = cacheable(
+        &req,
+        actix_web::http::StatusCode::OK,
+        &content_type,
+        bytes,
+        STATIC_MAX_AGE,
+    );
+    // An SVG opened directly must not run anything.
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    Ok(response)
+}
+
+/// The hosted OB 2.0 issuer Profile.
+#[utoipa::path(responses((status = 200, content_type = "application/ld+json"), (status = 404)))]
+#[get("/ob2/issuers/{id}")]
+pub async fn issuer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let doc: serde_json::Value = hosted_issuers::table
+        .find(path.into_inner())
+        .select(hosted_issuers::profile)
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| not_found("issuer"))?;
+    Ok(json_ld(&req, actix_web::http::StatusCode::OK, &doc, STATIC_MAX_AGE))
+}
+
+/// The issuer's OB 2.0 RevocationList.
+#[utoipa::path(responses((status = 200, content_type = "application/ld+json"), (status = 404)))]
+#[get("/ob2/revocations/{issuer_id}")]
+pub async fn revocation_list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let issuer_id = path.into_inner();
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let profile: serde_json::Value = hosted_issuers::table
+        .find(issuer_id)
+        .select(hosted_issuers::profile)
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| not_found("issuer"))?;
+    let revoked: Vec<(Uuid, String)> = revocations::table
+        .filter(revocations::issuer_id.eq(issuer_id))
+        .select((revocations::assertion_id, revocations::reason))
+        .order(revocations::revoked_at)
+        .load(&mut conn)
+        .await?;
+    let base = req.connection_info();
+    let self_url = format!("{}://{}{}", base.scheme(), base.host(), req.path());
+    let host_base = profile["id"]
+        .as_str()
+        .and_then(|id| id.split("/ob2/issuers/").next())
+        .unwrap_or("")
+        .to_string();
+    let list = RevocationList {
+        context: CONTEXT_V2.into(),
+        kind: "RevocationList".into(),
+        id: profile["revocationList"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or(self_url),
+        issuer: profile["id"].as_str().unwrap_or_default().to_string(),
+        revoked_assertions: revoked
+            .into_iter()
+            .map(|(id, reason)| RevokedAssertion {
+                id: format!("{host_base}/ob2/assertions/{id}"),
+                revocation_reason: Some(reason),
+            })
+            .collect(),
+    };
+    let doc = serde_json::to_value(list).map_err(ApiError::internal)?;
+    Ok(json_ld(&req, actix_web::http::StatusCode::OK, &doc, ASSERTION_MAX_AGE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn wants(accept: &str) -> Wants {
+        negotiate(
+            &TestRequest::default()
+                .insert_header((header::ACCEPT, accept))
+                .to_http_request(),
+        )
+    }
+
+    #[test]
+    fn negotiation_prefers_what_comes_first() {
+        assert_eq!(wants("text/html,application/xhtml+xml,*/*;q=0.8"), Wants::Html);
+        assert_eq!(wants("application/ld+json, application/json, text/html"), Wants::LdJson);
+        assert_eq!(wants("application/json"), Wants::Json);
+        assert_eq!(wants("*/*"), Wants::LdJson);
+        assert_eq!(wants(""), Wants::LdJson);
+    }
+
+    #[test]
+    fn etags_change_with_the_body() {
+        assert_eq!(etag_of(b"a"), etag_of(b"a"));
+        assert_ne!(etag_of(b"a"), etag_of(b"b"));
+    }
+}

@@ -1,0 +1,46 @@
+//! Wires host: database, consumers, routes.
+
+use actix_web::web;
+use akashi_db::PgPool;
+use akashi_model::messages::{BadgeClassPublished, BadgeIssued, BadgeRevoked, BusMessage, IssuerPublished};
+use akashi_runtime::ServiceContext;
+
+use crate::config::Config;
+use crate::{consumers, db, routes};
+
+/// What handlers and consumers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    /// Where an HTML request for an assertion is sent (display's badge page).
+    pub display_base: String,
+}
+
+/// Runs host until a stop signal.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
+    let state = AppState {
+        pool: ctx.pool.clone(),
+        display_base: config.common.public_urls.display.trim_end_matches('/').to_string(),
+    };
+    let s = state.clone();
+    ctx.consume(IssuerPublished::ROUTING_KEY, move |m| {
+        consumers::issuer_published(s.clone(), m)
+    });
+    let s = state.clone();
+    ctx.consume(BadgeClassPublished::ROUTING_KEY, move |m| {
+        consumers::badge_class_published(s.clone(), m)
+    });
+    let s = state.clone();
+    ctx.consume(BadgeIssued::ROUTING_KEY, move |m| consumers::badge_issued(s.clone(), m));
+    let s = state.clone();
+    ctx.consume(BadgeRevoked::ROUTING_KEY, move |m| {
+        consumers::badge_revoked(s.clone(), m)
+    });
+    let data = web::Data::new(state);
+    ctx.serve(routes::openapi(), move |cfg| {
+        cfg.app_data(data.clone());
+        routes::configure(cfg);
+    })
+    .await
+}

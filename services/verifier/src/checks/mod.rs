@@ -1,0 +1,3 @@
+//! Verification procedures, one per credential format.
+
+pub mod ob2_hosted;

@@ -1,0 +1,5 @@
+//! What the verifier needs to fetch safely and to report.
+
+pub mod fetch;
+pub mod net_policy;
+pub mod report;
