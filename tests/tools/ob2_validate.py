@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Runs the 1EdTech Open Badges validator (PyPI `openbadges` 1.1.2) on one
+badge, offline, and prints its report as JSON.
+
+    ob2_validate.py <assertion URL> [recipient e-mail]
+
+The validator fetches https://w3id.org/openbadges/v2 for every node and has
+no option for a local copy, so this wrapper answers that URL from the
+validator's own bundled context and refuses every other non-loopback
+address: the judge sees only what our stack serves on this machine.
+Exit status: 0 when the validator says valid, 1 when it does not, 2 on misuse.
+"""
+import ipaddress
+import json
+import socket
+import sys
+from urllib.parse import urlparse
+
+import requests
+from openbadges.verifier.openbadges_context import OPENBADGES_CONTEXT_V2_DICT
+
+CONTEXT_URLS = {
+    "https://w3id.org/openbadges/v2",
+    "https://openbadgespec.org/v2/context.json",
+    "https://w3id.org/openbadges/v2/",
+}
+
+_original_send = requests.adapters.HTTPAdapter.send
+
+
+def _is_loopback(host):
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        return False
+    return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
+def _offline_send(self, request, *args, **kwargs):
+    """Transport-level stand-in: the context from the validator's own copy,
+    loopback as usual, anything else refused."""
+    if request.url in CONTEXT_URLS:
+        response = requests.models.Response()
+        response.status_code = 200
+        response.url = request.url
+        response.request = request
+        response.headers["Content-Type"] = "application/ld+json"
+        response._content = json.dumps(OPENBADGES_CONTEXT_V2_DICT).encode()
+        response.encoding = "utf-8"
+        response.reason = "OK"
+        return response
+    host = urlparse(request.url).hostname or ""
+    if not _is_loopback(host):
+        raise requests.exceptions.ConnectionError(f"offline judge: refusing non-loopback URL {request.url}")
+    return _original_send(self, request, *args, **kwargs)
+
+
+requests.adapters.HTTPAdapter.send = _offline_send
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        print(__doc__, file=sys.stderr)
+        return 2
+    from openbadges import verify
+
+    recipient_profile = {"email": sys.argv[2]} if len(sys.argv) == 3 else None
+    report = verify(sys.argv[1], recipient_profile=recipient_profile)
+    summary = report.get("report", {})
+    errors = [m for m in summary.get("messages", []) if m.get("messageLevel") == "ERROR"]
+    print(json.dumps({
+        "valid": bool(summary.get("valid")) and not errors,
+        "errorCount": summary.get("errorCount"),
+        "warningCount": summary.get("warningCount"),
+        "recipientProfile": summary.get("recipientProfile"),
+        "messages": summary.get("messages", []),
+    }, indent=2, default=str))
+    return 0 if summary.get("valid") and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
