@@ -222,10 +222,15 @@ impl Bus {
         Ok(acked)
     }
 
-    /// Closes the connection politely (graceful shutdown).
+    /// Closes the connection politely (graceful shutdown). The broker's
+    /// close-ok does not always come back (seen with lapin 4 on RabbitMQ
+    /// 3.10), and a stopping service must not hang on it: wait at most 2 s.
     pub async fn close(&self) {
         if let Some(live) = self.live.lock().await.take() {
-            let _ = live.connection.close(200, "shutdown".into()).await;
+            let close = live.connection.close(200, "shutdown".into());
+            if tokio::time::timeout(Duration::from_secs(2), close).await.is_err() {
+                tracing::warn!("the broker did not acknowledge the connection close within 2 s");
+            }
         }
     }
 }

@@ -134,11 +134,13 @@ impl ServiceContext {
             handle.stop(true).await;
         });
         server.await.context("HTTP server")?;
+        tracing::info!("HTTP server stopped");
         self.shutdown.cancel();
         self.tasks.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, self.tasks.wait()).await.is_err() {
             tracing::warn!("in-flight work did not finish within the drain timeout");
         }
+        tracing::info!("background work drained");
         self.bus.close().await;
         tracing::info!(service = self.name, "stopped");
         Ok(())
