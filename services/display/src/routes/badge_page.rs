@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use akashi_runtime::ApiError;
+use akashi_runtime::http::{REQUEST_ID_HEADER, RequestId};
 use askama::Template;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -87,10 +88,11 @@ async fn fetch_json(state: &AppState, url: &str) -> Option<Value> {
 }
 
 /// Asks the verifier about an assertion URL; `None` if it did not answer.
-async fn verify(state: &AppState, assertion_url: &str) -> Option<Value> {
+async fn verify(state: &AppState, request_id: &RequestId, assertion_url: &str) -> Option<Value> {
     let response = state
         .http
         .post(format!("{}/verify", state.verifier_url))
+        .header(REQUEST_ID_HEADER, &request_id.0)
         .json(&json!({"url": assertion_url}))
         .send()
         .await
@@ -119,6 +121,7 @@ pub async fn badge_page(
     req: HttpRequest,
     path: web::Path<Uuid>,
     query: web::Query<PageQuery>,
+    request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
@@ -133,14 +136,14 @@ pub async fn badge_page(
     // The verifier and host are asked at the same time; the page needs both.
     let badge_future = async {
         match &award.badge_class_url {
-            Some(url) => fetch_json(&state, url).await,
+            Some(url) => fetch_json(&state, &request_id, url).await,
             None => None,
         }
     };
-    let (report, badge) = tokio::join!(verify(&state, &award.assertion_url), badge_future);
+    let (report, badge) = tokio::join!(verify(&state, &request_id, &award.assertion_url), badge_future);
     let badge = badge.unwrap_or(Value::Null);
     let issuer = match badge["issuer"].as_str() {
-        Some(url) => fetch_json(&state, url).await.unwrap_or(Value::Null),
+        Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
         None => Value::Null,
     };
     let status = match &report {
@@ -217,11 +220,15 @@ pub async fn badge_page(
 /// The verifier's report on this badge, as JSON.
 #[utoipa::path(responses((status = 200, content_type = "application/json"), (status = 404), (status = 503)))]
 #[get("/badges/{id}/verification")]
-pub async fn verification_report(state: web::Data<AppState>, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn verification_report(
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    request_id: RequestId,
+) -> Result<HttpResponse, ApiError> {
     let award = known_award(&state, path.into_inner())
         .await?
         .ok_or_else(|| ApiError::NotFound("no such badge".into()))?;
-    let report = verify(&state, &award.assertion_url)
+    let report = verify(&state, &request_id, &award.assertion_url)
         .await
         .ok_or_else(|| ApiError::Unavailable("the verifier did not answer".into()))?;
     Ok(HttpResponse::Ok().json(report))

@@ -72,7 +72,9 @@ async fn main() -> anyhow::Result<()> {
     let concurrency: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1);
     let token = match std::env::var("AKASHI_ADMIN_TOKEN") {
         Ok(t) => t,
-        Err(_) => std::fs::read_to_string(".akashi/admin-token").context("AKASHI_ADMIN_TOKEN or .akashi/admin-token")?,
+        Err(_) => {
+            std::fs::read_to_string(".akashi/admin-token").context("AKASHI_ADMIN_TOKEN or .akashi/admin-token")?
+        }
     };
     let secret = std::env::var("AKASHI_DEMO_WEBHOOK_SECRET").unwrap_or_else(|_| "demo-secret".into());
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
