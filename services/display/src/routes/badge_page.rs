@@ -73,11 +73,12 @@ async fn known_award(state: &AppState, id: Uuid) -> Result<Option<KnownAward>, A
         .optional()?)
 }
 
-async fn fetch_json(state: &AppState, url: &str) -> Option<Value> {
+async fn fetch_json(state: &AppState, request_id: &RequestId, url: &str) -> Option<Value> {
     let response = state
         .http
         .get(url)
         .header(header::ACCEPT.as_str(), "application/ld+json")
+        .header(REQUEST_ID_HEADER, &request_id.0)
         .send()
         .await
         .ok()?;
