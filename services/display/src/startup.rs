@@ -21,7 +21,7 @@ pub struct AppState {
 
 /// Runs display until a stop signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
+    let mut ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
     let timeout = Duration::from_millis(config.upstream_timeout_ms);
     let http = reqwest::Client::builder()
         .timeout(timeout)

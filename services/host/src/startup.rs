@@ -18,7 +18,7 @@ pub struct AppState {
 
 /// Runs host until a stop signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
+    let mut ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
     let state = AppState {
         pool: ctx.pool.clone(),
         display_base: config.common.public_urls.display.trim_end_matches('/').to_string(),

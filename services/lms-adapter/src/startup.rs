@@ -19,7 +19,7 @@ pub struct AppState {
 
 /// Runs the lms-adapter until a stop signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
+    let mut ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
     let state = AppState {
         pool: ctx.pool.clone(),
         relay: ctx.relay.clone(),

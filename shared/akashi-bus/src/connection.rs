@@ -167,7 +167,8 @@ impl Bus {
     }
 
     /// Publishes each message persistently and waits for the broker's
-    /// confirms. Answers, per message, whether the broker confirmed it.
+    /// confirms. Answers, per message, whether the broker confirmed it *and*
+    /// routed it to at least one queue.
     ///
     /// On a connection failure the connection is dropped, so the next call
     /// reconnects; the caller keeps the unconfirmed messages and retries.
@@ -203,7 +204,12 @@ impl Bus {
                 .basic_publish(
                     exchange.clone().into(),
                     message.routing_key.clone().into(),
-                    BasicPublishOptions::default(),
+                    // Mandatory: a message no queue is bound for comes back
+                    // instead of vanishing, and stays in the outbox.
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
                     &message.body,
                     properties,
                 )
@@ -211,11 +217,20 @@ impl Bus {
             confirms.push(confirm);
         }
         let mut acked = Vec::with_capacity(confirms.len());
-        for confirm in confirms {
+        for (confirm, message) in confirms.into_iter().zip(messages) {
             let outcome = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
                 .await
                 .map_err(|_| BusError::Timeout)??;
-            acked.push(matches!(outcome, Confirmation::Ack(_)));
+            match outcome {
+                Confirmation::Ack(None) => acked.push(true),
+                Confirmation::Ack(Some(_returned)) => {
+                    // No queue is bound for this routing key yet (a consumer
+                    // that has never started): not delivered, so not done.
+                    tracing::warn!(routing_key = %message.routing_key, message_id = %message.id, "unroutable: no queue bound yet; will retry");
+                    acked.push(false);
+                }
+                Confirmation::Nack(_) | Confirmation::NotRequested => acked.push(false),
+            }
         }
         metrics::counter!("akashi_bus_published_total", "service" => self.service.clone())
             .increment(acked.iter().filter(|a| **a).count() as u64);

@@ -10,6 +10,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -70,10 +71,22 @@ impl IncomingMessage {
     }
 }
 
-/// Which messages a consumer takes.
+/// Which messages a consumer takes, and where it reports whether it is
+/// consuming right now (for `/readyz`).
 #[derive(Debug, Clone)]
 pub struct ConsumerSpec {
     pub routing_key: &'static str,
+    pub consuming: Arc<AtomicBool>,
+}
+
+impl ConsumerSpec {
+    /// A consumer of `routing_key`, not consuming yet.
+    pub fn new(routing_key: &'static str) -> Self {
+        Self {
+            routing_key,
+            consuming: Arc::new(AtomicBool::new(false)),
+        }
+    }
 }
 
 /// Environment variable naming a routing key after whose successful handling
@@ -153,6 +166,7 @@ where
         )
         .await?;
     tracing::info!(%queue, "consuming");
+    spec.consuming.store(true, Ordering::SeqCst);
     let in_flight = TaskTracker::new();
     let outcome = loop {
         tokio::select! {
@@ -170,6 +184,7 @@ where
             }
         }
     };
+    spec.consuming.store(false, Ordering::SeqCst);
     in_flight.close();
     in_flight.wait().await;
     if outcome.is_ok() {

@@ -89,7 +89,8 @@ impl Relay {
             let rows: Vec<(Uuid, String, String)> = bus_outbox::table
                 .select((bus_outbox::id, bus_outbox::routing_key, bus_outbox::body))
                 .filter(bus_outbox::published_at.is_null())
-                .order(bus_outbox::created_at)
+                // Messages that keep failing (e.g. unroutable) go after fresh ones.
+                .order((bus_outbox::attempts, bus_outbox::created_at))
                 .limit(BATCH)
                 .for_update()
                 .skip_locked()
@@ -134,9 +135,24 @@ impl Relay {
                 .set(bus_outbox::published_at.eq(diesel::dsl::now))
                 .execute(conn)
                 .await?;
-            let refused = messages.len() - confirmed.len();
-            if refused > 0 {
-                tracing::warn!(refused, "broker nacked outbox messages; they stay pending");
+            let refused: Vec<Uuid> = messages
+                .iter()
+                .zip(&acked)
+                .filter(|(_, ok)| !**ok)
+                .map(|(m, _)| m.id)
+                .collect();
+            if !refused.is_empty() {
+                diesel::update(bus_outbox::table.filter(bus_outbox::id.eq_any(&refused)))
+                    .set((
+                        bus_outbox::attempts.eq(bus_outbox::attempts + 1),
+                        bus_outbox::last_error.eq("nacked or unroutable"),
+                    ))
+                    .execute(conn)
+                    .await?;
+                tracing::warn!(
+                    refused = refused.len(),
+                    "broker refused or could not route outbox messages; they stay pending"
+                );
             }
             Ok(confirmed.len())
         })

@@ -25,6 +25,11 @@ struct Fixture {
 
 impl Fixture {
     async fn new(max_deliveries: u32) -> anyhow::Result<Self> {
+        // The consumer's own logs, shown by the test runner when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("akashi_bus=debug,info")
+            .with_test_writer()
+            .try_init();
         let name = format!("busit_{}", &Uuid::new_v4().simple().to_string()[..10]);
         let pool = akashi_db::prepare(&format!("{PG}/{name}"), vec![&akashi_bus::MIGRATIONS], 4).await?;
         let mut config = BusConfig::new(AMQP);
@@ -108,9 +113,7 @@ impl Fixture {
         let stop = CancellationToken::new();
         tokio::spawn(consumer::run(
             self.bus.clone(),
-            ConsumerSpec {
-                routing_key: AdminTokenRevoked::ROUTING_KEY,
-            },
+            ConsumerSpec::new(AdminTokenRevoked::ROUTING_KEY),
             f,
             stop.clone(),
         ));
@@ -121,11 +124,13 @@ impl Fixture {
                 passive: true,
                 ..Default::default()
             };
+            // A consumer on the queue means it is declared *and* bound (the
+            // consumer binds before it consumes).
             if let Ok(ch) = self.bus.open_channel().await
-                && ch
+                && let Ok(q) = ch
                     .queue_declare(queue.clone().into(), passive, Default::default())
                     .await
-                    .is_ok()
+                && q.consumer_count() > 0
             {
                 return Ok(stop);
             }
@@ -177,6 +182,35 @@ async fn the_relay_publishes_committed_messages_once_and_marks_them() -> anyhow:
             .await
             .is_err(),
         "nothing more"
+    );
+    stop.cancel();
+    fx.cleanup().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_nobody_can_receive_yet_waits_in_the_outbox() -> anyhow::Result<()> {
+    let fx = Fixture::new(5).await?;
+    let relay = Relay::new(fx.pool.clone(), fx.bus.clone());
+    let ids = fx.enqueue(1).await?;
+    // No consumer has declared its queue: the exchange routes the message
+    // nowhere, the broker returns it, and it must not count as published.
+    assert_eq!(relay.relay_once().await?, 0);
+    assert_eq!(relay.pending().await?, 1, "still pending");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let stop = fx
+        .consume(move |m: IncomingMessage| {
+            let tx = tx.clone();
+            async move {
+                tx.send(m.envelope.id).unwrap();
+                Ok(())
+            }
+        })
+        .await?;
+    assert_eq!(relay.relay_once().await?, 1, "published once a queue is bound");
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(10), rx.recv()).await?.unwrap(),
+        ids[0]
     );
     stop.cancel();
     fx.cleanup().await;

@@ -106,6 +106,8 @@ pub struct Ops {
     pub bus: Arc<Bus>,
     pub metrics: PrometheusHandle,
     pub openapi: Arc<serde_json::Value>,
+    /// The service's consumers; ready means every one of them is consuming.
+    pub consumers: Arc<Vec<akashi_bus::ConsumerSpec>>,
 }
 
 /// Liveness: the process answers.
@@ -128,16 +130,29 @@ async fn readyz(ops: web::Data<Ops>) -> HttpResponse {
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("timed out".to_string()),
     };
+    // A service that cannot receive its messages yet is not ready either.
+    let idle: Vec<&str> = ops
+        .consumers
+        .iter()
+        .filter(|c| !c.consuming.load(std::sync::atomic::Ordering::SeqCst))
+        .map(|c| c.routing_key)
+        .collect();
+    let consumers = if idle.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not consuming yet: {}", idle.join(", ")))
+    };
     let report = |r: &Result<(), String>| match r {
         Ok(()) => json!({"status": "ok"}),
         Err(e) => json!({"status": "down", "error": e}),
     };
+    let ready = db.is_ok() && broker.is_ok() && consumers.is_ok();
     let body = json!({
         "service": ops.service,
-        "status": if db.is_ok() && broker.is_ok() { "ready" } else { "not_ready" },
-        "checks": {"database": report(&db), "broker": report(&broker)},
+        "status": if ready { "ready" } else { "not_ready" },
+        "checks": {"database": report(&db), "broker": report(&broker), "consumers": report(&consumers)},
     });
-    if db.is_ok() && broker.is_ok() {
+    if ready {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

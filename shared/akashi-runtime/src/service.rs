@@ -41,6 +41,7 @@ pub struct ServiceContext {
     pub shutdown: CancellationToken,
     tasks: TaskTracker,
     metrics: PrometheusHandle,
+    consumers: Vec<ConsumerSpec>,
 }
 
 impl ServiceContext {
@@ -72,21 +73,20 @@ impl ServiceContext {
             shutdown,
             tasks,
             metrics,
+            consumers: Vec::new(),
         })
     }
 
     /// Starts a consumer of `routing_key` for this service.
-    pub fn consume<F, Fut>(&self, routing_key: &'static str, handler: F)
+    pub fn consume<F, Fut>(&mut self, routing_key: &'static str, handler: F)
     where
         F: Fn(IncomingMessage) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(), HandlerError>> + Send + 'static,
     {
-        self.tasks.spawn(consumer::run(
-            self.bus.clone(),
-            ConsumerSpec { routing_key },
-            handler,
-            self.shutdown.clone(),
-        ));
+        let spec = ConsumerSpec::new(routing_key);
+        self.consumers.push(spec.clone());
+        self.tasks
+            .spawn(consumer::run(self.bus.clone(), spec, handler, self.shutdown.clone()));
     }
 
     /// Runs the HTTP server with the operational endpoints, the admin
@@ -101,6 +101,7 @@ impl ServiceContext {
             bus: self.bus.clone(),
             metrics: self.metrics.clone(),
             openapi: Arc::new(openapi),
+            consumers: Arc::new(self.consumers.clone()),
         };
         let auth = web::Data::new(AdminAuth::new(self.config.admin_token.clone(), self.pool.clone()));
         let server = HttpServer::new(move || {

@@ -15,6 +15,10 @@ async fn every_service_exposes_health_readiness_metrics_and_openapi() -> anyhow:
         let ready: serde_json::Value = ready.json().await?;
         assert_eq!(ready["checks"]["database"]["status"], "ok");
         assert_eq!(ready["checks"]["broker"]["status"], "ok");
+        assert_eq!(
+            ready["checks"]["consumers"]["status"], "ok",
+            "every consumer is consuming"
+        );
         let metrics = stack.http.get(format!("{base}/metrics")).send().await?.text().await?;
         assert!(
             metrics.contains("akashi_http_requests_total"),
