@@ -8,6 +8,19 @@ The validator fetches https://w3id.org/openbadges/v2 for every node and has
 no option for a local copy, so this wrapper answers that URL from the
 validator's own bundled context and refuses every other non-loopback
 address: the judge sees only what our stack serves on this machine.
+The first argument may also be a compact JWS (a signed badge).
+
+Two repairs of validator defects, each narrow; the checks themselves are
+unchanged:
+1. It turns the key's PEM into a pycryptodome key object before handing it
+   to python-jose, which version 3.3 (the one that installs on Python 3.11)
+   cannot read, so every signed badge would fail. Jose gets the PEM text.
+2. It allows a single `publicKey` on an issuer Profile, although the OB 2.0
+   spec says "The key(s) an issuer uses to sign Assertions" and its own key
+   ownership check reads the property as a list. An issuer that has rotated
+   its key must list the retired keys too, or what they signed would stop
+   verifying; the rule is made many-valued, as the spec has it.
+
 Exit status: 0 when the validator says valid, 1 when it does not, 2 on misuse.
 """
 import ipaddress
@@ -58,11 +71,38 @@ def _offline_send(self, request, *args, **kwargs):
 requests.adapters.HTTPAdapter.send = _offline_send
 
 
+class _PemForJose:
+    """Stands in for Crypto.PublicKey.RSA in the validator's crypto task."""
+
+    @staticmethod
+    def import_key(pem):
+        return pem if isinstance(pem, str) else pem.decode()
+
+
+def _repair_signed_badge_check():
+    import openbadges.verifier.tasks.crypto as ob_crypto
+    from openbadges.verifier.tasks import validation
+
+    ob_crypto.RSA = _PemForJose
+
+    original_init = validation.ClassValidators.__init__
+
+    def init_with_many_public_keys(self, class_name, *args, **kwargs):
+        original_init(self, class_name, *args, **kwargs)
+        for rule in getattr(self, "validators", []):
+            if rule.get("prop_name") == "publicKey":
+                rule["many"] = True
+
+    validation.ClassValidators.__init__ = init_with_many_public_keys
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
     from openbadges import verify
+
+    _repair_signed_badge_check()
 
     recipient_profile = {"email": sys.argv[2]} if len(sys.argv) == 3 else None
     report = verify(sys.argv[1], recipient_profile=recipient_profile)

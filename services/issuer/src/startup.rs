@@ -1,14 +1,20 @@
 //! Wires the issuer: database, consumers, routes.
 
+use std::sync::Arc;
+
 use actix_web::web;
 use akashi_bus::Relay;
+use akashi_crypto::keys::MasterKey;
 use akashi_db::PgPool;
 use akashi_model::messages::{BusMessage, IssueRequested};
 use akashi_runtime::ServiceContext;
+use anyhow::Context;
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
 use crate::domain::documents::PublicLinks;
-use crate::{consumers, db, routes};
+use crate::domain::keyring::Keyring;
+use crate::{consumers, db, keys, routes};
 
 /// What handlers and consumers share.
 #[derive(Clone)]
@@ -16,17 +22,25 @@ pub struct AppState {
     pub pool: PgPool,
     pub relay: Relay,
     pub links: PublicLinks,
+    pub keyring: Arc<Keyring>,
 }
 
 /// Runs the issuer until a stop signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
+    let master = config
+        .master_key
+        .as_ref()
+        .context("master_key is required (AKASHI_ISSUER_MASTER_KEY: base64 of 32 random bytes, e.g. `head -c 32 /dev/urandom | base64`)")
+        .and_then(|k| MasterKey::from_base64(k.expose_secret()).context("master_key"))?;
+    let mut ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
     let urls = &config.common.public_urls;
     let state = AppState {
         pool: ctx.pool.clone(),
         relay: ctx.relay.clone(),
-        links: PublicLinks::new(&urls.host, &urls.display, &urls.verifier),
+        links: PublicLinks::new(&urls.issuer, &urls.host, &urls.display, &urls.verifier),
+        keyring: Arc::new(Keyring::new(master)),
     };
+    keys::ensure_active_keys(&state).await?;
     let consumer_state = state.clone();
     ctx.consume(IssueRequested::ROUTING_KEY, move |message| {
         consumers::issue_requested::handle(consumer_state.clone(), message)

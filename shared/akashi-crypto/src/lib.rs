@@ -3,5 +3,6 @@
 //! API tokens. Nothing here is hand-rolled crypto; this crate only composes.
 
 pub mod identity;
+pub mod keys;
 pub mod token;
 pub mod webhook;

@@ -83,6 +83,12 @@ bus_message!(IssueRequested, "issue.requested", "v1");
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AwardUrls {
     pub ob2_assertion: String,
+    /// The OB 2.0 signed form (compact JWS), if issued in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ob2_signed: Option<String>,
+    /// The OB 3.0 credential (JSON, or its VC-JWT), if issued in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ob3_credential: Option<String>,
     pub badge_page: String,
     pub verify: String,
 }
@@ -99,6 +105,15 @@ pub struct BadgeIssued {
     pub expires: Option<DateTime<Utc>>,
     /// The OB 2.0 hosted Assertion, exactly as it must be served.
     pub ob2_assertion: serde_json::Value,
+    /// The OB 2.0 signed Assertion as a compact JWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ob2_signed_jws: Option<String>,
+    /// The OB 3.0 OpenBadgeCredential (JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ob3_credential: Option<serde_json::Value>,
+    /// The same credential as a VC-JWT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ob3_jwt: Option<String>,
     pub urls: AwardUrls,
 }
 bus_message!(BadgeIssued, "badge.issued", "v1");
@@ -120,6 +135,17 @@ pub struct IssuerPublished {
     pub issuer_id: Uuid,
     /// The OB 2.0 Profile document.
     pub profile: serde_json::Value,
+    /// The issuer's OB 2.0 CryptographicKeys, retired ones included.
+    #[serde(default)]
+    pub keys: Vec<KeyPublished>,
+}
+
+/// One published key of an issuer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyPublished {
+    pub key_id: Uuid,
+    /// The OB 2.0 CryptographicKey document.
+    pub document: serde_json::Value,
 }
 bus_message!(IssuerPublished, "issuer.published", "v1");
 

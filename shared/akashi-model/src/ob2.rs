@@ -8,6 +8,17 @@ use serde::{Deserialize, Serialize};
 /// The OB 2.0 JSON-LD context every hosted document carries.
 pub const CONTEXT_V2: &str = "https://w3id.org/openbadges/v2";
 
+/// The `urn:uuid:` id of an award's signed form, derived from its hosted URL
+/// (UUID v5 in the URL namespace), so that every service computes the same
+/// one. Version 5 because consumers such as the 1EdTech validator accept
+/// only UUID versions 1 to 5 in a `urn:uuid:`.
+pub fn signed_assertion_id(hosted_assertion_url: &str) -> String {
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, hosted_assertion_url.as_bytes())
+    )
+}
+
 /// [Assertion](https://www.imsglobal.org/sites/default/files/Badges/OBv2p0Final/index.html#Assertion):
 /// one award of a badge class to one recipient.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -111,6 +122,9 @@ pub struct Profile {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_list: Option<String>,
+    /// URLs of the issuer's CryptographicKeys (signed badges).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub public_key: Vec<String>,
 }
 
 /// [RevocationList](https://www.imsglobal.org/sites/default/files/Badges/OBv2p0Final/index.html#RevocationList).
@@ -138,6 +152,15 @@ pub struct RevokedAssertion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_ids_are_stable_version_5_urns() {
+        let a = signed_assertion_id("http://h/ob2/assertions/1");
+        assert_eq!(a, signed_assertion_id("http://h/ob2/assertions/1"));
+        assert_ne!(a, signed_assertion_id("http://h/ob2/assertions/2"));
+        let uuid = uuid::Uuid::parse_str(a.strip_prefix("urn:uuid:").unwrap()).unwrap();
+        assert_eq!(uuid.get_version_num(), 5);
+    }
 
     #[test]
     fn assertion_serialises_with_spec_names() {

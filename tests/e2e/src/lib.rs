@@ -109,6 +109,8 @@ pub struct Stack {
     pub id: String,
     pub admin_token: String,
     pub webhook_secret: String,
+    /// Base64 of the 32-byte key that seals the issuer's private keys.
+    pub master_key: String,
     pub http: reqwest::Client,
     ports: BTreeMap<Service, u16>,
     children: BTreeMap<Service, Child>,
@@ -128,6 +130,13 @@ impl Stack {
             id,
             admin_token: format!("test-admin-{}", uuid::Uuid::new_v4()),
             webhook_secret: format!("whsec-{}", uuid::Uuid::new_v4().simple()),
+            // Two v4 UUIDs: 32 random-enough bytes for a test master key.
+            master_key: {
+                use base64::Engine;
+                let mut bytes = uuid::Uuid::new_v4().as_bytes().to_vec();
+                bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            },
             http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
             ports,
             children: BTreeMap::new(),
@@ -201,6 +210,7 @@ impl Stack {
             .env("AKASHI_PUBLIC_URLS__VERIFIER", self.url(Service::Verifier))
             .env("AKASHI_PUBLIC_URLS__LMS_ADAPTER", self.url(Service::LmsAdapter))
             .env("AKASHI_VERIFIER_ALLOW_PRIVATE_HOSTS", "[127.0.0.1,localhost]")
+            .env("AKASHI_ISSUER_MASTER_KEY", &self.master_key)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -524,4 +534,18 @@ pub fn ob2_validator(url: &str, recipient: Option<&str>) -> anyhow::Result<Value
     let report: Value = serde_json::from_slice(&output.stdout)
         .with_context(|| format!("validator output: {}", String::from_utf8_lossy(&output.stderr)))?;
     Ok(report)
+}
+
+/// Runs the OB 3.0 VC-JWT judge (PyJWT plus the OB 3.0 VC-JWT rules) on a
+/// credential URL, or on a raw token with `--token`.
+pub fn vcjwt_judge(args: &[&str]) -> anyhow::Result<Value> {
+    let venv = std::env::var("AKASHI_TEST_VENV").unwrap_or_else(|_| "/var/cache/akashi-venv".into());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/vcjwt_verify.py");
+    let output = Command::new(format!("{venv}/bin/python"))
+        .arg(script)
+        .args(args)
+        .output()
+        .context("running the VC-JWT judge (./scripts/install-test-tools)")?;
+    serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("judge output: {}", String::from_utf8_lossy(&output.stderr)))
 }

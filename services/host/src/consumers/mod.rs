@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 
-use crate::db::schema::{hosted_assertions, hosted_badge_classes, hosted_issuers, revocations};
+use crate::db::schema::{hosted_assertions, hosted_badge_classes, hosted_issuers, hosted_keys, revocations};
 use crate::startup::AppState;
 
 /// `issuer.published`: store (or replace) the issuer's Profile.
@@ -29,7 +29,23 @@ pub async fn issuer_published(state: AppState, message: IncomingMessage) -> Resu
         ))
         .execute(&mut conn)
         .await?;
-    tracing::info!(issuer_id = %published.issuer_id, "issuer profile hosted");
+    for key in &published.keys {
+        diesel::insert_into(hosted_keys::table)
+            .values((
+                hosted_keys::id.eq(key.key_id),
+                hosted_keys::issuer_id.eq(published.issuer_id),
+                hosted_keys::document.eq(&key.document),
+            ))
+            .on_conflict(hosted_keys::id)
+            .do_update()
+            .set((
+                hosted_keys::document.eq(excluded(hosted_keys::document)),
+                hosted_keys::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(&mut conn)
+            .await?;
+    }
+    tracing::info!(issuer_id = %published.issuer_id, keys = published.keys.len(), "issuer profile hosted");
     Ok(())
 }
 
@@ -75,6 +91,9 @@ pub async fn badge_issued(state: AppState, message: IncomingMessage) -> Result<(
             hosted_assertions::recipient_email.eq(issued.recipient.email.as_str()),
             hosted_assertions::document.eq(&issued.ob2_assertion),
             hosted_assertions::issued_on.eq(issued.issued_on),
+            hosted_assertions::ob2_signed_jws.eq(&issued.ob2_signed_jws),
+            hosted_assertions::ob3_credential.eq(&issued.ob3_credential),
+            hosted_assertions::ob3_jwt.eq(&issued.ob3_jwt),
         ))
         .on_conflict(hosted_assertions::id)
         .do_nothing()

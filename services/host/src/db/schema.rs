@@ -28,6 +28,18 @@ diesel::table! {
         document -> Jsonb,
         issued_on -> Timestamptz,
         received_at -> Timestamptz,
+        ob2_signed_jws -> Nullable<Text>,
+        ob3_credential -> Nullable<Jsonb>,
+        ob3_jwt -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    hosted_keys (id) {
+        id -> Uuid,
+        issuer_id -> Uuid,
+        document -> Jsonb,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -40,4 +52,10 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(hosted_issuers, hosted_badge_classes, hosted_assertions, revocations);
+diesel::allow_tables_to_appear_in_same_query!(
+    hosted_issuers,
+    hosted_badge_classes,
+    hosted_assertions,
+    revocations,
+    hosted_keys
+);

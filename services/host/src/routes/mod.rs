@@ -11,7 +11,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ob2::badge_class)
         .service(ob2::badge_image)
         .service(ob2::issuer)
-        .service(ob2::revocation_list);
+        .service(ob2::revocation_list)
+        .service(ob2::signed_assertion)
+        .service(ob2::key)
+        .service(ob2::ob3_credential);
 }
 
 #[derive(OpenApi)]

@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::schema::{hosted_assertions, hosted_badge_classes, hosted_issuers, revocations};
+use crate::db::schema::{hosted_assertions, hosted_badge_classes, hosted_issuers, hosted_keys, revocations};
 use crate::startup::AppState;
 
 const ASSERTION_MAX_AGE: u32 = 60;
@@ -263,9 +263,15 @@ pub async fn revocation_list(
         issuer: profile["id"].as_str().unwrap_or_default().to_string(),
         revoked_assertions: revoked
             .into_iter()
-            .map(|(id, reason)| RevokedAssertion {
-                id: format!("{host_base}/ob2/assertions/{id}"),
-                revocation_reason: Some(reason),
+            // Each award is listed under both its ids: the hosted URL and the
+            // `urn:uuid:` of its signed form.
+            .flat_map(|(id, reason)| {
+                let hosted = format!("{host_base}/ob2/assertions/{id}");
+                let signed = akashi_model::ob2::signed_assertion_id(&hosted);
+                [hosted, signed].map(|id| RevokedAssertion {
+                    id,
+                    revocation_reason: Some(reason.clone()),
+                })
             })
             .collect(),
     };
@@ -300,4 +306,96 @@ mod tests {
         assert_eq!(etag_of(b"a"), etag_of(b"a"));
         assert_ne!(etag_of(b"a"), etag_of(b"b"));
     }
+}
+
+/// The signed OB 2.0 assertion as its compact JWS (`application/jose`).
+#[utoipa::path(responses((status = 200, content_type = "application/jose"), (status = 404)))]
+#[get("/ob2/signed/{id}")]
+pub async fn signed_assertion(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let jws: Option<String> = hosted_assertions::table
+        .find(path.into_inner())
+        .select(hosted_assertions::ob2_signed_jws)
+        .first(&mut conn)
+        .await
+        .optional()?
+        .flatten();
+    let jws = jws.ok_or_else(|| not_found("signed assertion"))?;
+    // Revocation of a signed badge is told by the issuer's revocation list,
+    // so the JWS itself stays available (and short-lived in caches).
+    Ok(cacheable(
+        &req,
+        actix_web::http::StatusCode::OK,
+        "application/jose",
+        jws.into_bytes(),
+        ASSERTION_MAX_AGE,
+    ))
+}
+
+/// The OB 3.0 OpenBadgeCredential: JSON, or its VC-JWT for `Accept: application/jwt`.
+#[utoipa::path(responses(
+    (status = 200, description = "the credential", content_type = "application/json"),
+    (status = 404),
+))]
+#[get("/ob3/credentials/{id}")]
+pub async fn ob3_credential(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let row: Option<(Option<serde_json::Value>, Option<String>)> = hosted_assertions::table
+        .find(path.into_inner())
+        .select((hosted_assertions::ob3_credential, hosted_assertions::ob3_jwt))
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let (Some(credential), Some(jwt)) = row.unwrap_or((None, None)) else {
+        return Err(not_found("OB 3.0 credential"));
+    };
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains("application/jwt") || accept.contains("application/vc+jwt") {
+        return Ok(cacheable(
+            &req,
+            actix_web::http::StatusCode::OK,
+            "application/jwt",
+            jwt.into_bytes(),
+            ASSERTION_MAX_AGE,
+        ));
+    }
+    let body = serde_json::to_vec(&credential).map_err(ApiError::internal)?;
+    Ok(cacheable(
+        &req,
+        actix_web::http::StatusCode::OK,
+        "application/json",
+        body,
+        ASSERTION_MAX_AGE,
+    ))
+}
+
+/// An issuer's OB 2.0 CryptographicKey (signed badges name it as `creator`).
+#[utoipa::path(responses((status = 200, content_type = "application/ld+json"), (status = 404)))]
+#[get("/ob2/keys/{id}")]
+pub async fn key(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let doc: serde_json::Value = hosted_keys::table
+        .find(path.into_inner())
+        .select(hosted_keys::document)
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| not_found("key"))?;
+    Ok(json_ld(&req, actix_web::http::StatusCode::OK, &doc, STATIC_MAX_AGE))
 }

@@ -11,9 +11,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::{AwardRow, BadgeClassRow};
-use crate::db::schema::{awards, badge_classes};
-use crate::domain::documents::{self, AssertionFacts};
+use crate::db::models::{AwardCredentialRow, AwardRow, BadgeClassRow, IssuerRow};
+use crate::db::schema::{award_credentials, awards, badge_classes, issuers};
+use crate::domain::documents::{self, AssertionFacts, PublicLinks};
+use crate::domain::formats;
+use crate::domain::keyring::Keyring;
+use crate::keys::active_key;
 use crate::startup::AppState;
 
 const CONSUMER: &str = "issuer.issue.requested";
@@ -59,6 +62,7 @@ pub async fn issue(
 ) -> Result<Outcome, HandlerError> {
     let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
     let links = state.links.clone();
+    let keyring = state.keyring.as_ref();
     conn.transaction::<_, HandlerError, _>(async |conn| {
         if !inbox::claim(conn, CONSUMER, message_id).await? {
             return Ok(Outcome::AlreadyProcessed);
@@ -85,25 +89,29 @@ pub async fn issue(
                 badge_class.id, request.issuer_id
             )));
         }
+        let issuer: IssuerRow = issuers::table
+            .find(badge_class.issuer_id)
+            .select(IssuerRow::as_select())
+            .first(conn)
+            .await?;
         let award_id = Uuid::now_v7();
         let email = request.recipient.email.as_str();
         let salt = akashi_crypto::identity::new_salt();
         let identity_hash = akashi_crypto::identity::hash_identity(email, &salt);
         let issued_on = Utc::now();
-        let assertion = documents::assertion(
-            &AssertionFacts {
-                award_id,
-                badge_class_id: badge_class.id,
-                identity_hash: &identity_hash,
-                salt: &salt,
-                issued_on,
-                expires: None,
-                narrative: request.narrative.as_deref(),
-                evidence: &request.evidence,
-            },
-            &links,
-        );
-        let assertion = serde_json::to_value(&assertion).map_err(HandlerError::permanent)?;
+        let facts = AssertionFacts {
+            award_id,
+            badge_class_id: badge_class.id,
+            identity_hash: &identity_hash,
+            salt: &salt,
+            issued_on,
+            expires: None,
+            narrative: request.narrative.as_deref(),
+            evidence: &request.evidence,
+        };
+        let hosted = documents::assertion(&facts, &links);
+        let signed = sign_formats(&badge_class, &issuer, &hosted, &facts, &links, keyring, conn).await?;
+        let assertion = serde_json::to_value(&hosted).map_err(HandlerError::permanent)?;
         let row = AwardRow {
             id: award_id,
             idempotency_key: request.idempotency_key.clone(),
@@ -111,8 +119,8 @@ pub async fn issue(
             badge_class_id: badge_class.id,
             recipient_email: email.to_string(),
             recipient_name: request.recipient.name.clone(),
-            salt,
-            identity_hash,
+            salt: salt.clone(),
+            identity_hash: identity_hash.clone(),
             issued_on,
             expires_at: None,
             origin: serde_json::to_value(&request.origin).map_err(HandlerError::permanent)?,
@@ -122,6 +130,36 @@ pub async fn issue(
             created_at: issued_on,
         };
         diesel::insert_into(awards::table).values(&row).execute(conn).await?;
+        if let Some(key_id) = signed.key_id {
+            let mut rows = Vec::new();
+            if let Some(jws) = &signed.ob2_jws {
+                rows.push(AwardCredentialRow {
+                    award_id,
+                    format: formats::OB2_SIGNED.into(),
+                    signing_key_id: key_id,
+                    document: None,
+                    compact: jws.clone(),
+                    created_at: issued_on,
+                });
+            }
+            if let (Some(credential), Some(jwt)) = (&signed.ob3_credential, &signed.ob3_jwt) {
+                rows.push(AwardCredentialRow {
+                    award_id,
+                    format: formats::OB3_VCJWT.into(),
+                    signing_key_id: key_id,
+                    document: Some(credential.clone()),
+                    compact: jwt.clone(),
+                    created_at: issued_on,
+                });
+            }
+            diesel::insert_into(award_credentials::table)
+                .values(&rows)
+                .execute(conn)
+                .await?;
+        }
+        let mut urls = links.award(award_id);
+        urls.ob2_signed = signed.ob2_jws.as_ref().map(|_| links.ob2_signed(award_id));
+        urls.ob3_credential = signed.ob3_credential.as_ref().map(|_| links.ob3_credential(award_id));
         let issued = BadgeIssued {
             award_id,
             issuer_id: row.issuer_id,
@@ -130,7 +168,10 @@ pub async fn issue(
             issued_on,
             expires: None,
             ob2_assertion: assertion,
-            urls: links.award(award_id),
+            ob2_signed_jws: signed.ob2_jws,
+            ob3_credential: signed.ob3_credential,
+            ob3_jwt: signed.ob3_jwt,
+            urls,
         };
         outbox::enqueue(conn, &Envelope::new(crate::SERVICE, issued, correlation.clone()))
             .await
@@ -138,4 +179,61 @@ pub async fn issue(
         Ok(Outcome::Issued(award_id))
     })
     .await
+}
+
+/// The signed forms of one award.
+#[derive(Default)]
+struct Signed {
+    key_id: Option<Uuid>,
+    ob2_jws: Option<String>,
+    ob3_credential: Option<serde_json::Value>,
+    ob3_jwt: Option<String>,
+}
+
+/// Signs the formats the badge class asks for with the issuer's active key.
+async fn sign_formats(
+    badge_class: &BadgeClassRow,
+    issuer: &IssuerRow,
+    hosted: &akashi_model::ob2::Assertion,
+    facts: &AssertionFacts<'_>,
+    links: &PublicLinks,
+    keyring: &Keyring,
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> Result<Signed, HandlerError> {
+    let wants = |f: &str| badge_class.formats.iter().any(|x| x == f);
+    if !wants(formats::OB2_SIGNED) && !wants(formats::OB3_VCJWT) {
+        return Ok(Signed::default());
+    }
+    // Issuers get a key when created (or at start-up for older ones); a
+    // missing one means start-up has not finished that work yet: retry.
+    let key = active_key(conn, issuer.id)
+        .await?
+        .ok_or_else(|| HandlerError::transient(format!("issuer {} has no active signing key yet", issuer.id)))?;
+    let signer = keyring
+        .signer(&key)
+        .map_err(|e| HandlerError::transient(format!("signing key: {e}")))?;
+    let mut signed = Signed {
+        key_id: Some(key.id),
+        ..Default::default()
+    };
+    if wants(formats::OB2_SIGNED) {
+        let assertion = documents::signed_assertion(hosted, facts.award_id, key.id, links);
+        signed.ob2_jws = Some(
+            signer
+                .sign_jws(None, None, &assertion)
+                .map_err(HandlerError::permanent)?,
+        );
+    }
+    if wants(formats::OB3_VCJWT) {
+        let credential = documents::ob3_credential(issuer, badge_class, facts, links);
+        let claims = documents::vc_jwt_claims(&credential, facts.issued_on, facts.expires);
+        let kid = links.key_jwk(issuer.id, key.id);
+        signed.ob3_jwt = Some(
+            signer
+                .sign_jws(Some(&kid), Some("JWT"), &claims)
+                .map_err(HandlerError::permanent)?,
+        );
+        signed.ob3_credential = Some(credential);
+    }
+    Ok(signed)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::schema::{awards, badge_classes, issuers};
+use super::schema::{award_credentials, awards, badge_classes, issuers, signing_keys};
 
 /// An issuer organization (tenant).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -33,6 +33,7 @@ pub struct BadgeClassRow {
     pub image: Vec<u8>,
     pub image_content_type: String,
     pub created_at: DateTime<Utc>,
+    pub formats: Vec<String>,
 }
 
 /// One issued credential.
@@ -53,5 +54,32 @@ pub struct AwardRow {
     pub ob2_assertion: serde_json::Value,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revocation_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One signed form of an award.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = award_credentials)]
+pub struct AwardCredentialRow {
+    pub award_id: Uuid,
+    pub format: String,
+    pub signing_key_id: Uuid,
+    pub document: Option<serde_json::Value>,
+    pub compact: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A signing key; the private half sealed.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_keys)]
+pub struct SigningKeyRow {
+    pub id: Uuid,
+    pub issuer_id: Uuid,
+    pub algorithm: String,
+    pub public_key_pem: String,
+    pub public_jwk: serde_json::Value,
+    pub sealed_private_key: Vec<u8>,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }

@@ -24,6 +24,7 @@ diesel::table! {
         image -> Bytea,
         image_content_type -> Text,
         created_at -> Timestamptz,
+        formats -> Array<Text>,
     }
 }
 
@@ -47,6 +48,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    award_credentials (award_id, format) {
+        award_id -> Uuid,
+        format -> Text,
+        signing_key_id -> Uuid,
+        document -> Nullable<Jsonb>,
+        compact -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    signing_keys (id) {
+        id -> Uuid,
+        issuer_id -> Uuid,
+        algorithm -> Text,
+        public_key_pem -> Text,
+        public_jwk -> Jsonb,
+        sealed_private_key -> Bytea,
+        valid_from -> Timestamptz,
+        valid_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(badge_classes -> issuers (issuer_id));
 diesel::joinable!(awards -> badge_classes (badge_class_id));
-diesel::allow_tables_to_appear_in_same_query!(issuers, badge_classes, awards);
+diesel::joinable!(signing_keys -> issuers (issuer_id));
+diesel::joinable!(award_credentials -> awards (award_id));
+diesel::allow_tables_to_appear_in_same_query!(issuers, badge_classes, awards, signing_keys, award_credentials);

@@ -7,26 +7,48 @@ use akashi_model::ob2::{
 use chrono::{DateTime, SecondsFormat, Utc};
 use uuid::Uuid;
 
-use crate::db::models::{BadgeClassRow, IssuerRow};
+use crate::db::models::{BadgeClassRow, IssuerRow, SigningKeyRow};
 use akashi_model::messages::{AwardUrls, EvidenceItem};
 
 /// Builds the public URL of every hosted object from the configured bases.
 #[derive(Debug, Clone)]
 pub struct PublicLinks {
+    issuer: String,
     host: String,
     display: String,
     verifier: String,
 }
 
 impl PublicLinks {
-    /// Links under the public bases of host, display and verifier.
-    pub fn new(host: &str, display: &str, verifier: &str) -> Self {
+    /// Links under the public bases of issuer, host, display and verifier.
+    pub fn new(issuer: &str, host: &str, display: &str, verifier: &str) -> Self {
         let trim = |s: &str| s.trim_end_matches('/').to_string();
         Self {
+            issuer: trim(issuer),
             host: trim(host),
             display: trim(display),
             verifier: trim(verifier),
         }
+    }
+    /// `GET /issuers/{id}/jwks` on the issuer.
+    pub fn jwks(&self, issuer_id: Uuid) -> String {
+        format!("{}/issuers/{issuer_id}/jwks", self.issuer)
+    }
+    /// One JWK on the issuer: the `kid` of VC-JWTs, a URI that dereferences to the key.
+    pub fn key_jwk(&self, issuer_id: Uuid, key_id: Uuid) -> String {
+        format!("{}/issuers/{issuer_id}/keys/{key_id}", self.issuer)
+    }
+    /// `GET /ob2/keys/{id}` on host: the OB 2.0 CryptographicKey.
+    pub fn ob2_key(&self, key_id: Uuid) -> String {
+        format!("{}/ob2/keys/{key_id}", self.host)
+    }
+    /// `GET /ob2/signed/{id}` on host.
+    pub fn ob2_signed(&self, award_id: Uuid) -> String {
+        format!("{}/ob2/signed/{award_id}", self.host)
+    }
+    /// `GET /ob3/credentials/{id}` on host.
+    pub fn ob3_credential(&self, award_id: Uuid) -> String {
+        format!("{}/ob3/credentials/{award_id}", self.host)
     }
     /// `GET /ob2/issuers/{id}` on host.
     pub fn issuer(&self, id: Uuid) -> String {
@@ -52,6 +74,8 @@ impl PublicLinks {
     pub fn award(&self, id: Uuid) -> AwardUrls {
         AwardUrls {
             ob2_assertion: self.assertion(id),
+            ob2_signed: None,
+            ob3_credential: None,
             badge_page: format!("{}/badges/{id}", self.display),
             verify: format!("{}/verify", self.verifier),
         }
@@ -63,8 +87,8 @@ pub fn ob_datetime(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The issuer's OB 2.0 Profile.
-pub fn profile(issuer: &IssuerRow, links: &PublicLinks) -> Profile {
+/// The issuer's OB 2.0 Profile; `keys` are every key it ever signed with.
+pub fn profile(issuer: &IssuerRow, keys: &[SigningKeyRow], links: &PublicLinks) -> Profile {
     Profile {
         context: CONTEXT_V2.into(),
         kind: "Issuer".into(),
@@ -74,7 +98,131 @@ pub fn profile(issuer: &IssuerRow, links: &PublicLinks) -> Profile {
         email: issuer.email.clone(),
         description: issuer.description.clone(),
         revocation_list: Some(links.revocations(issuer.id)),
+        public_key: keys.iter().map(|k| links.ob2_key(k.id)).collect(),
     }
+}
+
+/// The OB 2.0 CryptographicKey of a signing key, owned by its issuer.
+pub fn cryptographic_key(key: &SigningKeyRow, links: &PublicLinks) -> serde_json::Value {
+    serde_json::json!({
+        "@context": CONTEXT_V2,
+        "type": "CryptographicKey",
+        "id": links.ob2_key(key.id),
+        "owner": links.issuer(key.issuer_id),
+        "publicKeyPem": key.public_key_pem,
+    })
+}
+
+/// The OB 2.0 signed form of an award: a `urn:uuid:` id, `SignedBadge` verification.
+pub fn signed_assertion(hosted: &Assertion, award_id: Uuid, key_id: Uuid, links: &PublicLinks) -> Assertion {
+    let mut signed = hosted.clone();
+    signed.id = akashi_model::ob2::signed_assertion_id(&links.assertion(award_id));
+    signed.verification = VerificationObject {
+        kind: "SignedBadge".into(),
+        creator: Some(links.ob2_key(key_id)),
+    };
+    signed
+}
+
+/// The OB 3.0 context list, in the order the spec requires.
+pub const OB3_CONTEXTS: [&str; 2] = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+];
+
+/// The OB 3.0 JSON schema every OpenBadgeCredential names.
+pub const OB3_SCHEMA: &str =
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
+
+/// The OB 3.0 `OpenBadgeCredential` (VCDM 2.0) of an award.
+pub fn ob3_credential(
+    issuer: &IssuerRow,
+    badge: &BadgeClassRow,
+    facts: &AssertionFacts<'_>,
+    links: &PublicLinks,
+) -> serde_json::Value {
+    let mut achievement = serde_json::json!({
+        "id": links.badge_class(badge.id),
+        "type": ["Achievement"],
+        "achievementType": "Badge",
+        "name": badge.name,
+        "description": badge.description,
+        "criteria": {"narrative": badge.criteria_narrative},
+        "image": {"id": links.badge_image(badge.id), "type": "Image"},
+    });
+    if let Some(url) = &badge.criteria_url {
+        achievement["criteria"]["id"] = serde_json::json!(url);
+    }
+    if !badge.tags.is_empty() {
+        achievement["tag"] = serde_json::json!(badge.tags);
+    }
+    let mut credential = serde_json::json!({
+        "@context": OB3_CONTEXTS,
+        "id": links.ob3_credential(facts.award_id),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {
+            "id": links.issuer(issuer.id),
+            "type": ["Profile"],
+            "name": issuer.name,
+            "url": issuer.url,
+            "email": issuer.email,
+        },
+        "name": badge.name,
+        "validFrom": ob_datetime(facts.issued_on),
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [{
+                "type": "IdentityObject",
+                "identityHash": facts.identity_hash,
+                "identityType": "emailAddress",
+                "hashed": true,
+                "salt": facts.salt,
+            }],
+            "achievement": achievement,
+        },
+        "credentialSchema": [{"id": OB3_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],
+    });
+    if let Some(expires) = facts.expires {
+        credential["validUntil"] = serde_json::json!(ob_datetime(expires));
+    }
+    let evidence: Vec<serde_json::Value> = facts
+        .evidence
+        .iter()
+        .map(|e| {
+            let mut item = serde_json::json!({"type": ["Evidence"]});
+            if let Some(url) = &e.url {
+                item["id"] = serde_json::json!(url);
+            }
+            if let Some(n) = &e.narrative {
+                item["narrative"] = serde_json::json!(n);
+            }
+            item
+        })
+        .collect();
+    if !evidence.is_empty() {
+        credential["evidence"] = serde_json::json!(evidence);
+    }
+    credential
+}
+
+/// The VC-JWT claims: the credential itself plus `iss`, `jti`, `nbf`, and
+/// `sub`/`exp` where the credential has a subject id / an end (OB 3.0 §8.2).
+pub fn vc_jwt_claims(
+    credential: &serde_json::Value,
+    issued_on: DateTime<Utc>,
+    expires: Option<DateTime<Utc>>,
+) -> serde_json::Value {
+    let mut claims = credential.clone();
+    claims["iss"] = credential["issuer"]["id"].clone();
+    claims["jti"] = credential["id"].clone();
+    claims["nbf"] = serde_json::json!(issued_on.timestamp());
+    if let Some(subject) = credential["credentialSubject"]["id"].as_str() {
+        claims["sub"] = serde_json::json!(subject);
+    }
+    if let Some(expires) = expires {
+        claims["exp"] = serde_json::json!(expires.timestamp());
+    }
+    claims
 }
 
 /// The OB 2.0 BadgeClass.
@@ -148,6 +296,7 @@ mod tests {
     #[test]
     fn ids_are_the_contract_paths_on_host() {
         let links = PublicLinks::new(
+            "http://127.0.0.1:8081",
             "http://127.0.0.1:8082/",
             "http://127.0.0.1:8083",
             "http://127.0.0.1:8084",
@@ -164,7 +313,7 @@ mod tests {
 
     #[test]
     fn assertion_dates_carry_a_time_zone() {
-        let links = PublicLinks::new("http://h", "http://d", "http://v");
+        let links = PublicLinks::new("http://i", "http://h", "http://d", "http://v");
         let t = DateTime::parse_from_rfc3339("2026-11-27T09:00:00+09:00")
             .unwrap()
             .with_timezone(&Utc);

@@ -4,3 +4,5 @@
 pub mod badge_image;
 pub mod documents;
 pub mod fields;
+pub mod formats;
+pub mod keyring;

@@ -15,8 +15,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::db::models::AwardRow;
-use crate::db::schema::{awards, badge_classes, issuers};
+use crate::db::schema::{award_credentials, awards, badge_classes, issuers};
 use crate::domain::fields::LongText;
+use crate::domain::formats;
 use crate::startup::AppState;
 
 /// A reference to a named thing.
@@ -72,10 +73,18 @@ fn status_of(row: &AwardRow, now: DateTime<Utc>) -> &'static str {
     }
 }
 
-fn view(row: AwardRow, badge_name: String, issuer_name: String, state: &AppState) -> AwardView {
+fn view(row: AwardRow, badge_name: String, issuer_name: String, signed: &[String], state: &AppState) -> AwardView {
     let urls = state.links.award(row.id);
     let mut formats = BTreeMap::new();
-    formats.insert("ob2_hosted".to_string(), urls.ob2_assertion.clone());
+    formats.insert(formats::OB2_HOSTED.to_string(), urls.ob2_assertion.clone());
+    for format in signed {
+        let url = match format.as_str() {
+            formats::OB2_SIGNED => state.links.ob2_signed(row.id),
+            formats::OB3_VCJWT => state.links.ob3_credential(row.id),
+            _ => continue,
+        };
+        formats.insert(format.clone(), url);
+    }
     AwardView {
         award_id: row.id,
         status: status_of(&row, Utc::now()).into(),
@@ -128,11 +137,36 @@ pub async fn lookup_awards(
         q = q.filter(awards::issuer_id.eq(own));
     }
     let rows: Vec<(AwardRow, String, String)> = q.load(&mut conn).await?;
-    let awards = rows.into_iter().map(|(row, b, i)| view(row, b, i, &state)).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|(r, _, _)| r.id).collect();
+    let signed = signed_formats(&mut conn, &ids).await?;
+    let awards = rows
+        .into_iter()
+        .map(|(row, b, i)| {
+            let formats = signed.get(&row.id).cloned().unwrap_or_default();
+            view(row, b, i, &formats, &state)
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(AwardList {
         recipient: recipient.to_string(),
         awards,
     }))
+}
+
+/// The signed formats of each award, by award id.
+async fn signed_formats(
+    conn: &mut diesel_async::AsyncPgConnection,
+    ids: &[Uuid],
+) -> Result<BTreeMap<Uuid, Vec<String>>, ApiError> {
+    let rows: Vec<(Uuid, String)> = award_credentials::table
+        .filter(award_credentials::award_id.eq_any(ids))
+        .select((award_credentials::award_id, award_credentials::format))
+        .load(conn)
+        .await?;
+    let mut by_award: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    for (id, format) in rows {
+        by_award.entry(id).or_default().push(format);
+    }
+    Ok(by_award)
 }
 
 /// Why an award is revoked.
@@ -206,5 +240,9 @@ pub async fn revoke_award(
         .await?;
     state.relay.wake();
     tracing::info!(%award_id, "award revoked");
-    Ok(HttpResponse::Ok().json(view(row, badge_name, issuer_name, &state)))
+    let signed = signed_formats(&mut conn, &[award_id])
+        .await?
+        .remove(&award_id)
+        .unwrap_or_default();
+    Ok(HttpResponse::Ok().json(view(row, badge_name, issuer_name, &signed, &state)))
 }

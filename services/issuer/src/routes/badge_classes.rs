@@ -21,6 +21,7 @@ use crate::db::schema::badge_classes;
 use crate::domain::badge_image::{BadgeImage, MAX_IMAGE_BYTES};
 use crate::domain::documents;
 use crate::domain::fields::{LongText, Name, WebUrl};
+use crate::domain::formats::Formats;
 use crate::routes::issuers::visible_issuer;
 use crate::startup::AppState;
 
@@ -37,6 +38,10 @@ pub struct NewBadgeClass {
     pub criteria_url: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Formats each award is issued in: `ob2_hosted` (always), `ob2_signed`,
+    /// `ob3_vcjwt`. Default: every format Akashi supports.
+    #[serde(default)]
+    pub formats: Vec<String>,
     /// PNG or SVG, base64 (JSON requests only).
     pub image_base64: Option<String>,
 }
@@ -51,6 +56,7 @@ pub struct BadgeClassView {
     pub criteria: String,
     pub criteria_url: Option<String>,
     pub tags: Vec<String>,
+    pub formats: Vec<String>,
     pub image_content_type: String,
     /// The OB 2.0 BadgeClass's public URL (on host).
     pub badge_class_url: String,
@@ -68,6 +74,7 @@ impl BadgeClassView {
             criteria: row.criteria_narrative.clone(),
             criteria_url: row.criteria_url.clone(),
             tags: row.tags.clone(),
+            formats: row.formats.clone(),
             image_content_type: row.image_content_type.clone(),
             badge_class_url: state.links.badge_class(row.id),
             image_url: state.links.badge_image(row.id),
@@ -182,6 +189,7 @@ pub async fn create_badge_class(
         .map(|t| Name::parse("tags", t).map(Name::into_inner))
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
+    let formats = Formats::parse(&fields.formats).map_err(invalid)?;
     let image = BadgeImage::parse(image_bytes.ok_or_else(|| invalid("image: a PNG or SVG image is required"))?)
         .map_err(|e| match e {
             crate::domain::badge_image::ImageError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
@@ -198,6 +206,7 @@ pub async fn create_badge_class(
         image_content_type: image.content_type().to_string(),
         image: image.into_bytes(),
         created_at: Utc::now(),
+        formats: formats.names(),
     };
     let document = serde_json::to_value(documents::badge_class(&row, &state.links)).map_err(ApiError::internal)?;
     let message = Envelope::new(

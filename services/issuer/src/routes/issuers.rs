@@ -1,9 +1,7 @@
 //! Issuer organizations (tenants) and their public profile.
 
 use actix_web::{HttpResponse, get, post, web};
-use akashi_bus::{Envelope, outbox};
 use akashi_model::EmailAddress;
-use akashi_model::messages::IssuerPublished;
 use akashi_runtime::http::RequestId;
 use akashi_runtime::{ApiError, Grant, Scope};
 use chrono::{DateTime, Utc};
@@ -15,9 +13,9 @@ use uuid::Uuid;
 
 use crate::db::lower;
 use crate::db::models::IssuerRow;
-use crate::db::schema::issuers;
-use crate::domain::documents;
+use crate::db::schema::{issuers, signing_keys};
 use crate::domain::fields::{LongText, Name, WebUrl};
+use crate::keys::publish_issuer;
 use crate::startup::AppState;
 
 /// A new issuer organization.
@@ -108,15 +106,13 @@ pub async fn create_issuer(
         created_at: now,
         updated_at: now,
     };
-    let profile = serde_json::to_value(documents::profile(&row, &state.links)).map_err(ApiError::internal)?;
-    let message = Envelope::new(
-        crate::SERVICE,
-        IssuerPublished {
-            issuer_id: row.id,
-            profile,
-        },
-        Some(request_id.0),
-    );
+    let key = state
+        .keyring
+        .generate(row.id, now, &state.links)
+        .await
+        .map_err(ApiError::internal)?;
+    let links = state.links.clone();
+    let correlation = Some(request_id.0);
     let mut conn = akashi_db::conn(&state.pool).await?;
     let inserted = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -130,7 +126,13 @@ pub async fn create_issuer(
                 }
                 other => other?,
             };
-            outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
+            diesel::insert_into(signing_keys::table)
+                .values(&key)
+                .execute(conn)
+                .await?;
+            publish_issuer(conn, &row, &links, correlation.clone())
+                .await
+                .map_err(ApiError::internal)?;
             Ok(row.clone())
         })
         .await?;

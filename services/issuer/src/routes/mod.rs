@@ -3,6 +3,7 @@
 pub mod awards;
 pub mod badge_classes;
 pub mod issuers;
+pub mod keys;
 pub mod tokens;
 
 use actix_web::web;
@@ -18,6 +19,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(badge_classes::get_badge_class)
         .service(awards::lookup_awards)
         .service(awards::revoke_award)
+        .service(keys::jwks)
+        .service(keys::key)
+        .service(keys::rotate)
         .service(tokens::create_token)
         .service(tokens::revoke_token);
 }
@@ -29,12 +33,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         issuers::create_issuer, issuers::list_issuers, issuers::get_issuer,
         badge_classes::create_badge_class, badge_classes::list_badge_classes, badge_classes::get_badge_class,
         awards::lookup_awards, awards::revoke_award,
+        keys::jwks, keys::key, keys::rotate,
         tokens::create_token, tokens::revoke_token,
     ),
     components(schemas(
         issuers::NewIssuer, issuers::IssuerView,
         badge_classes::NewBadgeClass, badge_classes::BadgeClassView,
         awards::AwardView, awards::AwardList, awards::RevokeRequest,
+        keys::Jwks, keys::PublishedJwk,
         tokens::NewToken, tokens::CreatedToken,
     )),
     modifiers(&BearerAuth),

@@ -1,0 +1,3 @@
+DROP TABLE award_credentials;
+ALTER TABLE badge_classes DROP COLUMN formats;
+DROP TABLE signing_keys;

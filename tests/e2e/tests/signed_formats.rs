@@ -1,0 +1,249 @@
+//! Every format an award is issued in passes its third-party judge: the
+//! 1EdTech validator for OB 2.0 signed, PyJWT plus the OB 3.0 VC-JWT rules
+//! for OB 3.0. Tampering is caught; credentials signed before a key rotation
+//! still verify after it; a revoked signed badge is reported revoked.
+
+use std::time::Duration;
+
+use akashi_e2e::{Service, Stack, ob2_validator, vcjwt_judge};
+use base64::Engine;
+use reqwest::Method;
+use serde_json::Value;
+
+fn jws_payload(jws: &str) -> Value {
+    let part = jws.split('.').nth(1).expect("three parts");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn jws_header(jws: &str) -> Value {
+    let part = jws.split('.').next().unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+/// Changes one claim of a JWS's payload, keeping its signature.
+fn tamper(jws: &str) -> String {
+    let mut parts: Vec<String> = jws.split('.').map(str::to_owned).collect();
+    let mut payload = jws_payload(jws);
+    payload["issuedOn"] = Value::from("2020-01-01T00:00:00Z");
+    payload["name"] = Value::from("Forged");
+    parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap());
+    parts.join(".")
+}
+
+async fn judge_ob2(jws: String, recipient: &'static str) -> anyhow::Result<Value> {
+    tokio::task::spawn_blocking(move || ob2_validator(&jws, Some(recipient))).await?
+}
+
+async fn judge_vcjwt(args: Vec<String>) -> anyhow::Result<Value> {
+    tokio::task::spawn_blocking(move || vcjwt_judge(&args.iter().map(String::as_str).collect::<Vec<_>>())).await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocation() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let seed = stack.seed().await?;
+    let issuer = stack.url(Service::Issuer);
+
+    assert_eq!(
+        stack
+            .post_completion(&Stack::completion("evt-sig-1", "aiko@example.ac.jp", "DEMO-101"))
+            .await?
+            .status(),
+        202
+    );
+    let award = stack
+        .wait_for_awards("aiko@example.ac.jp", 1, Duration::from_secs(10))
+        .await?
+        .remove(0);
+    let formats = award["formats"].as_object().unwrap();
+    assert_eq!(
+        formats.keys().collect::<Vec<_>>(),
+        vec!["ob2_hosted", "ob2_signed", "ob3_vcjwt"],
+        "the demo badge class is issued in every format"
+    );
+
+    // OB 2.0 signed: a compact JWS at its URL, judged by the 1EdTech validator.
+    let signed_url = formats["ob2_signed"].as_str().unwrap();
+    let response = stack.wait_for_status(signed_url, 200, Duration::from_secs(10)).await?;
+    assert_eq!(response.headers()["content-type"], "application/jose");
+    let jws_a = response.text().await?;
+    let header = jws_header(&jws_a);
+    assert_eq!(header["alg"], "RS256");
+    let payload = jws_payload(&jws_a);
+    assert!(payload["id"].as_str().unwrap().starts_with("urn:uuid:"));
+    assert_eq!(payload["verification"]["type"], "SignedBadge");
+    let key_url = payload["verification"]["creator"].as_str().unwrap().to_string();
+    let key: Value = stack.http.get(&key_url).send().await?.json().await?;
+    assert_eq!(key["type"], "CryptographicKey");
+    assert!(
+        key["publicKeyPem"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    let badge: Value = stack
+        .http
+        .get(payload["badge"].as_str().unwrap())
+        .send()
+        .await?
+        .json()
+        .await?;
+    let profile: Value = stack
+        .http
+        .get(badge["issuer"].as_str().unwrap())
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(key["owner"], profile["id"], "the key is owned by the issuer");
+    assert!(
+        profile["publicKey"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == key_url.as_str()),
+        "and listed in its profile"
+    );
+    let verdict = judge_ob2(jws_a.clone(), "aiko@example.ac.jp").await?;
+    assert_eq!(
+        verdict["valid"], true,
+        "1EdTech validator on the signed badge: {verdict:#}"
+    );
+    let forged = judge_ob2(tamper(&jws_a), "aiko@example.ac.jp").await?;
+    assert_eq!(forged["valid"], false, "a tampered JWS must fail: {forged:#}");
+
+    // OB 3.0: JSON and VC-JWT at one URL, judged by PyJWT with the kid's JWK.
+    let ob3_url = formats["ob3_vcjwt"].as_str().unwrap().to_string();
+    let credential: Value = stack.http.get(&ob3_url).send().await?.json().await?;
+    assert_eq!(credential["@context"][0], "https://www.w3.org/ns/credentials/v2");
+    assert_eq!(
+        credential["@context"][1],
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+    );
+    assert_eq!(credential["credentialSubject"]["identifier"][0]["hashed"], true);
+    assert_eq!(
+        credential["credentialSubject"]["achievement"]["name"],
+        "Introduction to Data Science"
+    );
+    let jwt_a = stack
+        .http
+        .get(&ob3_url)
+        .header("Accept", "application/jwt")
+        .send()
+        .await?;
+    assert_eq!(jwt_a.headers()["content-type"], "application/jwt");
+    let jwt_a = jwt_a.text().await?;
+    let verdict = judge_vcjwt(vec![ob3_url.clone()]).await?;
+    assert_eq!(verdict["valid"], true, "VC-JWT judge: {verdict:#}");
+    let old_kid = verdict["kid"].as_str().unwrap().to_string();
+    assert!(old_kid.starts_with(&format!("{issuer}/issuers/{}/keys/", seed.issuer_id)));
+    let mut forged = jwt_a.split('.').map(str::to_owned).collect::<Vec<_>>();
+    let mut claims = jws_payload(&jwt_a);
+    claims["name"] = Value::from("Forged");
+    forged[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?);
+    let verdict = judge_vcjwt(vec!["--token".into(), forged.join(".")]).await?;
+    assert_eq!(verdict["valid"], false, "a tampered VC-JWT must fail: {verdict:#}");
+
+    // Key rotation: the old key is retired, still published, and still verifies.
+    let jwks: Value = stack
+        .http
+        .get(format!("{issuer}/issuers/{}/jwks", seed.issuer_id))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert!(jwks["keys"][0]["valid_until"].is_null());
+    let rotated = stack
+        .admin(
+            Method::POST,
+            format!("{issuer}/admin/issuers/{}/keys/rotate", seed.issuer_id),
+        )
+        .send()
+        .await?;
+    assert_eq!(rotated.status(), 200);
+    let jwks: Value = rotated.json().await?;
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["kid"], old_kid.as_str());
+    assert!(keys[0]["valid_until"].is_string(), "the old key has an end");
+    assert!(keys[1]["valid_until"].is_null(), "the new key signs from now on");
+
+    assert_eq!(
+        stack
+            .post_completion(&Stack::completion("evt-sig-2", "ren@example.ac.jp", "DEMO-101"))
+            .await?
+            .status(),
+        202
+    );
+    let award_b = stack
+        .wait_for_awards("ren@example.ac.jp", 1, Duration::from_secs(10))
+        .await?
+        .remove(0);
+    let ob3_b = award_b["formats"]["ob3_vcjwt"].as_str().unwrap().to_string();
+    stack.wait_for_status(&ob3_b, 200, Duration::from_secs(10)).await?;
+    let verdict_b = judge_vcjwt(vec![ob3_b]).await?;
+    assert_eq!(verdict_b["valid"], true, "{verdict_b:#}");
+    assert_ne!(verdict_b["kid"], old_kid.as_str(), "signed with the new key");
+    let verdict = judge_vcjwt(vec![ob3_url.clone()]).await?;
+    assert_eq!(
+        verdict["valid"], true,
+        "signed before the rotation, still valid after it: {verdict:#}"
+    );
+    // The host learns the new key over the bus; once it has, both signed forms verify.
+    let signed_b_url = award_b["formats"]["ob2_signed"].as_str().unwrap();
+    let jws_b = stack
+        .wait_for_status(signed_b_url, 200, Duration::from_secs(10))
+        .await?
+        .text()
+        .await?;
+    let new_key_url = jws_payload(&jws_b)["verification"]["creator"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_key_url, key_url);
+    stack
+        .wait_for_status(&new_key_url, 200, Duration::from_secs(10))
+        .await?;
+    let verdict = judge_ob2(jws_b, "ren@example.ac.jp").await?;
+    assert_eq!(verdict["valid"], true, "{verdict:#}");
+    let verdict = judge_ob2(jws_a.clone(), "aiko@example.ac.jp").await?;
+    assert_eq!(
+        verdict["valid"], true,
+        "the pre-rotation signed badge still verifies: {verdict:#}"
+    );
+
+    // Revocation: the signed badge's id joins the issuer's revocation list.
+    let revoke = stack
+        .admin(
+            Method::POST,
+            format!("{issuer}/admin/awards/{}/revoke", award["award_id"].as_str().unwrap()),
+        )
+        .json(&serde_json::json!({"reason": "Academic misconduct"}))
+        .send()
+        .await?;
+    assert_eq!(revoke.status(), 200);
+    let list_url = profile["revocationList"].as_str().unwrap();
+    let signed_id = payload["id"].as_str().unwrap();
+    let mut listed = false;
+    for _ in 0..100 {
+        let list: Value = stack.http.get(list_url).send().await?.json().await?;
+        if list["revokedAssertions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == signed_id)
+        {
+            listed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(listed, "the revocation list names the signed id");
+    let verdict = judge_ob2(jws_a, "aiko@example.ac.jp").await?;
+    assert_eq!(
+        verdict["valid"], false,
+        "the 1EdTech validator sees the revocation: {verdict:#}"
+    );
+    Ok(())
+}
