@@ -99,13 +99,14 @@ pub async fn issue(
         let salt = akashi_crypto::identity::new_salt();
         let identity_hash = akashi_crypto::identity::hash_identity(email, &salt);
         let issued_on = Utc::now();
+        let expires = badge_class.expiry_for(issued_on);
         let facts = AssertionFacts {
             award_id,
             badge_class_id: badge_class.id,
             identity_hash: &identity_hash,
             salt: &salt,
             issued_on,
-            expires: None,
+            expires,
             narrative: request.narrative.as_deref(),
             evidence: &request.evidence,
         };
@@ -122,7 +123,7 @@ pub async fn issue(
             salt: salt.clone(),
             identity_hash: identity_hash.clone(),
             issued_on,
-            expires_at: None,
+            expires_at: expires,
             origin: serde_json::to_value(&request.origin).map_err(HandlerError::permanent)?,
             ob2_assertion: assertion.clone(),
             revoked_at: None,
@@ -166,7 +167,7 @@ pub async fn issue(
             badge_class_id: row.badge_class_id,
             recipient: request.recipient.clone(),
             issued_on,
-            expires: None,
+            expires,
             ob2_assertion: assertion,
             ob2_signed_jws: signed.ob2_jws,
             ob3_credential: signed.ob3_credential,

@@ -34,6 +34,18 @@ pub struct BadgeClassRow {
     pub image_content_type: String,
     pub created_at: DateTime<Utc>,
     pub formats: Vec<String>,
+    pub expires_after_days: Option<i32>,
+    pub expires_on: Option<DateTime<Utc>>,
+}
+
+impl BadgeClassRow {
+    /// When an award issued at `issued_on` expires, if ever.
+    pub fn expiry_for(&self, issued_on: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.expires_on.or_else(|| {
+            self.expires_after_days
+                .map(|d| issued_on + chrono::Duration::days(i64::from(d)))
+        })
+    }
 }
 
 /// One issued credential.

@@ -25,6 +25,8 @@ diesel::table! {
         image_content_type -> Text,
         created_at -> Timestamptz,
         formats -> Array<Text>,
+        expires_after_days -> Nullable<Int4>,
+        expires_on -> Nullable<Timestamptz>,
     }
 }
 

@@ -152,6 +152,30 @@ pub async fn lookup_awards(
     }))
 }
 
+/// One award as the admin API shows it.
+pub async fn award_view(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    award_id: Uuid,
+) -> Result<Option<AwardView>, ApiError> {
+    let found: Option<(AwardRow, String, String)> = awards::table
+        .inner_join(badge_classes::table)
+        .inner_join(issuers::table.on(issuers::id.eq(awards::issuer_id)))
+        .filter(awards::id.eq(award_id))
+        .select((AwardRow::as_select(), badge_classes::name, issuers::name))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((row, badge_name, issuer_name)) = found else {
+        return Ok(None);
+    };
+    let signed = signed_formats(conn, &[award_id])
+        .await?
+        .remove(&award_id)
+        .unwrap_or_default();
+    Ok(Some(view(row, badge_name, issuer_name, &signed, state)))
+}
+
 /// The signed formats of each award, by award id.
 async fn signed_formats(
     conn: &mut diesel_async::AsyncPgConnection,

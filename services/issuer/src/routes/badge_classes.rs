@@ -42,6 +42,10 @@ pub struct NewBadgeClass {
     /// `ob3_vcjwt`. Default: every format Akashi supports.
     #[serde(default)]
     pub formats: Vec<String>,
+    /// Awards expire this many days after issue (1–36500).
+    pub expires_after_days: Option<i32>,
+    /// Or: awards expire at this fixed time (in the future).
+    pub expires_on: Option<DateTime<Utc>>,
     /// PNG or SVG, base64 (JSON requests only).
     pub image_base64: Option<String>,
 }
@@ -57,6 +61,8 @@ pub struct BadgeClassView {
     pub criteria_url: Option<String>,
     pub tags: Vec<String>,
     pub formats: Vec<String>,
+    pub expires_after_days: Option<i32>,
+    pub expires_on: Option<DateTime<Utc>>,
     pub image_content_type: String,
     /// The OB 2.0 BadgeClass's public URL (on host).
     pub badge_class_url: String,
@@ -75,6 +81,8 @@ impl BadgeClassView {
             criteria_url: row.criteria_url.clone(),
             tags: row.tags.clone(),
             formats: row.formats.clone(),
+            expires_after_days: row.expires_after_days,
+            expires_on: row.expires_on,
             image_content_type: row.image_content_type.clone(),
             badge_class_url: state.links.badge_class(row.id),
             image_url: state.links.badge_image(row.id),
@@ -85,6 +93,13 @@ impl BadgeClassView {
 
 fn invalid(e: impl std::fmt::Display) -> ApiError {
     ApiError::unprocessable("invalid_field", e.to_string())
+}
+
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 /// Reads a multipart form into the same shape as the JSON body plus the image bytes.
@@ -114,12 +129,22 @@ async fn read_multipart(mut form: Multipart) -> Result<(NewBadgeClass, Option<Ve
             "description" => fields.description = text()?,
             "criteria" => fields.criteria = text()?,
             "criteria_url" => fields.criteria_url = Some(text()?).filter(|s| !s.trim().is_empty()),
-            "tags" => {
-                fields.tags = text()?
-                    .split(',')
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty())
-                    .collect()
+            "tags" => fields.tags = comma_list(&text()?),
+            "formats" => fields.formats = comma_list(&text()?),
+            "expires_after_days" => {
+                fields.expires_after_days = Some(
+                    text()?
+                        .trim()
+                        .parse()
+                        .map_err(|_| invalid("expires_after_days: a whole number"))?,
+                )
+            }
+            "expires_on" => {
+                fields.expires_on = Some(
+                    DateTime::parse_from_rfc3339(text()?.trim())
+                        .map_err(|_| invalid("expires_on: an RFC 3339 date-time"))?
+                        .with_timezone(&Utc),
+                )
             }
             _ => {}
         }
@@ -190,6 +215,12 @@ pub async fn create_badge_class(
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
     let formats = Formats::parse(&fields.formats).map_err(invalid)?;
+    match (fields.expires_after_days, fields.expires_on) {
+        (Some(_), Some(_)) => return Err(invalid("expires_after_days and expires_on: give at most one")),
+        (Some(d), None) if !(1..=36_500).contains(&d) => return Err(invalid("expires_after_days: 1 to 36500")),
+        (None, Some(t)) if t <= Utc::now() => return Err(invalid("expires_on: must be in the future")),
+        _ => {}
+    }
     let image = BadgeImage::parse(image_bytes.ok_or_else(|| invalid("image: a PNG or SVG image is required"))?)
         .map_err(|e| match e {
             crate::domain::badge_image::ImageError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
@@ -207,6 +238,8 @@ pub async fn create_badge_class(
         image: image.into_bytes(),
         created_at: Utc::now(),
         formats: formats.names(),
+        expires_after_days: fields.expires_after_days,
+        expires_on: fields.expires_on,
     };
     let document = serde_json::to_value(documents::badge_class(&row, &state.links)).map_err(ApiError::internal)?;
     let message = Envelope::new(

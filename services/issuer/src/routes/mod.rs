@@ -1,5 +1,6 @@
 //! The issuer's HTTP API: the admin endpoints (bearer token with scopes).
 
+pub mod admin_awards;
 pub mod awards;
 pub mod badge_classes;
 pub mod issuers;
@@ -19,6 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(badge_classes::get_badge_class)
         .service(awards::lookup_awards)
         .service(awards::revoke_award)
+        .service(admin_awards::create_award)
+        .service(admin_awards::bulk_award)
         .service(keys::jwks)
         .service(keys::key)
         .service(keys::rotate)
@@ -33,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         issuers::create_issuer, issuers::list_issuers, issuers::get_issuer,
         badge_classes::create_badge_class, badge_classes::list_badge_classes, badge_classes::get_badge_class,
         awards::lookup_awards, awards::revoke_award,
+        admin_awards::create_award, admin_awards::bulk_award,
         keys::jwks, keys::key, keys::rotate,
         tokens::create_token, tokens::revoke_token,
     ),
@@ -40,6 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         issuers::NewIssuer, issuers::IssuerView,
         badge_classes::NewBadgeClass, badge_classes::BadgeClassView,
         awards::AwardView, awards::AwardList, awards::RevokeRequest,
+        admin_awards::NewAward, admin_awards::NewRecipient, admin_awards::NewEvidence, admin_awards::AwardRequested,
+        admin_awards::RowResult, admin_awards::BulkResult,
         keys::Jwks, keys::PublishedJwk,
         tokens::NewToken, tokens::CreatedToken,
     )),

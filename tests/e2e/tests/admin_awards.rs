@@ -1,0 +1,254 @@
+//! Awards made by an admin: one with narrative and evidence, many from a
+//! CSV with per-row results, idempotent by client key; and expiry, seen as
+//! such by the third-party judges.
+
+use std::time::Duration;
+
+use akashi_e2e::{Service, Stack, ob2_validator, vcjwt_judge};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PNG_1X1: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_and_bulk_awards_are_idempotent_and_carry_their_evidence() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let seed = stack.seed().await?;
+    let issuer = stack.url(Service::Issuer);
+    let award = |body: Value| {
+        stack
+            .admin(Method::POST, format!("{issuer}/admin/awards"))
+            .json(&body)
+            .send()
+    };
+
+    let body = json!({
+        "badge_class_id": seed.badge_class_id,
+        "recipient": {"email": "Mei@Example.ac.jp", "name": "Mei Tanaka"},
+        "narrative": "Led the capstone project.",
+        "evidence": [{"url": "https://portfolio.example.ac.jp/mei", "narrative": "Capstone report"}],
+        "client_key": "capstone-2026-mei"
+    });
+    let first = award(body.clone()).await?;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await?;
+    assert_eq!(first["status"], "issued");
+    let award_id = first["award"]["award_id"].as_str().unwrap().to_string();
+    assert_eq!(first["award"]["formats"].as_object().unwrap().len(), 3);
+    let again = award(body).await?;
+    assert_eq!(again.status(), 200, "the same client key is the same award");
+    let again: Value = again.json().await?;
+    assert_eq!(again["status"], "existing");
+    assert_eq!(again["award"]["award_id"], award_id.as_str());
+
+    // Narrative and evidence reach every format.
+    // Host learns of the award over the bus: wait for it there.
+    let hosted: Value = stack
+        .wait_for_status(
+            first["award"]["formats"]["ob2_hosted"].as_str().unwrap(),
+            200,
+            Duration::from_secs(10),
+        )
+        .await?
+        .json()
+        .await?;
+    assert_eq!(hosted["narrative"], "Led the capstone project.");
+    assert_eq!(hosted["evidence"][0]["id"], "https://portfolio.example.ac.jp/mei");
+    let ob3: Value = stack
+        .http
+        .get(first["award"]["formats"]["ob3_vcjwt"].as_str().unwrap())
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(ob3["evidence"][0]["narrative"], "Capstone report");
+
+    // Without a client key: one award of a badge class per recipient.
+    let plain = json!({"badge_class_id": seed.badge_class_id, "recipient": {"email": "sora@example.ac.jp"}});
+    assert_eq!(award(plain.clone()).await?.status(), 201);
+    assert_eq!(award(plain).await?.status(), 200);
+
+    // Bad input: clear errors, nothing queued.
+    let bad = award(json!({"badge_class_id": seed.badge_class_id, "recipient": {"email": "not-an-email"}})).await?;
+    assert_eq!(bad.status(), 422);
+    let bad = award(
+        json!({"badge_class_id": seed.badge_class_id, "recipient": {"email": "a@b.jp"},
+                           "evidence": [{"url": "javascript:alert(1)"}]}),
+    )
+    .await?;
+    assert_eq!(bad.status(), 422);
+    let missing = award(json!({"badge_class_id": uuid::Uuid::new_v4(), "recipient": {"email": "a@b.jp"}})).await?;
+    assert_eq!(missing.status(), 404);
+
+    // Bulk: per-row results; valid rows queued, others reported.
+    let csv = "email,name,narrative,evidence_url,evidence_narrative\n\
+               hiro@example.ac.jp,Hiro,Top of the class,https://example.ac.jp/e/1,Final exam\n\
+               nana@example.ac.jp,Nana,,,\n\
+               not-an-email,Bad,,,\n\
+               HIRO@example.ac.jp,Hiro again,,,\n\
+               sora@example.ac.jp,Sora,,,\n\
+               kai@example.ac.jp,,,,\n";
+    let post_csv = |body: &'static str| {
+        stack
+            .admin(
+                Method::POST,
+                format!("{issuer}/admin/badge-classes/{}/awards/bulk", seed.badge_class_id),
+            )
+            .header("Content-Type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let result: Value = post_csv(csv).await?.json().await?;
+    assert_eq!(
+        (
+            result["queued"].as_u64(),
+            result["existing"].as_u64(),
+            result["duplicate"].as_u64(),
+            result["invalid"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1), Some(1)),
+        "{result:#}"
+    );
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows[2]["row"], 4);
+    assert_eq!(rows[2]["status"], "invalid");
+    assert!(rows[2]["error"].as_str().unwrap().starts_with("email:"));
+    assert_eq!(rows[3]["status"], "duplicate", "the same learner twice in one file");
+    assert_eq!(rows[4]["status"], "existing", "already awarded above");
+    for email in ["hiro@example.ac.jp", "nana@example.ac.jp", "kai@example.ac.jp"] {
+        stack.wait_for_awards(email, 1, Duration::from_secs(10)).await?;
+    }
+    let hiro = stack.awards("hiro@example.ac.jp").await?.remove(0);
+    let hosted: Value = stack
+        .wait_for_status(
+            hiro["formats"]["ob2_hosted"].as_str().unwrap(),
+            200,
+            Duration::from_secs(10),
+        )
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        hosted["narrative"], "Top of the class",
+        "each row carries its own narrative"
+    );
+    assert_eq!(hosted["evidence"][0]["narrative"], "Final exam");
+    // Uploading the same file again awards nobody twice.
+    let again: Value = post_csv(csv).await?.json().await?;
+    assert_eq!(again["queued"], 0);
+    assert_eq!(again["existing"], 4);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(stack.awards("hiro@example.ac.jp").await?.len(), 1);
+    // Not CSV, no email column: refused whole.
+    let r = stack
+        .admin(
+            Method::POST,
+            format!("{issuer}/admin/badge-classes/{}/awards/bulk", seed.badge_class_id),
+        )
+        .header("Content-Type", "text/csv")
+        .body("name\nx\n")
+        .send()
+        .await?;
+    assert_eq!(r.status(), 422);
+    let r = stack
+        .admin(
+            Method::POST,
+            format!("{issuer}/admin/badge-classes/{}/awards/bulk", seed.badge_class_id),
+        )
+        .json(&json!({}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 415);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_awards_are_reported_expired_by_every_judge() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let seed = stack.seed().await?;
+    let issuer = stack.url(Service::Issuer);
+    let expires_on = chrono::Utc::now() + chrono::Duration::seconds(4);
+    let badge: Value = stack
+        .admin(
+            Method::POST,
+            format!("{issuer}/admin/issuers/{}/badge-classes", seed.issuer_id),
+        )
+        .json(
+            &json!({"name": "Safety Induction", "description": "Valid for a short time", "criteria": "Attend",
+                      "image_base64": PNG_1X1, "expires_on": expires_on}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(badge["expires_on"].as_str().is_some(), "{badge:#}");
+    let yearly: Value = stack
+        .admin(
+            Method::POST,
+            format!("{issuer}/admin/issuers/{}/badge-classes", seed.issuer_id),
+        )
+        .json(
+            &json!({"name": "Annual Certification", "description": "d", "criteria": "c",
+                      "image_base64": PNG_1X1, "expires_after_days": 365, "formats": ["ob2_hosted"]}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(yearly["formats"], json!(["ob2_hosted"]));
+    let make = |badge_id: &str, email: &str| {
+        stack
+            .admin(Method::POST, format!("{issuer}/admin/awards"))
+            .json(&json!({"badge_class_id": badge_id, "recipient": {"email": email}}))
+            .send()
+    };
+    let short: Value = make(badge["id"].as_str().unwrap(), "yuna@example.ac.jp")
+        .await?
+        .json()
+        .await?;
+    let long: Value = make(yearly["id"].as_str().unwrap(), "yuna@example.ac.jp")
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        long["award"]["formats"].as_object().unwrap().len(),
+        1,
+        "only the formats asked for"
+    );
+    let long_expires = chrono::DateTime::parse_from_rfc3339(long["award"]["expires"].as_str().unwrap())?;
+    let long_issued = chrono::DateTime::parse_from_rfc3339(long["award"]["issued_on"].as_str().unwrap())?;
+    assert_eq!((long_expires - long_issued).num_days(), 365);
+
+    let hosted_url = short["award"]["formats"]["ob2_hosted"].as_str().unwrap().to_string();
+    let ob3_url = short["award"]["formats"]["ob3_vcjwt"].as_str().unwrap().to_string();
+    stack.wait_for_status(&hosted_url, 200, Duration::from_secs(10)).await?;
+    let hosted: Value = stack.http.get(&hosted_url).send().await?.json().await?;
+    assert!(hosted["expires"].as_str().is_some());
+    let ob3: Value = stack.http.get(&ob3_url).send().await?.json().await?;
+    assert!(ob3["validUntil"].as_str().is_some());
+    assert_eq!(
+        stack.verify(&hosted_url, None).await?["status"],
+        "valid",
+        "valid before its expiry"
+    );
+
+    tokio::time::sleep((expires_on - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1)).await;
+    let verdict = stack.verify(&hosted_url, None).await?;
+    assert_eq!(verdict["status"], "expired", "{verdict:#}");
+    let lookup = stack.awards("yuna@example.ac.jp").await?;
+    let short_now = lookup
+        .iter()
+        .find(|a| a["award_id"] == short["award"]["award_id"])
+        .unwrap();
+    assert_eq!(short_now["status"], "expired");
+    let url = hosted_url.clone();
+    let judge = tokio::task::spawn_blocking(move || ob2_validator(&url, None)).await??;
+    assert_eq!(
+        judge["valid"], false,
+        "the 1EdTech validator sees the expiry: {judge:#}"
+    );
+    let judge = tokio::task::spawn_blocking(move || vcjwt_judge(&[&ob3_url])).await??;
+    assert_eq!(judge["valid"], false, "PyJWT rejects the expired VC-JWT: {judge:#}");
+    Ok(())
+}
