@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
@@ -215,7 +217,13 @@ where
                 routing_key: routing_key.clone(),
                 delivery_count: count,
             };
-            let result = handler(message).instrument(span.clone()).await;
+            // A panicking handler must not leave its message unacked for as
+            // long as the channel lives: it counts as a transient failure.
+            let result = AssertUnwindSafe(handler(message))
+                .catch_unwind()
+                .instrument(span.clone())
+                .await
+                .unwrap_or_else(|_| Err(HandlerError::transient("the handler panicked")));
             (span, result)
         }
         Err(e) => (
@@ -223,13 +231,29 @@ where
             Err(HandlerError::permanent(format!("not a CloudEvents JSON envelope: {e}"))),
         ),
     };
-    let _entered = span.enter();
     let outcome = match &result {
         Ok(()) => "ok",
         Err(HandlerError::Transient(_)) => "retry",
         Err(HandlerError::Permanent(_)) => "dead-letter",
     };
     metrics::counter!("akashi_bus_consumed_total", "service" => service, "routing_key" => routing_key.clone(), "outcome" => outcome).increment(1);
+    // The span is attached to the future, never entered across an await: an
+    // entered guard held over an await point corrupts the span registry
+    // when the task resumes on another thread.
+    settle(delivery, result, count, max_deliveries, retry_base_ms, routing_key)
+        .instrument(span)
+        .await;
+}
+
+/// Acks, requeues after a back-off, or dead-letters one delivery.
+async fn settle(
+    delivery: Delivery,
+    result: Result<(), HandlerError>,
+    count: u32,
+    max_deliveries: u32,
+    retry_base_ms: u64,
+    routing_key: String,
+) {
     match result {
         Ok(()) => {
             if std::env::var(CRASH_BEFORE_ACK_ENV).is_ok_and(|k| k == routing_key) {
@@ -246,7 +270,6 @@ where
         Err(HandlerError::Transient(reason)) if count < max_deliveries => {
             let delay = retry_delay(retry_base_ms, count);
             tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "handler failed; will retry");
-            drop(_entered);
             tokio::time::sleep(delay).await;
             let _ = delivery
                 .acker

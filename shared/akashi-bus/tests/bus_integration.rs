@@ -218,6 +218,34 @@ async fn a_message_nobody_can_receive_yet_waits_in_the_outbox() -> anyhow::Resul
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_does_not_wedge_its_message() -> anyhow::Result<()> {
+    let fx = Fixture::new(5).await?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let stop = fx
+        .consume(move |m: IncomingMessage| {
+            let tx = tx.clone();
+            async move {
+                // Cross an await before deciding, as real handlers do, so the
+                // task may resume on another worker thread.
+                tokio::task::yield_now().await;
+                if m.delivery_count == 1 {
+                    panic!("a bug in the handler");
+                }
+                tx.send(m.delivery_count).unwrap();
+                Ok(())
+            }
+        })
+        .await?;
+    fx.enqueue(1).await?;
+    Relay::new(fx.pool.clone(), fx.bus.clone()).relay_once().await?;
+    let delivered = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await?.unwrap();
+    assert_eq!(delivered, 2, "redelivered after the panic, and handled");
+    stop.cancel();
+    fx.cleanup().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolled_back_transaction_publishes_nothing() -> anyhow::Result<()> {
     let fx = Fixture::new(5).await?;
     let mut conn = akashi_db::conn(&fx.pool).await?;
