@@ -10,6 +10,8 @@ The signing key is found the way an outsider must: by dereferencing the
 header's `kid` URI to a JWK. Only loopback is fetched. Prints a JSON report;
 exit status 0 when valid, 1 when not, 2 on misuse.
 """
+import base64
+import gzip
 import ipaddress
 import json
 import re
@@ -35,6 +37,47 @@ def loopback_get(url, **kwargs):
 
 def epoch(iso):
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+def verify_jwt(token):
+    """Verifies a VC-JWT against the JWK its kid names; answers its claims."""
+    kid = jwt.get_unverified_header(token).get("kid")
+    jwk = loopback_get(kid).json()
+    key = jwt.PyJWK({k: v for k, v in jwk.items() if k in ("kty", "n", "e", "kid", "alg", "use")}).key
+    return jwt.decode(token, key=key, algorithms=["RS256"], options={"verify_aud": False})
+
+
+def check_status(credential, issuer_id):
+    """W3C Bitstring Status List v1.0, revocation purpose: follows the entry to
+    the issuer-signed list, verifies that list, and reads the credential's bit."""
+    status = credential.get("credentialStatus")
+    if not status:
+        return []
+    if status.get("type") != "BitstringStatusListEntry" or status.get("statusPurpose") != "revocation":
+        return [f"unsupported credentialStatus: {status}"]
+    try:
+        list_token = loopback_get(status["statusListCredential"], headers={"Accept": "application/jwt"}).text.strip()
+        status_list = verify_jwt(list_token)
+    except Exception as e:
+        return [f"status list could not be verified: {e}"]
+    errors = []
+    if "BitstringStatusListCredential" not in status_list.get("type", []):
+        errors.append("the status list is not a BitstringStatusListCredential")
+    list_issuer = status_list.get("issuer")
+    list_issuer = list_issuer.get("id") if isinstance(list_issuer, dict) else list_issuer
+    if list_issuer != issuer_id:
+        errors.append(f"the status list's issuer {list_issuer!r} is not the credential's {issuer_id!r}")
+    subject = status_list.get("credentialSubject", {})
+    encoded = subject.get("encodedList", "")
+    if not encoded.startswith("u"):
+        return errors + ["encodedList is not multibase base64url"]
+    bits = gzip.decompress(base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded[1:]) % 4)))
+    if len(bits) * 8 < 131072:
+        errors.append("the status list is shorter than 131072 bits")
+    index = int(status["statusListIndex"])
+    if bits[index // 8] & (0x80 >> (index % 8)):
+        errors.append(f"revoked: bit {index} is set in {status['statusListCredential']}")
+    return errors
 
 
 def judge(token, json_form=None):
@@ -91,6 +134,7 @@ def judge(token, json_form=None):
         errors.append("sub != credentialSubject.id")
     if credential.get("validUntil") and claims.get("exp") != epoch(credential["validUntil"]):
         errors.append("exp != validUntil")
+    errors.extend(check_status(credential, issuer_id))
     if json_form is not None:
         stripped = {k: v for k, v in credential.items() if k not in ("iss", "jti", "nbf", "sub", "exp", "iat")}
         if stripped != json_form:

@@ -2,7 +2,9 @@
 
 use actix_web::web;
 use akashi_db::PgPool;
-use akashi_model::messages::{BadgeClassPublished, BadgeIssued, BadgeRevoked, BusMessage, IssuerPublished};
+use akashi_model::messages::{
+    BadgeClassPublished, BadgeIssued, BadgeRevoked, BusMessage, IssuerPublished, StatusListPublished,
+};
 use akashi_runtime::ServiceContext;
 
 use crate::config::Config;
@@ -36,6 +38,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let s = state.clone();
     ctx.consume(BadgeRevoked::ROUTING_KEY, move |m| {
         consumers::badge_revoked(s.clone(), m)
+    });
+    let s = state.clone();
+    ctx.consume(StatusListPublished::ROUTING_KEY, move |m| {
+        consumers::status_list_published(s.clone(), m)
     });
     let data = web::Data::new(state);
     ctx.serve(routes::openapi(), move |cfg| {

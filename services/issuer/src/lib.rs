@@ -10,6 +10,7 @@ pub mod domain;
 pub mod keys;
 pub mod routes;
 pub mod startup;
+pub mod status;
 
 /// The service's name on the bus, in logs and in its database name.
 pub const SERVICE: &str = "issuer";

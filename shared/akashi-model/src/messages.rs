@@ -169,6 +169,20 @@ pub struct BadgeClassPublished {
 }
 bus_message!(BadgeClassPublished, "badge_class.published", "v1");
 
+/// issuer → host: a signed status list (W3C Bitstring Status List), new or
+/// changed by a revocation. `updated_at` orders versions: host keeps the newest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StatusListPublished {
+    pub issuer_id: Uuid,
+    pub list_no: i32,
+    pub updated_at: DateTime<Utc>,
+    /// The `BitstringStatusListCredential` (JSON).
+    pub credential: serde_json::Value,
+    /// The same credential as a VC-JWT.
+    pub jwt: String,
+}
+bus_message!(StatusListPublished, "status_list.published", "v1");
+
 /// issuer → lms-adapter: an admin API token exists (only its hash travels).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AdminTokenCreated {

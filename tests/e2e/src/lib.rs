@@ -64,6 +64,7 @@ impl Service {
                 "badge_class.published",
                 "badge.issued",
                 "badge.revoked",
+                "status_list.published",
             ],
             Service::Display => &["badge.issued", "badge.revoked"],
             Service::Verifier => &[],

@@ -245,5 +245,31 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         verdict["valid"], false,
         "the 1EdTech validator sees the revocation: {verdict:#}"
     );
+    // The OB 3.0 form says so too: its bit is set in the issuer-signed
+    // Bitstring Status List, which the judge decodes independently.
+    assert_eq!(credential["credentialStatus"]["type"], "BitstringStatusListEntry");
+    let mut revoked_seen = None;
+    for _ in 0..100 {
+        let verdict = judge_vcjwt(vec![ob3_url.clone()]).await?;
+        if verdict["valid"] == false {
+            revoked_seen = Some(verdict);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let verdict = revoked_seen.expect("the OB 3.0 credential was never reported revoked");
+    assert!(
+        verdict["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().starts_with("revoked:")),
+        "{verdict:#}"
+    );
+    let verdict_b = judge_vcjwt(vec![award_b["formats"]["ob3_vcjwt"].as_str().unwrap().to_string()]).await?;
+    assert_eq!(
+        verdict_b["valid"], true,
+        "the other award in the same list stays valid: {verdict_b:#}"
+    );
     Ok(())
 }

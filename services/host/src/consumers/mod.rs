@@ -3,7 +3,7 @@
 //! no inbox entry is needed.
 
 use akashi_bus::{HandlerError, IncomingMessage};
-use akashi_model::messages::{BadgeClassPublished, BadgeIssued, BadgeRevoked, IssuerPublished};
+use akashi_model::messages::{BadgeClassPublished, BadgeIssued, BadgeRevoked, IssuerPublished, StatusListPublished};
 use base64::Engine;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -100,6 +100,28 @@ pub async fn badge_issued(state: AppState, message: IncomingMessage) -> Result<(
         .execute(&mut conn)
         .await?;
     tracing::info!(award_id = %issued.award_id, new = inserted == 1, "assertion hosted");
+    Ok(())
+}
+
+/// `status_list.published`: keep the newest version of each list. Versions
+/// may arrive out of order (concurrent consumers), so an upsert only wins
+/// over an older one.
+pub async fn status_list_published(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let list: StatusListPublished = message.data()?;
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    diesel::sql_query(
+        "INSERT INTO hosted_status_lists (issuer_id, list_no, credential, jwt, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (issuer_id, list_no) DO UPDATE SET credential = excluded.credential, jwt = excluded.jwt, \
+         updated_at = excluded.updated_at WHERE hosted_status_lists.updated_at < excluded.updated_at",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(list.issuer_id)
+    .bind::<diesel::sql_types::Integer, _>(list.list_no)
+    .bind::<diesel::sql_types::Jsonb, _>(&list.credential)
+    .bind::<diesel::sql_types::Text, _>(&list.jwt)
+    .bind::<diesel::sql_types::Timestamptz, _>(list.updated_at)
+    .execute(&mut conn)
+    .await?;
+    tracing::info!(issuer_id = %list.issuer_id, list_no = list.list_no, "status list hosted");
     Ok(())
 }
 

@@ -35,6 +35,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    hosted_status_lists (issuer_id, list_no) {
+        issuer_id -> Uuid,
+        list_no -> Int4,
+        credential -> Jsonb,
+        jwt -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     hosted_keys (id) {
         id -> Uuid,
         issuer_id -> Uuid,

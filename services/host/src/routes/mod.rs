@@ -14,7 +14,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ob2::revocation_list)
         .service(ob2::signed_assertion)
         .service(ob2::key)
-        .service(ob2::ob3_credential);
+        .service(ob2::ob3_credential)
+        .service(ob2::status_list);
 }
 
 #[derive(OpenApi)]
@@ -28,7 +29,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ob2::badge_class,
         ob2::badge_image,
         ob2::issuer,
-        ob2::revocation_list
+        ob2::revocation_list,
+        ob2::signed_assertion,
+        ob2::key,
+        ob2::ob3_credential,
+        ob2::status_list,
     )
 )]
 struct ApiDoc;

@@ -12,7 +12,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::schema::{hosted_assertions, hosted_badge_classes, hosted_issuers, hosted_keys, revocations};
+use crate::db::schema::{
+    hosted_assertions, hosted_badge_classes, hosted_issuers, hosted_keys, hosted_status_lists, revocations,
+};
 use crate::startup::AppState;
 
 const ASSERTION_MAX_AGE: u32 = 60;
@@ -398,4 +400,46 @@ pub async fn key(
         .optional()?
         .ok_or_else(|| not_found("key"))?;
     Ok(json_ld(&req, actix_web::http::StatusCode::OK, &doc, STATIC_MAX_AGE))
+}
+
+/// An issuer's Bitstring Status List credential (OB 3.0 revocation): JSON,
+/// or its VC-JWT for `Accept: application/jwt`.
+#[utoipa::path(responses((status = 200, content_type = "application/json"), (status = 404)))]
+#[get("/ob3/status/{issuer_id}/{list_no}")]
+pub async fn status_list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, i32)>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let (credential, jwt): (serde_json::Value, String) = hosted_status_lists::table
+        .find(path.into_inner())
+        .select((hosted_status_lists::credential, hosted_status_lists::jwt))
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| not_found("status list"))?;
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // Revocation must not be served stale: a short cache only.
+    if accept.contains("application/jwt") || accept.contains("application/vc+jwt") {
+        return Ok(cacheable(
+            &req,
+            actix_web::http::StatusCode::OK,
+            "application/jwt",
+            jwt.into_bytes(),
+            ASSERTION_MAX_AGE,
+        ));
+    }
+    let body = serde_json::to_vec(&credential).map_err(ApiError::internal)?;
+    Ok(cacheable(
+        &req,
+        actix_web::http::StatusCode::OK,
+        "application/json",
+        body,
+        ASSERTION_MAX_AGE,
+    ))
 }

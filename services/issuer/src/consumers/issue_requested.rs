@@ -16,8 +16,10 @@ use crate::db::schema::{award_credentials, awards, badge_classes, issuers};
 use crate::domain::documents::{self, AssertionFacts, PublicLinks};
 use crate::domain::formats;
 use crate::domain::keyring::Keyring;
+use crate::domain::status_list::{self, LIST_BYTES};
 use crate::keys::active_key;
 use crate::startup::AppState;
+use crate::status;
 
 const CONSUMER: &str = "issuer.issue.requested";
 
@@ -111,7 +113,12 @@ pub async fn issue(
             evidence: &request.evidence,
         };
         let hosted = documents::assertion(&facts, &links);
-        let signed = sign_formats(&badge_class, &issuer, &hosted, &facts, &links, keyring, conn).await?;
+        let context = SigningContext {
+            links: &links,
+            keyring,
+            correlation: &correlation,
+        };
+        let signed = sign_formats(&badge_class, &issuer, &hosted, &facts, &context, conn).await?;
         let assertion = serde_json::to_value(&hosted).map_err(HandlerError::permanent)?;
         let row = AwardRow {
             id: award_id,
@@ -141,6 +148,8 @@ pub async fn issue(
                     document: None,
                     compact: jws.clone(),
                     created_at: issued_on,
+                    status_list_no: None,
+                    status_index: None,
                 });
             }
             if let (Some(credential), Some(jwt)) = (&signed.ob3_credential, &signed.ob3_jwt) {
@@ -151,6 +160,8 @@ pub async fn issue(
                     document: Some(credential.clone()),
                     compact: jwt.clone(),
                     created_at: issued_on,
+                    status_list_no: signed.status.map(|p| p.list_no),
+                    status_index: signed.status.map(|p| p.index),
                 });
             }
             diesel::insert_into(award_credentials::table)
@@ -186,9 +197,17 @@ pub async fn issue(
 #[derive(Default)]
 struct Signed {
     key_id: Option<Uuid>,
+    status: Option<status::Position>,
     ob2_jws: Option<String>,
     ob3_credential: Option<serde_json::Value>,
     ob3_jwt: Option<String>,
+}
+
+/// What signing needs besides the award itself.
+struct SigningContext<'a> {
+    links: &'a PublicLinks,
+    keyring: &'a Keyring,
+    correlation: &'a Option<String>,
 }
 
 /// Signs the formats the badge class asks for with the issuer's active key.
@@ -197,10 +216,14 @@ async fn sign_formats(
     issuer: &IssuerRow,
     hosted: &akashi_model::ob2::Assertion,
     facts: &AssertionFacts<'_>,
-    links: &PublicLinks,
-    keyring: &Keyring,
+    context: &SigningContext<'_>,
     conn: &mut diesel_async::AsyncPgConnection,
 ) -> Result<Signed, HandlerError> {
+    let SigningContext {
+        links,
+        keyring,
+        correlation,
+    } = context;
     let wants = |f: &str| badge_class.formats.iter().any(|x| x == f);
     if !wants(formats::OB2_SIGNED) && !wants(formats::OB3_VCJWT) {
         return Ok(Signed::default());
@@ -226,7 +249,27 @@ async fn sign_formats(
         );
     }
     if wants(formats::OB3_VCJWT) {
-        let credential = documents::ob3_credential(issuer, badge_class, facts, links);
+        let mut credential = documents::ob3_credential(issuer, badge_class, facts, links);
+        let position = status::allocate(conn, issuer.id)
+            .await
+            .map_err(HandlerError::transient)?;
+        if position.new_list {
+            status::publish_list(
+                conn,
+                issuer.id,
+                position.list_no,
+                &[0; LIST_BYTES],
+                &key,
+                &signer,
+                links,
+                (*correlation).clone(),
+            )
+            .await
+            .map_err(HandlerError::transient)?;
+        }
+        credential["credentialStatus"] =
+            status_list::entry(&links.status_list(issuer.id, position.list_no), position.index);
+        signed.status = Some(position);
         let claims = documents::vc_jwt_claims(&credential, facts.issued_on, facts.expires);
         let kid = links.key_jwk(issuer.id, key.id);
         signed.ob3_jwt = Some(

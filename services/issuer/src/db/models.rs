@@ -79,6 +79,8 @@ pub struct AwardCredentialRow {
     pub document: Option<serde_json::Value>,
     pub compact: String,
     pub created_at: DateTime<Utc>,
+    pub status_list_no: Option<i32>,
+    pub status_index: Option<i32>,
 }
 
 /// A signing key; the private half sealed.

@@ -58,6 +58,17 @@ diesel::table! {
         document -> Nullable<Jsonb>,
         compact -> Text,
         created_at -> Timestamptz,
+        status_list_no -> Nullable<Int4>,
+        status_index -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    status_lists (issuer_id, list_no) {
+        issuer_id -> Uuid,
+        list_no -> Int4,
+        bits -> Bytea,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -79,4 +90,11 @@ diesel::joinable!(badge_classes -> issuers (issuer_id));
 diesel::joinable!(awards -> badge_classes (badge_class_id));
 diesel::joinable!(signing_keys -> issuers (issuer_id));
 diesel::joinable!(award_credentials -> awards (award_id));
-diesel::allow_tables_to_appear_in_same_query!(issuers, badge_classes, awards, signing_keys, award_credentials);
+diesel::allow_tables_to_appear_in_same_query!(
+    issuers,
+    badge_classes,
+    awards,
+    signing_keys,
+    award_credentials,
+    status_lists
+);

@@ -46,6 +46,10 @@ impl PublicLinks {
     pub fn ob2_signed(&self, award_id: Uuid) -> String {
         format!("{}/ob2/signed/{award_id}", self.host)
     }
+    /// `GET /ob3/status/{issuer}/{list}` on host: a Bitstring Status List credential.
+    pub fn status_list(&self, issuer_id: Uuid, list_no: i32) -> String {
+        format!("{}/ob3/status/{issuer_id}/{list_no}", self.host)
+    }
     /// `GET /ob3/credentials/{id}` on host.
     pub fn ob3_credential(&self, award_id: Uuid) -> String {
         format!("{}/ob3/credentials/{award_id}", self.host)
@@ -213,7 +217,8 @@ pub fn vc_jwt_claims(
     expires: Option<DateTime<Utc>>,
 ) -> serde_json::Value {
     let mut claims = credential.clone();
-    claims["iss"] = credential["issuer"]["id"].clone();
+    // The issuer is a Profile object in OB 3.0 credentials, a plain id elsewhere.
+    claims["iss"] = credential["issuer"].get("id").unwrap_or(&credential["issuer"]).clone();
     claims["jti"] = credential["id"].clone();
     claims["nbf"] = serde_json::json!(issued_on.timestamp());
     if let Some(subject) = credential["credentialSubject"]["id"].as_str() {

@@ -6,3 +6,4 @@ pub mod documents;
 pub mod fields;
 pub mod formats;
 pub mod keyring;
+pub mod status_list;

@@ -221,6 +221,7 @@ pub async fn revoke_award(
     let award_id = path.into_inner();
     let mut conn = akashi_db::conn(&state.pool).await?;
     let links = state.links.clone();
+    let keyring = state.keyring.clone();
     let correlation = request_id.0;
     let (row, badge_name, issuer_name) = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -259,6 +260,10 @@ pub async fn revoke_award(
                 Some(correlation.clone()),
             );
             outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
+            // The OB 3.0 form says it too: its bit in the issuer's status list.
+            crate::status::revoke(conn, award_id, &keyring, &links, Some(correlation.clone()))
+                .await
+                .map_err(ApiError::internal)?;
             Ok((row, b, i))
         })
         .await?;
