@@ -82,6 +82,11 @@ pub async fn observe(
     Ok(res)
 }
 
+/// A request header as text; empty when absent or not visible ASCII.
+pub fn header_str(req: &actix_web::HttpRequest, name: actix_web::http::header::HeaderName) -> &str {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
 /// Reads a request body, refusing (413, in our error shape) past `limit` bytes.
 pub async fn read_body_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, crate::ApiError> {
     use futures_util::StreamExt;

@@ -6,6 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use akashi_model::ob2::{CONTEXT_V2, RevocationList, RevokedAssertion};
 use akashi_runtime::ApiError;
+use akashi_runtime::http::header_str;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
@@ -29,11 +30,7 @@ enum Wants {
 }
 
 fn negotiate(req: &HttpRequest) -> Wants {
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = header_str(req, header::ACCEPT);
     let pos = |needle: &str| accept.find(needle);
     let html = pos("text/html");
     let json = [pos("application/ld+json"), pos("application/json")]
@@ -310,6 +307,29 @@ mod tests {
     }
 }
 
+/// A credential as JSON, or as its VC-JWT for `Accept: application/jwt`.
+/// Short-cached: these carry revocation status, or are it.
+fn json_or_jwt(req: &HttpRequest, credential: &serde_json::Value, jwt: String) -> Result<HttpResponse, ApiError> {
+    let accept = header_str(req, header::ACCEPT);
+    if accept.contains("application/jwt") || accept.contains("application/vc+jwt") {
+        return Ok(cacheable(
+            req,
+            actix_web::http::StatusCode::OK,
+            "application/jwt",
+            jwt.into_bytes(),
+            ASSERTION_MAX_AGE,
+        ));
+    }
+    let body = serde_json::to_vec(credential).map_err(ApiError::internal)?;
+    Ok(cacheable(
+        req,
+        actix_web::http::StatusCode::OK,
+        "application/json",
+        body,
+        ASSERTION_MAX_AGE,
+    ))
+}
+
 /// The signed OB 2.0 assertion as its compact JWS (`application/jose`).
 #[utoipa::path(responses((status = 200, content_type = "application/jose"), (status = 404)))]
 #[get("/ob2/signed/{id}")]
@@ -359,28 +379,7 @@ pub async fn ob3_credential(
     let (Some(credential), Some(jwt)) = row.unwrap_or((None, None)) else {
         return Err(not_found("OB 3.0 credential"));
     };
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if accept.contains("application/jwt") || accept.contains("application/vc+jwt") {
-        return Ok(cacheable(
-            &req,
-            actix_web::http::StatusCode::OK,
-            "application/jwt",
-            jwt.into_bytes(),
-            ASSERTION_MAX_AGE,
-        ));
-    }
-    let body = serde_json::to_vec(&credential).map_err(ApiError::internal)?;
-    Ok(cacheable(
-        &req,
-        actix_web::http::StatusCode::OK,
-        "application/json",
-        body,
-        ASSERTION_MAX_AGE,
-    ))
+    json_or_jwt(&req, &credential, jwt)
 }
 
 /// An issuer's OB 2.0 CryptographicKey (signed badges name it as `creator`).
@@ -419,27 +418,5 @@ pub async fn status_list(
         .await
         .optional()?
         .ok_or_else(|| not_found("status list"))?;
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    // Revocation must not be served stale: a short cache only.
-    if accept.contains("application/jwt") || accept.contains("application/vc+jwt") {
-        return Ok(cacheable(
-            &req,
-            actix_web::http::StatusCode::OK,
-            "application/jwt",
-            jwt.into_bytes(),
-            ASSERTION_MAX_AGE,
-        ));
-    }
-    let body = serde_json::to_vec(&credential).map_err(ApiError::internal)?;
-    Ok(cacheable(
-        &req,
-        actix_web::http::StatusCode::OK,
-        "application/json",
-        body,
-        ASSERTION_MAX_AGE,
-    ))
+    json_or_jwt(&req, &credential, jwt)
 }

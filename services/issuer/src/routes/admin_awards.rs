@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use akashi_bus::{Envelope, outbox};
 use akashi_model::EmailAddress;
 use akashi_model::messages::{AwardOrigin, EvidenceItem, IssueRequested, Recipient};
-use akashi_runtime::http::{RequestId, read_body_limited};
+use akashi_runtime::http::{RequestId, header_str, read_body_limited};
 use akashi_runtime::{ApiError, Grant, Scope};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -317,11 +317,7 @@ pub async fn bulk_award(
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::AwardsWrite)?;
     let badge = visible_badge_class(&state, &grant, path.into_inner()).await?;
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = header_str(&req, CONTENT_TYPE);
     if !content_type.starts_with("text/csv") {
         return Err(ApiError::UnsupportedMediaType(
             "send the file as Content-Type: text/csv".into(),

@@ -5,7 +5,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use akashi_bus::{Envelope, outbox};
 use akashi_model::messages::{BadgeClassPublished, ImageBlob};
-use akashi_runtime::http::{RequestId, read_body_limited};
+use akashi_runtime::http::{RequestId, header_str, read_body_limited};
 use akashi_runtime::{ApiError, Grant, Scope};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -176,11 +176,7 @@ pub async fn create_badge_class(
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::BadgesWrite)?;
     let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = header_str(&req, CONTENT_TYPE);
     let (fields, image_bytes) = if content_type.starts_with("multipart/form-data") {
         read_multipart(Multipart::new(req.headers(), payload)).await?
     } else if content_type.starts_with("application/json") {

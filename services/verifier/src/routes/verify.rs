@@ -6,6 +6,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use akashi_model::EmailAddress;
 use akashi_runtime::ApiError;
+use akashi_runtime::http::header_str;
 use akashi_runtime::http::read_body_limited;
 use chrono::Utc;
 use diesel_async::RunQueryDsl;
@@ -121,11 +122,7 @@ pub async fn verify(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = header_str(&req, CONTENT_TYPE);
     if content_type.starts_with("multipart/") {
         return Err(ApiError::UnsupportedMediaType(
             "baked image upload is not available in this version; send the badge URL as {\"url\": …}".into(),
