@@ -236,6 +236,12 @@ async fn expired_awards_are_reported_expired_by_every_judge() -> anyhow::Result<
     tokio::time::sleep((expires_on - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1)).await;
     let verdict = stack.verify(&hosted_url, None).await?;
     assert_eq!(verdict["status"], "expired", "{verdict:#}");
+    let verdict = stack.verify(&ob3_url, None).await?;
+    assert_eq!(
+        (verdict["status"].as_str(), verdict["format"].as_str()),
+        (Some("expired"), Some("ob3-vcjwt")),
+        "{verdict:#}"
+    );
     let lookup = stack.awards("yuna@example.ac.jp").await?;
     let short_now = lookup
         .iter()

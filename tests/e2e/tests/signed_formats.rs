@@ -34,6 +34,22 @@ async fn judge_ob2(jws: String, recipient: &'static str) -> anyhow::Result<Value
     tokio::task::spawn_blocking(move || ob2_validator(&jws, Some(recipient))).await?
 }
 
+/// Akashi's own verifier on a `{"jwt": …}` input.
+async fn verify_token(stack: &Stack, token: &str, recipient: Option<&str>) -> anyhow::Result<Value> {
+    let mut body = serde_json::json!({"jwt": token});
+    if let Some(r) = recipient {
+        body["recipient"] = Value::from(r);
+    }
+    let response = stack
+        .http
+        .post(format!("{}/verify", stack.url(Service::Verifier)))
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 200, "verify answered {}", response.status());
+    Ok(response.json().await?)
+}
+
 async fn judge_vcjwt(args: Vec<String>) -> anyhow::Result<Value> {
     tokio::task::spawn_blocking(move || vcjwt_judge(&args.iter().map(String::as_str).collect::<Vec<_>>())).await?
 }
@@ -111,6 +127,16 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     );
     let forged = judge_ob2(tamper(&jws_a), "aiko@example.ac.jp").await?;
     assert_eq!(forged["valid"], false, "a tampered JWS must fail: {forged:#}");
+    // Akashi's verifier agrees, by URL and by token.
+    let ours = stack.verify(signed_url, Some("aiko@example.ac.jp")).await?;
+    assert_eq!(
+        (ours["status"].as_str(), ours["format"].as_str()),
+        (Some("valid"), Some("ob2-signed")),
+        "{ours:#}"
+    );
+    assert_eq!(ours["recipient"]["matched"], true);
+    let ours = verify_token(&stack, &tamper(&jws_a), None).await?;
+    assert_eq!(ours["status"], "invalid", "tampered: {ours:#}");
 
     // OB 3.0: JSON and VC-JWT at one URL, judged by PyJWT with the kid's JWK.
     let ob3_url = formats["ob3_vcjwt"].as_str().unwrap().to_string();
@@ -136,6 +162,15 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     let verdict = judge_vcjwt(vec![ob3_url.clone()]).await?;
     assert_eq!(verdict["valid"], true, "VC-JWT judge: {verdict:#}");
     let old_kid = verdict["kid"].as_str().unwrap().to_string();
+    let ours = stack.verify(&ob3_url, Some("aiko@example.ac.jp")).await?;
+    assert_eq!(
+        (ours["status"].as_str(), ours["format"].as_str()),
+        (Some("valid"), Some("ob3-vcjwt")),
+        "{ours:#}"
+    );
+    assert_eq!(ours["recipient"]["matched"], true);
+    let ours = verify_token(&stack, &jwt_a, Some("someone@example.ac.jp")).await?;
+    assert_eq!(ours["status"], "invalid", "wrong recipient: {ours:#}");
     assert!(old_kid.starts_with(&format!("{issuer}/issuers/{}/keys/", seed.issuer_id)));
     let mut forged = jwt_a.split('.').map(str::to_owned).collect::<Vec<_>>();
     let mut claims = jws_payload(&jwt_a);
@@ -212,6 +247,12 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         verdict["valid"], true,
         "the pre-rotation signed badge still verifies: {verdict:#}"
     );
+    assert_eq!(
+        verify_token(&stack, &jws_a, None).await?["status"],
+        "valid",
+        "ours too, after the rotation"
+    );
+    assert_eq!(verify_token(&stack, &jwt_a, None).await?["status"], "valid");
 
     // Revocation: the signed badge's id joins the issuer's revocation list.
     let revoke = stack
@@ -240,7 +281,7 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(listed, "the revocation list names the signed id");
-    let verdict = judge_ob2(jws_a, "aiko@example.ac.jp").await?;
+    let verdict = judge_ob2(jws_a.clone(), "aiko@example.ac.jp").await?;
     assert_eq!(
         verdict["valid"], false,
         "the 1EdTech validator sees the revocation: {verdict:#}"
@@ -271,5 +312,10 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         verdict_b["valid"], true,
         "the other award in the same list stays valid: {verdict_b:#}"
     );
+    // Akashi's verifier reports both revoked forms as revoked, the other award as valid.
+    assert_eq!(verify_token(&stack, &jws_a, None).await?["status"], "revoked");
+    assert_eq!(stack.verify(&ob3_url, None).await?["status"], "revoked");
+    let other = award_b["formats"]["ob3_vcjwt"].as_str().unwrap();
+    assert_eq!(stack.verify(other, None).await?["status"], "valid");
     Ok(())
 }

@@ -1,3 +1,5 @@
 //! Verification procedures, one per credential format.
 
 pub mod ob2_hosted;
+pub mod ob2_signed;
+pub mod ob3_vcjwt;

@@ -14,7 +14,7 @@ use crate::domain::report::{BadgeSummary, Checks, IssuerSummary, RecipientMatch,
 
 /// The OB 2.0 context URL every hosted document must carry.
 const OB2_CONTEXT: &str = "https://w3id.org/openbadges/v2";
-const ACCEPT_JSON_LD: &str = "application/ld+json, application/json;q=0.9";
+pub(crate) const ACCEPT_JSON_LD: &str = "application/ld+json, application/json;q=0.9";
 /// Clock skew tolerated on `issuedOn`.
 const SKEW_SECS: i64 = 300;
 
@@ -36,7 +36,7 @@ pub struct Request<'a> {
     pub trusted_issuers: &'a [String],
 }
 
-fn has_context(doc: &Value) -> bool {
+pub(crate) fn has_context(doc: &Value) -> bool {
     match &doc["@context"] {
         Value::String(s) => s == OB2_CONTEXT,
         Value::Array(items) => items.iter().any(|c| c.as_str() == Some(OB2_CONTEXT)),
@@ -44,7 +44,7 @@ fn has_context(doc: &Value) -> bool {
     }
 }
 
-fn has_type(doc: &Value, wanted: &[&str]) -> bool {
+pub(crate) fn has_type(doc: &Value, wanted: &[&str]) -> bool {
     match &doc["type"] {
         Value::String(s) => wanted.contains(&s.as_str()),
         Value::Array(items) => items.iter().any(|t| t.as_str().is_some_and(|t| wanted.contains(&t))),
@@ -53,18 +53,18 @@ fn has_type(doc: &Value, wanted: &[&str]) -> bool {
 }
 
 /// Reads a node reference: an IRI string, or an embedded node's `id`.
-fn reference(v: &Value) -> Option<&str> {
+pub(crate) fn reference(v: &Value) -> Option<&str> {
     v.as_str().or_else(|| v["id"].as_str())
 }
 
-enum Fetch {
+pub(crate) enum Fetch {
     Json(Value),
     Gone(Value),
     Failed,
 }
 
 /// Fetches a JSON-LD node, recording the fetch check under `id`.
-async fn fetch_node(
+pub(crate) async fn fetch_node(
     fetcher: &Fetcher,
     checks: &mut Checks,
     id: &'static str,
@@ -138,7 +138,13 @@ async fn fetch_node(
     }
 }
 
-fn check_id_matches(checks: &mut Checks, id: &'static str, doc: &Value, url: &url::Url, what: (&str, &str)) -> bool {
+pub(crate) fn check_id_matches(
+    checks: &mut Checks,
+    id: &'static str,
+    doc: &Value,
+    url: &url::Url,
+    what: (&str, &str),
+) -> bool {
     let declared = doc["id"].as_str().unwrap_or_default();
     if declared == url.as_str() {
         checks.pass(
@@ -161,7 +167,7 @@ fn check_id_matches(checks: &mut Checks, id: &'static str, doc: &Value, url: &ur
     }
 }
 
-fn parse_ob_date(raw: &str) -> Option<(DateTime<Utc>, bool)> {
+pub(crate) fn parse_ob_date(raw: &str) -> Option<(DateTime<Utc>, bool)> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some((t.with_timezone(&Utc), true));
     }
@@ -266,6 +272,49 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
         );
     }
 
+    check_dates(&assertion, checks, &mut findings);
+    findings.recipient = Some(check_recipient(&assertion, request.expected_recipient, checks));
+    let Some((issuer, issuer_url)) =
+        fetch_badge_and_issuer(fetcher, &assertion, request.trusted_issuers, checks, &mut findings).await
+    else {
+        return findings;
+    };
+    // Verification scope: where may this issuer's hosted assertions live?
+    let allowed_origins = as_strings(&issuer["verification"]["allowedOrigins"]);
+    let starts_with = as_strings(&issuer["verification"]["startsWith"]);
+    let assertion_origin = origin(&request.url);
+    let in_scope = if !starts_with.is_empty() {
+        starts_with.iter().any(|p| request.url.as_str().starts_with(p.as_str()))
+    } else if !allowed_origins.is_empty() {
+        assertion_origin.as_ref().is_some_and(|o| {
+            allowed_origins
+                .iter()
+                .any(|a| a == o || a == request.url.host_str().unwrap_or_default())
+        })
+    } else {
+        assertion_origin.is_some() && assertion_origin == origin(&issuer_url)
+    };
+    if in_scope {
+        checks.pass(
+            "verification_scope",
+            "The assertion is hosted where the issuer allows.",
+            "アサーションは発行者が許可した場所にあります。",
+        );
+    } else {
+        checks.fail(
+            "verification_scope",
+            Status::Invalid,
+            "The assertion is hosted outside the issuer's verification scope (another host or port).",
+            "アサーションが発行者の検証範囲外（別のホストまたはポート）にあります。",
+        );
+    }
+
+    check_revocation_list(fetcher, &issuer, request.url.as_str(), checks).await;
+    findings
+}
+
+/// `issuedOn` (not in the future, with a time zone) and `expires` (not past).
+pub(crate) fn check_dates(assertion: &Value, checks: &mut Checks, findings: &mut Findings) {
     // Dates.
     let issued_raw = assertion["issuedOn"].as_str().unwrap_or_default().to_string();
     findings.issued_on = Some(issued_raw.clone());
@@ -318,9 +367,16 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
             }
         }
     }
+}
 
+/// The assertion's recipient against the expected one, if one was given.
+pub(crate) fn check_recipient(
+    assertion: &Value,
+    expected: Option<&EmailAddress>,
+    checks: &mut Checks,
+) -> RecipientMatch {
     // Recipient.
-    findings.recipient = Some(match request.expected_recipient {
+    match expected {
         None => {
             checks.skip(
                 "recipient",
@@ -361,8 +417,18 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
                 matched: Some(matched),
             }
         }
-    });
+    }
+}
 
+/// Follows badge → BadgeClass → issuer Profile, checking each; answers the
+/// issuer Profile and its URL, or `None` when the chain is broken.
+pub(crate) async fn fetch_badge_and_issuer(
+    fetcher: &Fetcher,
+    assertion: &Value,
+    trusted: &[String],
+    checks: &mut Checks,
+    findings: &mut Findings,
+) -> Option<(Value, url::Url)> {
     // BadgeClass.
     let Some(badge_url) = reference(&assertion["badge"]).and_then(|u| url::Url::parse(u).ok()) else {
         checks.fail(
@@ -371,7 +437,7 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
             "The assertion's badge is not a URL.",
             "アサーションの badge が URL ではありません。",
         );
-        return findings;
+        return None;
     };
     let Fetch::Json(badge) = fetch_node(
         fetcher,
@@ -382,7 +448,7 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
     )
     .await
     else {
-        return findings;
+        return None;
     };
     if !has_type(&badge, &["BadgeClass"]) || badge["name"].as_str().is_none() {
         checks.fail(
@@ -391,7 +457,7 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
             "The badge is not an OB 2.0 BadgeClass with a name.",
             "バッジが名前を持つ OB 2.0 の BadgeClass ではありません。",
         );
-        return findings;
+        return None;
     }
     checks.pass(
         "badge_class_shape",
@@ -420,7 +486,7 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
             "The badge class's issuer is not a URL.",
             "バッジクラスの issuer が URL ではありません。",
         );
-        return findings;
+        return None;
     };
     if !matches!(issuer_url.scheme(), "http" | "https") {
         checks.fail(
@@ -429,7 +495,7 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
             "The issuer id must be an http(s) URL.",
             "発行者の id は http(s) の URL でなければなりません。",
         );
-        return findings;
+        return None;
     }
     let Fetch::Json(issuer) = fetch_node(
         fetcher,
@@ -440,7 +506,7 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
     )
     .await
     else {
-        return findings;
+        return None;
     };
     if !has_type(&issuer, &["Issuer", "Profile"]) || issuer["name"].as_str().is_none() {
         checks.fail(
@@ -449,7 +515,7 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
             "The issuer is not an OB 2.0 Profile with a name.",
             "発行者が名前を持つ OB 2.0 のプロファイルではありません。",
         );
-        return findings;
+        return None;
     }
     checks.pass(
         "issuer_shape",
@@ -466,39 +532,15 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
     findings.issuer = Some(IssuerSummary {
         id: issuer_url.to_string(),
         name: issuer["name"].as_str().map(str::to_owned),
-        trusted: request.trusted_issuers.iter().any(|t| t == issuer_url.as_str()),
+        trusted: trusted.iter().any(|t| t == issuer_url.as_str()),
     });
 
-    // Verification scope: where may this issuer's hosted assertions live?
-    let allowed_origins = as_strings(&issuer["verification"]["allowedOrigins"]);
-    let starts_with = as_strings(&issuer["verification"]["startsWith"]);
-    let assertion_origin = origin(&request.url);
-    let in_scope = if !starts_with.is_empty() {
-        starts_with.iter().any(|p| request.url.as_str().starts_with(p.as_str()))
-    } else if !allowed_origins.is_empty() {
-        assertion_origin.as_ref().is_some_and(|o| {
-            allowed_origins
-                .iter()
-                .any(|a| a == o || a == request.url.host_str().unwrap_or_default())
-        })
-    } else {
-        assertion_origin.is_some() && assertion_origin == origin(&issuer_url)
-    };
-    if in_scope {
-        checks.pass(
-            "verification_scope",
-            "The assertion is hosted where the issuer allows.",
-            "アサーションは発行者が許可した場所にあります。",
-        );
-    } else {
-        checks.fail(
-            "verification_scope",
-            Status::Invalid,
-            "The assertion is hosted outside the issuer's verification scope (another host or port).",
-            "アサーションが発行者の検証範囲外（別のホストまたはポート）にあります。",
-        );
-    }
+    Some((issuer, issuer_url))
+}
 
+/// The issuer's RevocationList, of any size (a one-entry list counts, unlike
+/// in the reference validator), checked for `assertion_id`.
+pub(crate) async fn check_revocation_list(fetcher: &Fetcher, issuer: &Value, assertion_id: &str, checks: &mut Checks) {
     // RevocationList: any size, one entry included (a known defect of the reference validator).
     match issuer["revocationList"].as_str().and_then(|u| url::Url::parse(u).ok()) {
         None => checks.skip(
@@ -523,7 +565,7 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
                 };
                 let hit = entries.iter().find(|e| {
                     let id = reference(e).unwrap_or_default();
-                    id == request.url.as_str() || e["uid"].as_str().is_some_and(|u| request.url.as_str().ends_with(u))
+                    id == assertion_id || e["uid"].as_str().is_some_and(|u| assertion_id.ends_with(u))
                 });
                 match hit {
                     Some(entry) => {
@@ -549,7 +591,6 @@ pub async fn verify(fetcher: &Fetcher, request: &Request<'_>, checks: &mut Check
             ),
         },
     }
-    findings
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::checks::ob2_hosted::{self, Findings};
+use crate::checks::{ob2_signed, ob3_vcjwt};
 use crate::db::verifications;
 use crate::domain::report::{Checks, RecipientMatch, Report, Status};
 use crate::startup::AppState;
@@ -44,7 +45,13 @@ fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
 
 enum Subject {
     HostedUrl(url::Url),
-    Unsupported { kind: &'static str, en: String, ja: String },
+    /// A compact JWS or VC-JWT; its payload decides the procedure.
+    Token(String),
+    Unsupported {
+        kind: &'static str,
+        en: String,
+        ja: String,
+    },
 }
 
 fn parse_url(state: &AppState, raw: &str) -> Result<url::Url, ApiError> {
@@ -57,48 +64,99 @@ fn parse_url(state: &AppState, raw: &str) -> Result<url::Url, ApiError> {
     Ok(url)
 }
 
-fn subject_of(state: &AppState, request: &VerifyRequest) -> Result<(&'static str, Option<String>, Subject), ApiError> {
+fn looks_like_compact_jws(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('.').collect();
+    parts.len() == 3
+        && parts[..2].iter().all(|p| !p.is_empty())
+        && parts
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+/// The VC-JWT an OB 3.0 credential's `id` serves, if any.
+async fn vc_jwt_at(state: &AppState, url: &url::Url) -> Option<String> {
+    let fetched = state.fetcher.get(url, "application/jwt").await.ok()?;
+    let text = String::from_utf8_lossy(&fetched.body).trim().to_string();
+    (fetched.status == 200 && looks_like_compact_jws(&text)).then_some(text)
+}
+
+fn no_proof() -> Subject {
+    Subject::Unsupported {
+        kind: "credential",
+        en: "This credential carries no proof this version can check (OB 2.0 hosted or signed, OB 3.0 VC-JWT); Data Integrity proofs and Blockcerts are not verified yet.".into(),
+        ja: "このバージョンで検証できる証明がありません（Data Integrity と Blockcerts は未対応）。".into(),
+    }
+}
+
+/// One look at what a URL serves decides the procedure: a compact JWS, an
+/// OB 3.0 credential (whose VC-JWT is then asked for), or a hosted assertion.
+/// Anything else (errors included) goes to the hosted procedure, which
+/// reports exactly what is wrong.
+async fn subject_at(state: &AppState, url: url::Url) -> Subject {
+    let accept = "application/ld+json, application/json, application/jose, application/jwt";
+    let Ok(fetched) = state.fetcher.get(&url, accept).await else {
+        return Subject::HostedUrl(url);
+    };
+    if fetched.status != 200 {
+        return Subject::HostedUrl(url);
+    }
+    let text = String::from_utf8_lossy(&fetched.body).trim().to_string();
+    if looks_like_compact_jws(&text) {
+        return Subject::Token(text);
+    }
+    match serde_json::from_slice::<Value>(&fetched.body) {
+        Ok(json) if ob3_vcjwt::is_ob3(&json) => match vc_jwt_at(state, &url).await {
+            Some(token) => Subject::Token(token),
+            None => no_proof(),
+        },
+        _ => Subject::HostedUrl(url),
+    }
+}
+
+async fn resolve(
+    state: &AppState,
+    request: &VerifyRequest,
+) -> Result<(&'static str, Option<String>, Subject), ApiError> {
     match (&request.url, &request.credential, &request.jwt) {
-        (Some(url), None, None) => Ok(("url", Some(url.clone()), Subject::HostedUrl(parse_url(state, url)?))),
+        (Some(raw), None, None) => {
+            let url = parse_url(state, raw)?;
+            Ok(("url", Some(url.to_string()), subject_at(state, url).await))
+        }
         (None, Some(credential), None) => {
-            let is_ob2_assertion = credential["type"] == "Assertion"
-                || credential["type"]
-                    .as_array()
-                    .is_some_and(|t| t.iter().any(|x| x == "Assertion"));
+            let id = credential["id"].as_str().map(str::to_owned);
             let hosted = matches!(
                 credential["verification"]["type"].as_str(),
                 Some("hosted" | "HostedBadge")
             );
-            let id = credential["id"].as_str().map(str::to_owned);
-            if is_ob2_assertion && hosted {
+            if hosted {
+                // The hosted copy at its id is authoritative, not the one handed in.
                 let id =
                     id.ok_or_else(|| invalid("invalid_credential", "credential: a hosted assertion needs its id URL"))?;
-                Ok((
+                return Ok((
                     "credential",
                     Some(id.clone()),
                     Subject::HostedUrl(parse_url(state, &id)?),
-                ))
-            } else {
-                Ok((
-                    "credential",
-                    id,
-                    Subject::Unsupported {
-                        kind: "credential",
-                        en: "Only OB 2.0 hosted assertions are verified by this version; signed OB 2.0, OB 3.0 and Blockcerts are not yet.".into(),
-                        ja: "このバージョンが検証できるのはホスト型 OB 2.0 のアサーションのみです（署名付き OB 2.0・OB 3.0・Blockcerts は未対応）。".into(),
-                    },
-                ))
+                ));
             }
+            if ob3_vcjwt::is_ob3(credential)
+                && let Some(id) = &id
+                && let Ok(url) = parse_url(state, id)
+            {
+                let subject = vc_jwt_at(state, &url)
+                    .await
+                    .map(Subject::Token)
+                    .unwrap_or_else(no_proof);
+                return Ok(("credential", Some(id.clone()), subject));
+            }
+            Ok(("credential", id, no_proof()))
         }
-        (None, None, Some(_)) => Ok((
-            "jwt",
-            None,
-            Subject::Unsupported {
-                kind: "jwt",
-                en: "Compact JWS and VC-JWT verification is not available in this version.".into(),
-                ja: "このバージョンでは JWS・VC-JWT の検証はできません。".into(),
-            },
-        )),
+        (None, None, Some(token)) => {
+            let token = token.trim().to_string();
+            if !looks_like_compact_jws(&token) {
+                return Err(invalid("invalid_jwt", "jwt: not a compact JWS (three base64url parts)"));
+            }
+            Ok(("jwt", None, Subject::Token(token)))
+        }
         _ => Err(invalid("invalid_request", "give exactly one of url, credential or jwt")),
     }
 }
@@ -141,7 +199,7 @@ pub async fn verify(
         .map(EmailAddress::parse)
         .transpose()
         .map_err(|e| invalid("invalid_recipient", format!("recipient: {e}")))?;
-    let (input_kind, subject_text, subject) = subject_of(&state, &request)?;
+    let (input_kind, subject_text, subject) = resolve(&state, &request).await?;
     let mut checks = Checks::default();
     let (format, findings) = match subject {
         Subject::HostedUrl(url) => {
@@ -154,6 +212,38 @@ pub async fn verify(
                 Some("ob2-hosted".to_string()),
                 ob2_hosted::verify(&state.fetcher, &r, &mut checks).await,
             )
+        }
+        Subject::Token(token) => {
+            let payload = ob2_signed::jws_payload(&token).unwrap_or(Value::Null);
+            if ob2_signed::is_signed_assertion(&payload) {
+                let findings = ob2_signed::verify(
+                    &state.fetcher,
+                    &token,
+                    recipient.as_ref(),
+                    &state.trusted_issuers,
+                    &mut checks,
+                )
+                .await;
+                (Some("ob2-signed".to_string()), findings)
+            } else if ob3_vcjwt::is_ob3(&payload) {
+                let findings = ob3_vcjwt::verify(
+                    &state.fetcher,
+                    &token,
+                    recipient.as_ref(),
+                    &state.trusted_issuers,
+                    &mut checks,
+                )
+                .await;
+                (Some("ob3-vcjwt".to_string()), findings)
+            } else {
+                checks.fail(
+                    "format",
+                    Status::Unknown,
+                    "The token is neither a signed OB 2.0 assertion nor an OB 3.0 VC-JWT.",
+                    "トークンは署名付き OB 2.0 アサーションでも OB 3.0 VC-JWT でもありません。",
+                );
+                (None, Findings::default())
+            }
         }
         Subject::Unsupported { kind, en, ja } => {
             checks.fail("format", Status::Unknown, en, ja);
