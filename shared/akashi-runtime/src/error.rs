@@ -50,7 +50,8 @@ impl ApiError {
         Self::Internal(anyhow::anyhow!("{e}"))
     }
 
-    fn code(&self) -> &'static str {
+    /// The machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",

@@ -125,6 +125,33 @@ async fn a_signed_completion_becomes_a_hosted_displayed_verifiable_badge() -> an
     ] {
         assert!(ids.contains(&expected), "check {expected} missing from {ids:?}");
     }
+    // A candidate's record at once: one result per item, in order, bad items
+    // answered with their own error.
+    let batch: serde_json::Value = stack
+        .http
+        .post(format!("{}/verify/batch", stack.url(Service::Verifier)))
+        .json(&serde_json::json!({"items": [
+            {"url": assertion_url, "recipient": "hanako@example.ac.jp"},
+            {"jwt": "not a token"},
+            {"url": "http://10.0.0.1/badge"},
+            {"url": award["formats"]["ob3_vcjwt"]},
+        ]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let results = batch["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0]["status"], "valid");
+    assert_eq!(results[1]["error"]["code"], "invalid_jwt");
+    assert_eq!(
+        results[2]["error"]["code"], "url_not_allowed",
+        "private addresses are refused"
+    );
+    assert_eq!(
+        (results[3]["status"].as_str(), results[3]["format"].as_str()),
+        (Some("valid"), Some("ob3-vcjwt"))
+    );
     let other = stack.verify(&assertion_url, Some("someone.else@example.ac.jp")).await?;
     assert_eq!(other["status"], "invalid");
     assert_eq!(other["recipient"]["matched"], false);

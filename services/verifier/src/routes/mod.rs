@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(verify::verify);
+    cfg.service(verify::verify).service(verify::verify_batch);
 }
 
 #[derive(OpenApi)]
@@ -16,9 +16,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         title = "Akashi verifier",
         description = "Verifies a badge as an outside party would and answers a report of every check, with reasons in English and Japanese."
     ),
-    paths(verify::verify),
+    paths(verify::verify, verify::verify_batch),
     components(schemas(
         verify::VerifyRequest,
+        verify::BatchRequest,
+        verify::BatchResponse,
         crate::domain::report::Report,
         crate::domain::report::Check,
         crate::domain::report::Status,

@@ -193,13 +193,18 @@ pub async fn verify(
     }
     let body = read_body_limited(payload, MAX_REQUEST).await?;
     let request: VerifyRequest = serde_json::from_slice(&body).map_err(|e| invalid("invalid_json", e.to_string()))?;
+    Ok(HttpResponse::Ok().json(verify_one(&state, request, started).await?))
+}
+
+/// Verifies one request: the work behind `/verify` and each item of `/verify/batch`.
+async fn verify_one(state: &AppState, request: VerifyRequest, started: Instant) -> Result<Report, ApiError> {
     let recipient = request
         .recipient
         .as_deref()
         .map(EmailAddress::parse)
         .transpose()
         .map_err(|e| invalid("invalid_recipient", format!("recipient: {e}")))?;
-    let (input_kind, subject_text, subject) = resolve(&state, &request).await?;
+    let (input_kind, subject_text, subject) = resolve(state, &request).await?;
     let mut checks = Checks::default();
     let (format, findings) = match subject {
         Subject::HostedUrl(url) => {
@@ -269,8 +274,76 @@ pub async fn verify(
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     metrics::counter!("akashi_verifications_total", "status" => report.status.as_str()).increment(1);
-    record(&state, &report, input_kind, subject_text).await;
-    Ok(HttpResponse::Ok().json(report))
+    record(state, &report, input_kind, subject_text).await;
+    Ok(report)
+}
+
+/// Most items in one batch.
+const MAX_BATCH: usize = 50;
+/// Items verified at the same time within one batch.
+const BATCH_CONCURRENCY: usize = 8;
+
+/// A candidate's whole record at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// Up to 50 items, each as for `POST /verify`.
+    pub items: Vec<VerifyRequest>,
+}
+
+/// One answer per item, in the order given: a report, or why the item could
+/// not be verified at all.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct BatchResponse {
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<serde_json::Value>,
+    pub elapsed_ms: u64,
+}
+
+/// Verifies several credentials concurrently; one result per item, in order.
+#[utoipa::path(
+    request_body = BatchRequest,
+    responses(
+        (status = 200, body = BatchResponse, description = "a report (or an item error) per item"),
+        (status = 422, description = "not a batch, empty, or more than 50 items"),
+    ),
+)]
+#[post("/verify/batch")]
+pub async fn verify_batch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    use futures_util::StreamExt;
+    let started = Instant::now();
+    if !header_str(&req, CONTENT_TYPE).starts_with("application/json") {
+        return Err(ApiError::UnsupportedMediaType(
+            "send Content-Type: application/json".into(),
+        ));
+    }
+    let body = read_body_limited(payload, MAX_REQUEST * 4).await?;
+    let batch: BatchRequest = serde_json::from_slice(&body).map_err(|e| invalid("invalid_json", e.to_string()))?;
+    if batch.items.is_empty() || batch.items.len() > MAX_BATCH {
+        return Err(invalid("invalid_batch", format!("items: 1 to {MAX_BATCH}")));
+    }
+    let state = state.into_inner();
+    let results: Vec<serde_json::Value> = futures_util::stream::iter(batch.items)
+        .map(|item| {
+            let state = state.clone();
+            async move {
+                match verify_one(&state, item, Instant::now()).await {
+                    Ok(report) => serde_json::to_value(report).unwrap_or_default(),
+                    Err(e) => serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}}),
+                }
+            }
+        })
+        .buffered(BATCH_CONCURRENCY)
+        .collect()
+        .await;
+    Ok(HttpResponse::Ok().json(BatchResponse {
+        results,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }))
 }
 
 /// Writes the audit row; a failure is logged, never shown to the caller.
