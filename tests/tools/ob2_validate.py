@@ -8,9 +8,10 @@ The validator fetches https://w3id.org/openbadges/v2 for every node and has
 no option for a local copy, so this wrapper answers that URL from the
 validator's own bundled context and refuses every other non-loopback
 address: the judge sees only what our stack serves on this machine.
-The first argument may also be a compact JWS (a signed badge).
+The first argument may also be a compact JWS (a signed badge), or the path
+of a baked PNG or SVG image.
 
-Two repairs of validator defects, each narrow; the checks themselves are
+Three repairs of defects in the validator and bakery, each narrow; the checks themselves are
 unchanged:
 1. It turns the key's PEM into a pycryptodome key object before handing it
    to python-jose, which version 3.3 (the one that installs on Python 3.11)
@@ -20,11 +21,15 @@ unchanged:
    ownership check reads the property as a list. An issuer that has rotated
    its key must list the retired keys too, or what they signed would stop
    verifying; the rule is made many-valued, as the spec has it.
+3. openbadges-bakery 1.2.4 returns bytes for a baked SVG on Python 3, which
+   the validator's input detection does not recognise; the bytes are
+   decoded to text before the validator reads them.
 
 Exit status: 0 when the validator says valid, 1 when it does not, 2 on misuse.
 """
 import ipaddress
 import json
+import os
 import socket
 import sys
 from urllib.parse import urlparse
@@ -85,6 +90,16 @@ def _repair_signed_badge_check():
 
     ob_crypto.RSA = _PemForJose
 
+    from openbadges.verifier import verifier as ob_verifier
+
+    original_unbake = ob_verifier.unbake
+
+    def unbake_as_text(image):
+        baked = original_unbake(image)
+        return baked.decode("utf-8") if isinstance(baked, bytes) else baked
+
+    ob_verifier.unbake = unbake_as_text
+
     original_init = validation.ClassValidators.__init__
 
     def init_with_many_public_keys(self, class_name, *args, **kwargs):
@@ -105,7 +120,11 @@ def main():
     _repair_signed_badge_check()
 
     recipient_profile = {"email": sys.argv[2]} if len(sys.argv) == 3 else None
-    report = verify(sys.argv[1], recipient_profile=recipient_profile)
+    badge_input = sys.argv[1]
+    if os.path.isfile(badge_input):
+        # A baked image: the validator reads the file itself.
+        badge_input = open(badge_input, "rb")
+    report = verify(badge_input, recipient_profile=recipient_profile)
     summary = report.get("report", {})
     errors = [m for m in summary.get("messages", []) if m.get("messageLevel") == "ERROR"]
     print(json.dumps({

@@ -550,3 +550,29 @@ pub fn vcjwt_judge(args: &[&str]) -> anyhow::Result<Value> {
     serde_json::from_slice(&output.stdout)
         .with_context(|| format!("judge output: {}", String::from_utf8_lossy(&output.stderr)))
 }
+
+/// Reads what is baked into an image with openbadges-bakery; `None` if nothing.
+pub fn unbake(image: &[u8], extension: &str) -> anyhow::Result<Option<String>> {
+    let venv = std::env::var("AKASHI_TEST_VENV").unwrap_or_else(|_| "/var/cache/akashi-venv".into());
+    let path = std::env::temp_dir().join(format!("akashi-baked-{}.{extension}", uuid::Uuid::new_v4()));
+    std::fs::write(&path, image)?;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/unbake.py");
+    let output = Command::new(format!("{venv}/bin/python"))
+        .arg(script)
+        .arg(&path)
+        .output()?;
+    let _ = std::fs::remove_file(&path);
+    Ok(output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string()))
+}
+
+/// Runs the 1EdTech validator on a baked image (written to a file for it).
+pub fn ob2_validator_on_image(image: &[u8], extension: &str, recipient: Option<&str>) -> anyhow::Result<Value> {
+    let path = std::env::temp_dir().join(format!("akashi-judge-{}.{extension}", uuid::Uuid::new_v4()));
+    std::fs::write(&path, image)?;
+    let report = ob2_validator(path.to_str().unwrap_or_default(), recipient);
+    let _ = std::fs::remove_file(&path);
+    report
+}

@@ -1,3 +1,4 @@
 //! Languages and the words of the pages.
 
+pub mod baking;
 pub mod lang;

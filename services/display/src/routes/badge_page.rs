@@ -56,14 +56,14 @@ struct NotFoundPage<'a> {
 /// What the page needs of an award display knows of.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = known_awards)]
-struct KnownAward {
-    assertion_url: String,
-    badge_class_url: Option<String>,
+pub(crate) struct KnownAward {
+    pub(crate) assertion_url: String,
+    pub(crate) badge_class_url: Option<String>,
     issued_on: Option<chrono::DateTime<chrono::Utc>>,
     revocation_reason: Option<String>,
 }
 
-async fn known_award(state: &AppState, id: Uuid) -> Result<Option<KnownAward>, ApiError> {
+pub(crate) async fn known_award(state: &AppState, id: Uuid) -> Result<Option<KnownAward>, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
     Ok(known_awards::table
         .find(id)
@@ -73,7 +73,7 @@ async fn known_award(state: &AppState, id: Uuid) -> Result<Option<KnownAward>, A
         .optional()?)
 }
 
-async fn fetch_json(state: &AppState, request_id: &RequestId, url: &str) -> Option<Value> {
+pub(crate) async fn fetch_json(state: &AppState, request_id: &RequestId, url: &str) -> Option<Value> {
     let response = state
         .http
         .get(url)

@@ -1,6 +1,7 @@
 //! Display's public pages.
 
 pub mod badge_page;
+pub mod baked;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -8,7 +9,9 @@ use utoipa::OpenApi;
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(badge_page::badge_page)
-        .service(badge_page::verification_report);
+        .service(badge_page::verification_report)
+        .service(baked::baked_png)
+        .service(baked::baked_svg);
 }
 
 #[derive(OpenApi)]
@@ -17,7 +20,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         title = "Akashi display",
         description = "Human pages for badges, in Japanese and English."
     ),
-    paths(badge_page::badge_page, badge_page::verification_report)
+    paths(
+        badge_page::badge_page,
+        badge_page::verification_report,
+        baked::baked_png,
+        baked::baked_svg
+    )
 )]
 struct ApiDoc;
 

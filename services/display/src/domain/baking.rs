@@ -1,0 +1,219 @@
+//! Baking: embedding a badge's assertion in its image, so the image itself
+//! can be verified wherever it travels (OB 2.0 §Baking).
+//!
+//! - PNG: one uncompressed `iTXt` chunk with keyword `openbadges`, written
+//!   exactly as `openbadges\0\0\0\0\0<text>` (no compression, empty language
+//!   and translated keyword), which is what openbadges-bakery reads.
+//! - SVG: `xmlns:openbadges="http://openbadges.org"` on the root and, as its
+//!   first child, `<openbadges:assertion verify="<URL>">` holding the JSON in
+//!   CDATA; the root `<svg` must stay within the first 256 bytes.
+
+use std::io::Cursor;
+
+use base64::Engine;
+
+/// Largest decoded image accepted (decompression bombs stop here).
+const MAX_DECODED_BYTES: usize = 64 * 1024 * 1024;
+/// Edge of a PNG rendered from an SVG badge image.
+pub const RENDERED_EDGE: u32 = 512;
+
+/// Why an image could not be baked.
+#[derive(Debug, thiserror::Error)]
+pub enum BakeError {
+    #[error("the PNG could not be read: {0}")]
+    Decode(String),
+    #[error("the PNG could not be written: {0}")]
+    Encode(String),
+    #[error("the SVG has no root <svg> element near its start")]
+    NotSvg,
+    #[error("the SVG could not be rendered: {0}")]
+    Render(String),
+}
+
+/// Re-encodes `source` with the assertion in an `openbadges` iTXt chunk.
+/// Existing chunks other than the pixels are not carried over, so an old
+/// baked assertion cannot survive next to the new one.
+pub fn bake_png(source: &[u8], assertion: &str) -> Result<Vec<u8>, BakeError> {
+    let mut decoder = png::Decoder::new(Cursor::new(source));
+    decoder.set_limits(png::Limits {
+        bytes: MAX_DECODED_BYTES,
+    });
+    // Palette and transparency are expanded, so the pixels stand on their own.
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().map_err(|e| BakeError::Decode(e.to_string()))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| BakeError::Decode("image too large".into()))?;
+    let mut pixels = vec![0; size];
+    let frame = reader
+        .next_frame(&mut pixels)
+        .map_err(|e| BakeError::Decode(e.to_string()))?;
+    let (color, depth) = reader.output_color_type();
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, frame.width, frame.height);
+        encoder.set_color(color);
+        encoder.set_depth(depth);
+        encoder
+            .add_itxt_chunk("openbadges".to_string(), assertion.to_string())
+            .map_err(|e| BakeError::Encode(e.to_string()))?;
+        let mut writer = encoder.write_header().map_err(|e| BakeError::Encode(e.to_string()))?;
+        writer
+            .write_image_data(&pixels[..frame.buffer_size()])
+            .map_err(|e| BakeError::Encode(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+fn cdata(text: &str) -> String {
+    // "]]>" cannot appear inside CDATA: split it across two sections.
+    format!("<![CDATA[{}]]>", text.replace("]]>", "]]]]><![CDATA[>"))
+}
+
+fn attribute(text: &str) -> String {
+    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;")
+}
+
+/// Bakes an SVG badge image: the namespace on the root, the assertion as its first child.
+pub fn bake_svg(source: &str, assertion_url: &str, assertion: &str) -> Result<String, BakeError> {
+    let start = source.find("<svg").filter(|i| *i < 256).ok_or(BakeError::NotSvg)?;
+    let end = start + source[start..].find('>').ok_or(BakeError::NotSvg)?;
+    let self_closing = source[..end].ends_with('/');
+    let tag_end = if self_closing { end - 1 } else { end };
+    let element = format!(
+        "<openbadges:assertion verify=\"{}\">{}</openbadges:assertion>",
+        attribute(assertion_url),
+        cdata(assertion)
+    );
+    let mut baked = String::with_capacity(source.len() + assertion.len() + 200);
+    baked.push_str(&source[..tag_end]);
+    baked.push_str(" xmlns:openbadges=\"http://openbadges.org\"");
+    if self_closing {
+        baked.push('>');
+        baked.push_str(&element);
+        baked.push_str("</svg>");
+        baked.push_str(&source[end + 1..]);
+    } else {
+        baked.push('>');
+        baked.push_str(&element);
+        baked.push_str(&source[end + 1..]);
+    }
+    Ok(baked)
+}
+
+/// An SVG showing a PNG badge image, so a PNG badge can be baked as SVG too.
+pub fn svg_around_png(png: &[u8]) -> Result<String, BakeError> {
+    let reader = png::Decoder::new(Cursor::new(png))
+        .read_info()
+        .map_err(|e| BakeError::Decode(e.to_string()))?;
+    let (w, h) = (reader.info().width, reader.info().height);
+    Ok(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\
+         <image width=\"{w}\" height=\"{h}\" href=\"data:image/png;base64,{}\"/></svg>",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    ))
+}
+
+/// Renders an SVG badge image to a square PNG, so an SVG badge can be baked as PNG too.
+pub fn render_svg(svg: &[u8]) -> Result<Vec<u8>, BakeError> {
+    let mut options = resvg::usvg::Options::default();
+    let fonts = options.fontdb_mut();
+    fonts.load_system_fonts();
+    // Generic families default to fonts such as Arial that many servers lack,
+    // and text in them would silently vanish: map them to fonts that exist.
+    let installed: Vec<String> = fonts
+        .faces()
+        .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
+        .collect();
+    let pick = |wanted: &[&str]| {
+        wanted
+            .iter()
+            .find(|w| installed.iter().any(|i| i == *w))
+            .map(|w| w.to_string())
+    };
+    let sans = [
+        "Noto Sans CJK JP",
+        "Noto Sans JP",
+        "Noto Sans",
+        "DejaVu Sans",
+        "Liberation Sans",
+    ];
+    if let Some(family) = pick(&sans).or_else(|| installed.first().cloned()) {
+        fonts.set_sans_serif_family(family);
+    }
+    if let Some(family) = pick(&["Noto Serif CJK JP", "Noto Serif", "DejaVu Serif", "Liberation Serif"]) {
+        fonts.set_serif_family(family);
+    }
+    let tree = resvg::usvg::Tree::from_data(svg, &options).map_err(|e| BakeError::Render(e.to_string()))?;
+    let size = tree.size();
+    let scale = RENDERED_EDGE as f32 / size.width().max(size.height());
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(RENDERED_EDGE, RENDERED_EDGE)
+        .ok_or_else(|| BakeError::Render("no pixmap".into()))?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.encode_png().map_err(|e| BakeError::Render(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG_1X1: &str =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+    fn png() -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD.decode(PNG_1X1).unwrap()
+    }
+
+    #[test]
+    fn the_png_chunk_is_written_the_way_bakery_reads_it() {
+        let baked = bake_png(&png(), r#"{"id":"x"}"#).unwrap();
+        let needle = b"iTXtopenbadges\0\0\0\0\0{\"id\":\"x\"}";
+        assert!(
+            baked.windows(needle.len()).any(|w| w == needle),
+            "uncompressed iTXt with empty tags"
+        );
+        // And it still decodes, with the chunk readable by a PNG reader.
+        let mut reader = png::Decoder::new(Cursor::new(&baked)).read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut buf).unwrap();
+        let chunk = reader
+            .info()
+            .utf8_text
+            .iter()
+            .find(|c| c.keyword == "openbadges")
+            .unwrap();
+        assert_eq!(chunk.get_text().unwrap(), r#"{"id":"x"}"#);
+    }
+
+    #[test]
+    fn svg_gets_the_namespace_and_the_assertion_first() {
+        let baked = bake_svg(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="10"><rect/></svg>"#,
+            "http://h/a/1",
+            r#"{"a":"]]>"}"#,
+        )
+        .unwrap();
+        assert!(baked.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" xmlns:openbadges="http://openbadges.org"><openbadges:assertion verify="http://h/a/1"><![CDATA["#));
+        assert!(
+            baked.contains("]]]]><![CDATA[>"),
+            "a CDATA terminator in the JSON is split"
+        );
+        assert!(baked.ends_with("<rect/></svg>"));
+        let closed = bake_svg(r#"<svg xmlns="http://www.w3.org/2000/svg"/>"#, "u", "{}").unwrap();
+        assert!(closed.ends_with("</openbadges:assertion></svg>"));
+        assert!(bake_svg("<html></html>", "u", "{}").is_err());
+    }
+
+    #[test]
+    fn png_badges_can_be_wrapped_and_svg_badges_rendered() {
+        let svg = svg_around_png(&png()).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("data:image/png;base64,"));
+        let rendered = render_svg(br#"<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20" fill="red"/></svg>"#).unwrap();
+        let reader = png::Decoder::new(Cursor::new(&rendered)).read_info().unwrap();
+        assert_eq!(reader.info().width, RENDERED_EDGE);
+    }
+}

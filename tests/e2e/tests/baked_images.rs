@@ -1,0 +1,140 @@
+//! Baked images at the contract's paths, read back by openbadges-bakery and
+//! accepted by the 1EdTech validator, from an SVG and from a PNG badge image.
+
+use std::time::Duration;
+
+use akashi_e2e::{Service, Stack, ob2_validator_on_image, unbake};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A 2×2 RGBA PNG (red and blue pixels; written with Python's zlib and
+/// struct, CRCs included), base64.
+const PNG_2X2: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAEUlEQVR4nGP4z8AAQv8ZYAwAQ84H+VjtZqAAAAAASUVORK5CYII=";
+
+async fn baked(stack: &Stack, award: &Value, extension: &str) -> anyhow::Result<(reqwest::header::HeaderMap, Vec<u8>)> {
+    let url = format!("{}/image.{extension}", award["badge_page"].as_str().unwrap());
+    let response = stack.http.get(&url).send().await?;
+    anyhow::ensure!(response.status() == 200, "{url} answered {}", response.status());
+    let headers = response.headers().clone();
+    Ok((headers, response.bytes().await?.to_vec()))
+}
+
+async fn judge(image: Vec<u8>, extension: &'static str, recipient: &'static str) -> anyhow::Result<Value> {
+    tokio::task::spawn_blocking(move || ob2_validator_on_image(&image, extension, Some(recipient))).await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baked_png_and_svg_unbake_to_the_assertion_and_validate() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let seed = stack.seed().await?;
+    // The demo badge image is an SVG.
+    assert_eq!(
+        stack
+            .post_completion(&Stack::completion("evt-bake-1", "riku@example.ac.jp", "DEMO-101"))
+            .await?
+            .status(),
+        202
+    );
+    let award = stack
+        .wait_for_awards("riku@example.ac.jp", 1, Duration::from_secs(10))
+        .await?
+        .remove(0);
+    let hosted_url = award["formats"]["ob2_hosted"].as_str().unwrap().to_string();
+    stack.wait_for_status(&hosted_url, 200, Duration::from_secs(10)).await?;
+    // Display learns of the award over the bus too.
+    let page = award["badge_page"].as_str().unwrap();
+    stack.wait_for_status(page, 200, Duration::from_secs(10)).await?;
+
+    for extension in ["svg", "png"] {
+        let (headers, image) = baked(&stack, &award, extension).await?;
+        let content_type = if extension == "svg" {
+            "image/svg+xml"
+        } else {
+            "image/png"
+        };
+        assert_eq!(headers["content-type"], content_type);
+        let unbaked = tokio::task::spawn_blocking({
+            let image = image.clone();
+            move || unbake(&image, extension)
+        })
+        .await??
+        .expect("openbadges-bakery finds a baked assertion");
+        // For a hosted badge, bakery reads an SVG's `verify` attribute (the
+        // assertion URL) and a PNG's chunk (the assertion JSON).
+        let baked_id = match serde_json::from_str::<Value>(&unbaked) {
+            Ok(json) => json["id"].as_str().unwrap_or_default().to_string(),
+            Err(_) => unbaked.clone(),
+        };
+        assert_eq!(
+            baked_id, hosted_url,
+            "{extension}: the baked assertion is the hosted one"
+        );
+        let verdict = judge(image, extension, "riku@example.ac.jp").await?;
+        assert_eq!(
+            verdict["valid"], true,
+            "1EdTech validator on the baked {extension}: {verdict:#}"
+        );
+    }
+
+    // A PNG badge image bakes as PNG directly and as SVG around it.
+    let issuer = stack.url(Service::Issuer);
+    let badge: Value = stack
+        .admin(
+            Method::POST,
+            format!("{issuer}/admin/issuers/{}/badge-classes", seed.issuer_id),
+        )
+        .json(&json!({"name": "Pixel Badge", "description": "d", "criteria": "c", "image_base64": PNG_2X2}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let made: Value = stack
+        .admin(Method::POST, format!("{issuer}/admin/awards"))
+        .json(&json!({"badge_class_id": badge["id"], "recipient": {"email": "riku@example.ac.jp"}}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let award = &made["award"];
+    stack
+        .wait_for_status(award["badge_page"].as_str().unwrap(), 200, Duration::from_secs(10))
+        .await?;
+    for extension in ["png", "svg"] {
+        let (_, image) = baked(&stack, award, extension).await?;
+        let verdict = judge(image, extension, "riku@example.ac.jp").await?;
+        assert_eq!(verdict["valid"], true, "PNG-sourced baked {extension}: {verdict:#}");
+    }
+
+    // Revoked: nothing is baked any more.
+    let award_id = award["award_id"].as_str().unwrap();
+    stack
+        .admin(Method::POST, format!("{issuer}/admin/awards/{award_id}/revoke"))
+        .json(&json!({"reason": "test"}))
+        .send()
+        .await?;
+    stack
+        .wait_for_status(
+            award["formats"]["ob2_hosted"].as_str().unwrap(),
+            410,
+            Duration::from_secs(10),
+        )
+        .await?;
+    let gone = stack
+        .http
+        .get(format!("{}/image.png", award["badge_page"].as_str().unwrap()))
+        .send()
+        .await?;
+    assert_eq!(gone.status(), 410);
+    let missing = stack
+        .http
+        .get(format!(
+            "{}/badges/{}/image.png",
+            stack.url(Service::Display),
+            uuid::Uuid::new_v4()
+        ))
+        .send()
+        .await?;
+    assert_eq!(missing.status(), 404);
+    Ok(())
+}
