@@ -20,6 +20,28 @@ async fn baked(stack: &Stack, award: &Value, extension: &str) -> anyhow::Result<
     Ok((headers, response.bytes().await?.to_vec()))
 }
 
+async fn upload(
+    stack: &Stack,
+    image: Vec<u8>,
+    extension: &str,
+    recipient: Option<&str>,
+) -> anyhow::Result<(u16, Value)> {
+    let mut form = reqwest::multipart::Form::new().part(
+        "image",
+        reqwest::multipart::Part::bytes(image).file_name(format!("badge.{extension}")),
+    );
+    if let Some(r) = recipient {
+        form = form.text("recipient", r.to_string());
+    }
+    let response = stack
+        .http
+        .post(format!("{}/verify", stack.url(Service::Verifier)))
+        .multipart(form)
+        .send()
+        .await?;
+    Ok((response.status().as_u16(), response.json().await?))
+}
+
 async fn judge(image: Vec<u8>, extension: &'static str, recipient: &'static str) -> anyhow::Result<Value> {
     tokio::task::spawn_blocking(move || ob2_validator_on_image(&image, extension, Some(recipient))).await?
 }
@@ -70,12 +92,29 @@ async fn baked_png_and_svg_unbake_to_the_assertion_and_validate() -> anyhow::Res
             baked_id, hosted_url,
             "{extension}: the baked assertion is the hosted one"
         );
+        // Akashi's verifier takes the file as an upload and agrees.
+        let ours = upload(&stack, image.clone(), extension, Some("riku@example.ac.jp")).await?;
+        assert_eq!(ours.0, 200);
+        assert_eq!(
+            (ours.1["status"].as_str(), ours.1["format"].as_str()),
+            (Some("valid"), Some("ob2-hosted")),
+            "{:#}",
+            ours.1
+        );
+        assert_eq!(ours.1["recipient"]["matched"], true);
         let verdict = judge(image, extension, "riku@example.ac.jp").await?;
         assert_eq!(
             verdict["valid"], true,
             "1EdTech validator on the baked {extension}: {verdict:#}"
         );
     }
+    // An image with nothing baked in, and a file that is no image: clear 422s.
+    use base64::Engine;
+    let plain = base64::engine::general_purpose::STANDARD.decode(PNG_2X2)?;
+    let (status, body) = upload(&stack, plain, "png", None).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("nothing_baked")));
+    let (status, body) = upload(&stack, b"GIF89a....".to_vec(), "gif", None).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_image")));
 
     // A PNG badge image bakes as PNG directly and as SVG around it.
     let issuer = stack.url(Service::Issuer);

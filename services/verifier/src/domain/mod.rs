@@ -1,5 +1,6 @@
 //! What the verifier needs to fetch safely and to report.
 
+pub mod baked;
 pub mod fetch;
 pub mod net_policy;
 pub mod report;

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use actix_multipart::Multipart;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use akashi_model::EmailAddress;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 use crate::checks::ob2_hosted::{self, Findings};
 use crate::checks::{ob2_signed, ob3_vcjwt};
 use crate::db::verifications;
+use crate::domain::baked::{self, BakedError};
 use crate::domain::report::{Checks, RecipientMatch, Report, Status};
 use crate::startup::AppState;
 
@@ -169,7 +171,7 @@ async fn resolve(
     responses(
         (status = 200, body = Report, description = "the report; see `status` for the verdict"),
         (status = 413, description = "request larger than 512 KiB"),
-        (status = 415, description = "not JSON (baked image upload is not available in this version)"),
+        (status = 415, description = "neither JSON nor a multipart upload"),
         (status = 422, description = "not exactly one of url/credential/jwt, a malformed URL or recipient, or a URL the address policy refuses"),
     ),
 )]
@@ -181,10 +183,10 @@ pub async fn verify(
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
     let content_type = header_str(&req, CONTENT_TYPE);
-    if content_type.starts_with("multipart/") {
-        return Err(ApiError::UnsupportedMediaType(
-            "baked image upload is not available in this version; send the badge URL as {\"url\": …}".into(),
-        ));
+    if content_type.starts_with("multipart/form-data") {
+        let (image, recipient) = read_upload(Multipart::new(req.headers(), payload)).await?;
+        let request = request_for_image(&image, recipient)?;
+        return Ok(HttpResponse::Ok().json(verify_one(&state, request, started).await?));
     }
     if !content_type.starts_with("application/json") {
         return Err(ApiError::UnsupportedMediaType(
@@ -194,6 +196,60 @@ pub async fn verify(
     let body = read_body_limited(payload, MAX_REQUEST).await?;
     let request: VerifyRequest = serde_json::from_slice(&body).map_err(|e| invalid("invalid_json", e.to_string()))?;
     Ok(HttpResponse::Ok().json(verify_one(&state, request, started).await?))
+}
+
+/// Largest image upload accepted.
+const MAX_UPLOAD: usize = 2 * 1024 * 1024;
+
+/// Reads the `image` (or `file`) part and the optional `recipient` field.
+async fn read_upload(mut form: Multipart) -> Result<(Vec<u8>, Option<String>), ApiError> {
+    use futures_util::StreamExt;
+    let (mut image, mut recipient) = (None, None);
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
+            if bytes.len() + chunk.len() > MAX_UPLOAD {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "the image is larger than {MAX_UPLOAD} bytes"
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "image" | "file" => image = Some(bytes),
+            "recipient" => recipient = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+            _ => {}
+        }
+    }
+    let image = image.ok_or_else(|| invalid("invalid_upload", "send the baked badge as the form field `image`"))?;
+    Ok((image, recipient.filter(|r| !r.is_empty())))
+}
+
+/// Turns what an image has baked in (a URL, assertion JSON or a JWS) into a request.
+fn request_for_image(image: &[u8], recipient: Option<String>) -> Result<VerifyRequest, ApiError> {
+    let baked = baked::extract(image).map_err(|e| match e {
+        BakedError::NothingBaked => invalid("nothing_baked", e.to_string()),
+        _ => invalid("invalid_image", e.to_string()),
+    })?;
+    let mut request = VerifyRequest {
+        url: None,
+        credential: None,
+        jwt: None,
+        recipient,
+    };
+    if looks_like_compact_jws(&baked) {
+        request.jwt = Some(baked);
+    } else if baked.starts_with('{') {
+        let json =
+            serde_json::from_str(&baked).map_err(|e| invalid("invalid_image", format!("the baked JSON: {e}")))?;
+        request.credential = Some(json);
+    } else {
+        request.url = Some(baked);
+    }
+    Ok(request)
 }
 
 /// Verifies one request: the work behind `/verify` and each item of `/verify/batch`.
