@@ -50,6 +50,9 @@ pub struct AwardOrigin {
     pub rule_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub course_id: Option<String>,
+    /// For a re-issue: the award this one corrects and replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<Uuid>,
 }
 
 /// One piece of evidence attached to an award.

@@ -64,6 +64,56 @@ async fn admin_and_bulk_awards_are_idempotent_and_carry_their_evidence() -> anyh
         .await?;
     assert_eq!(ob3["evidence"][0]["narrative"], "Capstone report");
 
+    // Re-issue with a correction: the original is revoked as superseded,
+    // the successor carries the correction and names what it replaces.
+    let reissue = |id: &str, body: Value| {
+        stack
+            .admin(Method::POST, format!("{issuer}/admin/awards/{id}/reissue"))
+            .json(&body)
+            .send()
+    };
+    let corrected = reissue(
+        &award_id,
+        json!({"reason": "Typo in the narrative", "narrative": "Led the capstone project, with distinction."}),
+    )
+    .await?;
+    assert_eq!(corrected.status(), 201);
+    let corrected: Value = corrected.json().await?;
+    let new_award = &corrected["award"];
+    assert_ne!(new_award["award_id"], award_id.as_str());
+    assert_eq!(new_award["supersedes"], award_id.as_str());
+    let new_hosted: Value = stack
+        .wait_for_status(
+            new_award["formats"]["ob2_hosted"].as_str().unwrap(),
+            200,
+            Duration::from_secs(10),
+        )
+        .await?
+        .json()
+        .await?;
+    assert_eq!(new_hosted["narrative"], "Led the capstone project, with distinction.");
+    assert_eq!(
+        new_hosted["evidence"][0]["id"], "https://portfolio.example.ac.jp/mei",
+        "uncorrected fields are kept"
+    );
+    let old_hosted = first["award"]["formats"]["ob2_hosted"].as_str().unwrap();
+    stack.wait_for_status(old_hosted, 410, Duration::from_secs(10)).await?;
+    let mei = stack.awards("mei@example.ac.jp").await?;
+    let old = mei.iter().find(|a| a["award_id"] == award_id.as_str()).unwrap();
+    assert_eq!(old["status"], "revoked");
+    assert!(
+        old["revocation_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Superseded by a corrected credential")
+    );
+    assert_eq!(stack.verify(old_hosted, None).await?["status"], "revoked");
+    assert_eq!(
+        reissue(&award_id, json!({"reason": "again"})).await?.status(),
+        200,
+        "re-issued once"
+    );
+
     // Without a client key: one award of a badge class per recipient.
     let plain = json!({"badge_class_id": seed.badge_class_id, "recipient": {"email": "sora@example.ac.jp"}});
     assert_eq!(award(plain.clone()).await?.status(), 201);

@@ -18,10 +18,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::models::AwardRow;
 use crate::db::models::BadgeClassRow;
 use crate::db::schema::{awards, badge_classes};
 use crate::domain::fields::{BoundedText, LongText, Name, WebUrl};
-use crate::routes::awards::{AwardView, award_view};
+use crate::routes::awards::{AwardView, award_view, revoke_in};
 use crate::startup::AppState;
 
 /// Largest CSV accepted, and most rows in one file.
@@ -171,18 +172,21 @@ async fn enqueue(
     request: Request,
     key: &str,
     correlation: &str,
+    supersedes: Option<Uuid>,
 ) -> Result<(), outbox::OutboxError> {
+    let kind = if supersedes.is_some() { "reissue" } else { "admin" };
     let message = IssueRequested {
         idempotency_key: key.to_string(),
         issuer_id: badge.issuer_id,
         badge_class_id: badge.id,
         recipient: request.recipient,
         origin: AwardOrigin {
-            kind: "admin".into(),
+            kind: kind.into(),
             source: None,
             event_id: None,
             rule_id: None,
             course_id: None,
+            supersedes,
         },
         completed_at: None,
         narrative: request.narrative,
@@ -240,30 +244,153 @@ pub async fn create_award(
         }));
     }
     conn.transaction::<_, ApiError, _>(async |conn| {
-        enqueue(conn, &badge, request, &key, &request_id.0)
+        enqueue(conn, &badge, request, &key, &request_id.0, None)
             .await
             .map_err(ApiError::internal)
     })
     .await?;
     state.relay.wake();
-    // The award is made by the consumer, usually within milliseconds.
-    let deadline = Instant::now() + WAIT_FOR_ISSUE;
-    while Instant::now() < deadline {
-        if let Some(id) = award_with_key(&mut conn, &key).await? {
-            let award = award_view(&state, &mut conn, id).await?;
-            return Ok(HttpResponse::Created().json(AwardRequested {
-                status: "issued",
-                idempotency_key: key,
-                award,
-            }));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    if let Some(award) = wait_for_award(&state, &mut conn, &key).await? {
+        return Ok(HttpResponse::Created().json(AwardRequested {
+            status: "issued",
+            idempotency_key: key,
+            award: Some(award),
+        }));
     }
     Ok(HttpResponse::Accepted().json(AwardRequested {
         status: "queued",
         idempotency_key: key,
         award: None,
     }))
+}
+
+/// Waits (up to 5 s) for the consumer to make the award of `key`.
+async fn wait_for_award(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    key: &str,
+) -> Result<Option<AwardView>, ApiError> {
+    // The award is made by the consumer, usually within milliseconds.
+    let deadline = Instant::now() + WAIT_FOR_ISSUE;
+    while Instant::now() < deadline {
+        if let Some(id) = award_with_key(conn, key).await? {
+            return award_view(state, conn, id).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(None)
+}
+
+/// Corrections for a re-issue; what is not given is copied from the original.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Reissue {
+    /// Why the original is replaced (recorded on its revocation).
+    pub reason: String,
+    pub recipient_name: Option<String>,
+    pub narrative: Option<String>,
+    pub evidence: Option<Vec<NewEvidence>>,
+}
+
+/// Issues a corrected credential that supersedes an award: the original is
+/// revoked ("superseded") and a new award, marked as its successor, is
+/// issued through `issue.requested` in the same transaction. Idempotent:
+/// an award is re-issued at most once (re-issue the successor to correct again).
+#[utoipa::path(
+    request_body = Reissue,
+    responses(
+        (status = 201, body = AwardRequested, description = "the corrected award"),
+        (status = 200, body = AwardRequested, description = "already re-issued"),
+        (status = 202, body = AwardRequested, description = "queued"),
+        (status = 404), (status = 409, description = "the award was revoked: it cannot be re-issued"), (status = 422),
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/admin/awards/{award_id}/reissue")]
+pub async fn reissue_award(
+    state: web::Data<AppState>,
+    grant: Grant,
+    request_id: RequestId,
+    path: web::Path<Uuid>,
+    body: web::Json<Reissue>,
+) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::AwardsWrite)?;
+    let original_id = path.into_inner();
+    let reason = LongText::parse("reason", &body.reason)
+        .map_err(|e| ApiError::unprocessable("invalid_field", e.to_string()))?
+        .into_inner();
+    let key = format!("reissue:{original_id}");
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    if let Some(id) = award_with_key(&mut conn, &key).await? {
+        let award = award_view(&state, &mut conn, id).await?;
+        return Ok(HttpResponse::Ok().json(AwardRequested {
+            status: "existing",
+            idempotency_key: key,
+            award,
+        }));
+    }
+    let original: AwardRow = awards::table
+        .find(original_id)
+        .select(AwardRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound("no such award".into()))?;
+    grant
+        .require_issuer(original.issuer_id)
+        .map_err(|_| ApiError::NotFound("no such award".into()))?;
+    if original.revoked_at.is_some() {
+        return Err(ApiError::Conflict(
+            "this award was revoked; a revoked award cannot be re-issued".into(),
+        ));
+    }
+    let badge = visible_badge_class(&state, &grant, original.badge_class_id).await?;
+    // Corrections over what the original said.
+    let old = &original.ob2_assertion;
+    let evidence: Vec<(Option<String>, Option<String>)> = match &body.evidence {
+        Some(items) => items.iter().map(|e| (e.url.clone(), e.narrative.clone())).collect(),
+        None => old["evidence"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                (
+                    e["id"].as_str().map(str::to_owned),
+                    e["narrative"].as_str().map(str::to_owned),
+                )
+            })
+            .collect(),
+    };
+    let request = parse_request(
+        &original.recipient_email,
+        body.recipient_name.as_deref().or(original.recipient_name.as_deref()),
+        body.narrative.as_deref().or(old["narrative"].as_str()),
+        evidence,
+        None,
+    )
+    .map_err(|e| ApiError::unprocessable("invalid_field", e))?;
+    let correlation = request_id.0;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let why = format!("Superseded by a corrected credential: {reason}");
+        revoke_in(conn, &state, &grant, original_id, &why, &correlation).await?;
+        enqueue(conn, &badge, request, &key, &correlation, Some(original_id))
+            .await
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    state.relay.wake();
+    tracing::info!(%original_id, "award re-issued");
+    match wait_for_award(&state, &mut conn, &key).await? {
+        Some(award) => Ok(HttpResponse::Created().json(AwardRequested {
+            status: "issued",
+            idempotency_key: key,
+            award: Some(award),
+        })),
+        None => Ok(HttpResponse::Accepted().json(AwardRequested {
+            status: "queued",
+            idempotency_key: key,
+            award: None,
+        })),
+    }
 }
 
 /// The result of one CSV row.
@@ -413,7 +540,7 @@ pub async fn bulk_award(
     let queued = to_queue.len();
     conn.transaction::<_, ApiError, _>(async |conn| {
         for (_, request, key) in to_queue {
-            enqueue(conn, &badge, request, &key, &request_id.0)
+            enqueue(conn, &badge, request, &key, &request_id.0, None)
                 .await
                 .map_err(ApiError::internal)?;
         }

@@ -47,6 +47,8 @@ pub struct AwardView {
     pub badge_page: String,
     /// Where to verify (POST a format's URL as `{"url": …}`).
     pub verify: String,
+    /// The award this one corrected and replaced, if it is a re-issue.
+    pub supersedes: Option<Uuid>,
 }
 
 /// The answer of the lookup.
@@ -104,6 +106,7 @@ fn view(row: AwardRow, badge_name: String, issuer_name: String, signed: &[String
         formats,
         badge_page: urls.badge_page,
         verify: urls.verify,
+        supersedes: row.origin["supersedes"].as_str().and_then(|s| s.parse().ok()),
     }
 }
 
@@ -150,6 +153,65 @@ pub async fn lookup_awards(
         recipient: recipient.to_string(),
         awards,
     }))
+}
+
+/// Revokes an award within the caller's transaction (idempotent): marks it,
+/// announces `badge.revoked`, and sets its OB 3.0 status bit. Answers the
+/// award with its badge class and issuer names.
+pub(crate) async fn revoke_in(
+    conn: &mut diesel_async::AsyncPgConnection,
+    state: &AppState,
+    grant: &Grant,
+    award_id: Uuid,
+    reason: &str,
+    correlation: &str,
+) -> Result<(AwardRow, String, String), ApiError> {
+    let found: Option<(AwardRow, String, String)> = awards::table
+        .inner_join(badge_classes::table)
+        .inner_join(issuers::table.on(issuers::id.eq(awards::issuer_id)))
+        .filter(awards::id.eq(award_id))
+        .select((AwardRow::as_select(), badge_classes::name, issuers::name))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    let (mut row, b, i) = found.ok_or_else(|| ApiError::NotFound("no such award".into()))?;
+    grant
+        .require_issuer(row.issuer_id)
+        .map_err(|_| ApiError::NotFound("no such award".into()))?;
+    if row.revoked_at.is_some() {
+        return Ok((row, b, i)); // already revoked: nothing to announce again
+    }
+    let now = Utc::now();
+    diesel::update(awards::table.find(award_id))
+        .set((awards::revoked_at.eq(now), awards::revocation_reason.eq(reason)))
+        .execute(conn)
+        .await?;
+    row.revoked_at = Some(now);
+    row.revocation_reason = Some(reason.to_string());
+    let message = Envelope::new(
+        crate::SERVICE,
+        BadgeRevoked {
+            award_id,
+            issuer_id: row.issuer_id,
+            reason: reason.to_string(),
+            revoked_at: now,
+            urls: state.links.award(award_id),
+        },
+        Some(correlation.to_string()),
+    );
+    outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
+    // The OB 3.0 form says it too: its bit in the issuer's status list.
+    crate::status::revoke(
+        conn,
+        award_id,
+        &state.keyring,
+        &state.links,
+        Some(correlation.to_string()),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    Ok((row, b, i))
 }
 
 /// One award as the admin API shows it.
@@ -220,51 +282,10 @@ pub async fn revoke_award(
         .into_inner();
     let award_id = path.into_inner();
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let links = state.links.clone();
-    let keyring = state.keyring.clone();
     let correlation = request_id.0;
     let (row, badge_name, issuer_name) = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let found: Option<(AwardRow, String, String)> = awards::table
-                .inner_join(badge_classes::table)
-                .inner_join(issuers::table.on(issuers::id.eq(awards::issuer_id)))
-                .filter(awards::id.eq(award_id))
-                .select((AwardRow::as_select(), badge_classes::name, issuers::name))
-                .for_update()
-                .first(conn)
-                .await
-                .optional()?;
-            let (mut row, b, i) = found.ok_or_else(|| ApiError::NotFound("no such award".into()))?;
-            grant
-                .require_issuer(row.issuer_id)
-                .map_err(|_| ApiError::NotFound("no such award".into()))?;
-            if row.revoked_at.is_some() {
-                return Ok((row, b, i)); // already revoked: nothing to announce again
-            }
-            let now = Utc::now();
-            diesel::update(awards::table.find(award_id))
-                .set((awards::revoked_at.eq(now), awards::revocation_reason.eq(&reason)))
-                .execute(conn)
-                .await?;
-            row.revoked_at = Some(now);
-            row.revocation_reason = Some(reason.clone());
-            let message = Envelope::new(
-                crate::SERVICE,
-                BadgeRevoked {
-                    award_id,
-                    issuer_id: row.issuer_id,
-                    reason: reason.clone(),
-                    revoked_at: now,
-                    urls: links.award(award_id),
-                },
-                Some(correlation.clone()),
-            );
-            outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
-            // The OB 3.0 form says it too: its bit in the issuer's status list.
-            crate::status::revoke(conn, award_id, &keyring, &links, Some(correlation.clone()))
-                .await
-                .map_err(ApiError::internal)?;
-            Ok((row, b, i))
+            revoke_in(conn, &state, &grant, award_id, &reason, &correlation).await
         })
         .await?;
     state.relay.wake();

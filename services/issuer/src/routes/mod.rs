@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(awards::lookup_awards)
         .service(awards::revoke_award)
         .service(admin_awards::create_award)
+        .service(admin_awards::reissue_award)
         .service(admin_awards::bulk_award)
         .service(keys::jwks)
         .service(keys::key)
@@ -36,7 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         issuers::create_issuer, issuers::list_issuers, issuers::get_issuer,
         badge_classes::create_badge_class, badge_classes::list_badge_classes, badge_classes::get_badge_class,
         awards::lookup_awards, awards::revoke_award,
-        admin_awards::create_award, admin_awards::bulk_award,
+        admin_awards::create_award, admin_awards::bulk_award, admin_awards::reissue_award,
         keys::jwks, keys::key, keys::rotate,
         tokens::create_token, tokens::revoke_token,
     ),
@@ -45,7 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         badge_classes::NewBadgeClass, badge_classes::BadgeClassView,
         awards::AwardView, awards::AwardList, awards::RevokeRequest,
         admin_awards::NewAward, admin_awards::NewRecipient, admin_awards::NewEvidence, admin_awards::AwardRequested,
-        admin_awards::RowResult, admin_awards::BulkResult,
+        admin_awards::RowResult, admin_awards::BulkResult, admin_awards::Reissue,
         keys::Jwks, keys::PublishedJwk,
         tokens::NewToken, tokens::CreatedToken,
     )),

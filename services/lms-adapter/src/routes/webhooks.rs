@@ -207,6 +207,7 @@ pub async fn store_and_decide(
                     event_id: Some(row.id),
                     rule_id: Some(rule.id),
                     course_id: Some(event.course_id.as_str().to_string()),
+                    supersedes: None,
                 },
                 completed_at: event.completed_at,
                 narrative: None,
