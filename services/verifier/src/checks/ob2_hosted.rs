@@ -369,55 +369,61 @@ pub(crate) fn check_dates(assertion: &Value, checks: &mut Checks, findings: &mut
     }
 }
 
-/// The assertion's recipient against the expected one, if one was given.
+/// The recipient verdict, bilingual: skipped without an expected recipient,
+/// else passed or failed by `matches` (the format's own identity check).
+pub(crate) fn report_recipient(
+    expected: Option<&EmailAddress>,
+    checks: &mut Checks,
+    matches: impl FnOnce(&EmailAddress) -> bool,
+) -> RecipientMatch {
+    let Some(email) = expected else {
+        checks.skip(
+            "recipient",
+            "No expected recipient was given.",
+            "受領者の指定がないため確認しませんでした。",
+        );
+        return RecipientMatch {
+            checked: false,
+            matched: None,
+        };
+    };
+    let matched = matches(email);
+    if matched {
+        checks.pass(
+            "recipient",
+            format!("The badge was issued to {email}."),
+            format!("このバッジは {email} に発行されました。"),
+        );
+    } else {
+        checks.fail(
+            "recipient",
+            Status::Invalid,
+            format!("The badge was not issued to {email}."),
+            format!("このバッジは {email} に発行されたものではありません。"),
+        );
+    }
+    RecipientMatch {
+        checked: true,
+        matched: Some(matched),
+    }
+}
+
+/// The OB 2.0 assertion's recipient (IdentityObject) against the expected one.
 pub(crate) fn check_recipient(
     assertion: &Value,
     expected: Option<&EmailAddress>,
     checks: &mut Checks,
 ) -> RecipientMatch {
-    // Recipient.
-    match expected {
-        None => {
-            checks.skip(
-                "recipient",
-                "No expected recipient was given.",
-                "受領者の指定がないため確認しませんでした。",
-            );
-            RecipientMatch {
-                checked: false,
-                matched: None,
-            }
+    report_recipient(expected, checks, |email| {
+        let r = &assertion["recipient"];
+        let identity = r["identity"].as_str().unwrap_or_default();
+        if r["hashed"].as_bool() == Some(true) {
+            let salt = r["salt"].as_str().unwrap_or_default();
+            identity.starts_with("sha256$") && akashi_crypto::identity::identity_matches(email.as_str(), salt, identity)
+        } else {
+            identity.eq_ignore_ascii_case(email.as_str())
         }
-        Some(email) => {
-            let r = &assertion["recipient"];
-            let identity = r["identity"].as_str().unwrap_or_default();
-            let matched = if r["hashed"].as_bool() == Some(true) {
-                let salt = r["salt"].as_str().unwrap_or_default();
-                identity.starts_with("sha256$")
-                    && akashi_crypto::identity::identity_matches(email.as_str(), salt, identity)
-            } else {
-                identity.eq_ignore_ascii_case(email.as_str())
-            };
-            if matched {
-                checks.pass(
-                    "recipient",
-                    format!("The badge was issued to {email}."),
-                    format!("このバッジは {email} に発行されました。"),
-                )
-            } else {
-                checks.fail(
-                    "recipient",
-                    Status::Invalid,
-                    format!("The badge was not issued to {email}."),
-                    format!("このバッジは {email} に発行されたものではありません。"),
-                )
-            }
-            RecipientMatch {
-                checked: true,
-                matched: Some(matched),
-            }
-        }
-    }
+    })
 }
 
 /// Follows badge → BadgeClass → issuer Profile, checking each; answers the

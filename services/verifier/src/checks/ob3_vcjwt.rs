@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
-use crate::checks::ob2_hosted::{Fetch, Findings, fetch_node, reference};
+use crate::checks::ob2_hosted::{Fetch, Findings, fetch_node, reference, report_recipient};
 use crate::checks::ob2_signed::{jws_header, jws_payload, signature_verifies};
 use crate::domain::fetch::Fetcher;
-use crate::domain::report::{BadgeSummary, Checks, IssuerSummary, RecipientMatch, Status};
+use crate::domain::report::{BadgeSummary, Checks, IssuerSummary, Status};
 
 const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
 const OB3_CONTEXT_PREFIX: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context";
@@ -356,56 +356,21 @@ pub async fn verify(
             "validUntil が不正です。",
         ),
     }
-    // Recipient.
-    findings.recipient = Some(match expected_recipient {
-        None => {
-            checks.skip(
-                "recipient",
-                "No expected recipient was given.",
-                "受領者の指定がないため確認しませんでした。",
-            );
-            RecipientMatch {
-                checked: false,
-                matched: None,
-            }
-        }
-        Some(email) => {
-            let identifiers = credential["credentialSubject"]["identifier"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let matched = identifiers.iter().any(|i| {
-                let hash = i["identityHash"].as_str().unwrap_or_default();
-                if i["hashed"] == true {
-                    akashi_crypto::identity::identity_matches(
-                        email.as_str(),
-                        i["salt"].as_str().unwrap_or_default(),
-                        hash,
-                    )
-                } else {
-                    hash.eq_ignore_ascii_case(email.as_str())
-                }
-            });
-            if matched {
-                checks.pass(
-                    "recipient",
-                    format!("Issued to {email}."),
-                    format!("{email} に発行されました。"),
-                );
+    // Recipient: any hashed (or plain) IdentityObject among the identifiers.
+    findings.recipient = Some(report_recipient(expected_recipient, checks, |email| {
+        let identifiers = credential["credentialSubject"]["identifier"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        identifiers.iter().any(|i| {
+            let hash = i["identityHash"].as_str().unwrap_or_default();
+            if i["hashed"] == true {
+                akashi_crypto::identity::identity_matches(email.as_str(), i["salt"].as_str().unwrap_or_default(), hash)
             } else {
-                checks.fail(
-                    "recipient",
-                    Status::Invalid,
-                    format!("Not issued to {email}."),
-                    format!("{email} に発行されたものではありません。"),
-                );
+                hash.eq_ignore_ascii_case(email.as_str())
             }
-            RecipientMatch {
-                checked: true,
-                matched: Some(matched),
-            }
-        }
-    });
+        })
+    }));
     check_status(fetcher, &credential, &issuer_id, checks).await;
     findings
 }
