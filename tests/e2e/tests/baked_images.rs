@@ -108,6 +108,57 @@ async fn baked_png_and_svg_unbake_to_the_assertion_and_validate() -> anyhow::Res
             "1EdTech validator on the baked {extension}: {verdict:#}"
         );
     }
+    // The human page: a link, then an image, in English and Japanese.
+    let page_form = format!("{}/verify", stack.url(Service::Display));
+    let form = stack
+        .http
+        .get(format!("{page_form}?lang=ja"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(form.contains("バッジを検証する") && form.contains("enctype=\"multipart/form-data\""));
+    let by_link = reqwest::multipart::Form::new()
+        .text("url", hosted_url.clone())
+        .text("recipient", "riku@example.ac.jp");
+    let html = stack
+        .http
+        .post(format!("{page_form}?lang=en"))
+        .multipart(by_link)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(html.contains("data-status=\"valid\""), "link verified on the page");
+    assert!(
+        html.contains("Introduction to Data Science") && html.contains("The badge was issued to riku@example.ac.jp.")
+    );
+    let (_, png) = baked(&stack, &award, "png").await?;
+    let by_image =
+        reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(png).file_name("b.png"));
+    let html = stack
+        .http
+        .post(format!("{page_form}?lang=ja"))
+        .multipart(by_image)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        html.contains("data-status=\"valid\"") && html.contains("検証済み"),
+        "image verified on the page, in Japanese"
+    );
+    let empty = reqwest::multipart::Form::new().text("url", "");
+    let html = stack
+        .http
+        .post(format!("{page_form}?lang=en"))
+        .multipart(empty)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(html.contains("Give a link or an image."));
+
     // An image with nothing baked in, and a file that is no image: clear 422s.
     use base64::Engine;
     let plain = base64::engine::general_purpose::STANDARD.decode(PNG_2X2)?;

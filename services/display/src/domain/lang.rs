@@ -76,6 +76,13 @@ pub struct Texts {
     pub not_found_body: &'static str,
     pub other_language: &'static str,
     pub verifier_unreachable: &'static str,
+    pub verify_title: &'static str,
+    pub verify_intro: &'static str,
+    pub verify_url: &'static str,
+    pub verify_image: &'static str,
+    pub verify_recipient: &'static str,
+    pub verify_button: &'static str,
+    pub verify_nothing: &'static str,
 }
 
 static EN: Texts = Texts {
@@ -98,6 +105,13 @@ static EN: Texts = Texts {
     not_found_body: "There is no badge at this address.",
     other_language: "日本語",
     verifier_unreachable: "The verification service did not answer.",
+    verify_title: "Verify a badge",
+    verify_intro: "Paste the link of a badge, or upload a badge image (PNG or SVG), to check it with its issuer.",
+    verify_url: "Badge link",
+    verify_image: "or badge image",
+    verify_recipient: "Expected recipient e-mail (optional)",
+    verify_button: "Verify",
+    verify_nothing: "Give a link or an image.",
 };
 
 static JA: Texts = Texts {
@@ -120,6 +134,13 @@ static JA: Texts = Texts {
     not_found_body: "このアドレスにバッジはありません。",
     other_language: "English",
     verifier_unreachable: "検証サービスが応答しませんでした。",
+    verify_title: "バッジを検証する",
+    verify_intro: "バッジのリンクを貼り付けるか、バッジ画像（PNG または SVG）をアップロードすると、発行者に照らして確認します。",
+    verify_url: "バッジのリンク",
+    verify_image: "またはバッジ画像",
+    verify_recipient: "受領者のメールアドレス（任意）",
+    verify_button: "検証する",
+    verify_nothing: "リンクか画像を指定してください。",
 };
 
 #[cfg(test)]

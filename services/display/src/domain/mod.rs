@@ -2,3 +2,4 @@
 
 pub mod baking;
 pub mod lang;
+pub mod report_view;

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::db::known_awards;
 use crate::domain::lang::{Lang, Texts};
+use crate::domain::report_view;
 use crate::startup::AppState;
 
 /// Page parameters.
@@ -152,32 +153,10 @@ pub async fn badge_page(
         None if award.revocation_reason.is_some() => "revoked".into(),
         None => "unknown".into(),
     };
-    let status_text = match status.as_str() {
-        "valid" => t.valid,
-        "revoked" => t.revoked,
-        "expired" => t.expired,
-        "invalid" => t.invalid,
-        _ => t.unknown,
-    };
-    let mut checks: Vec<(&'static str, String)> = report
+    let status_text = report_view::status_text(t, &status);
+    let mut checks = report
         .as_ref()
-        .and_then(|r| r["checks"].as_array())
-        .map(|list| {
-            list.iter()
-                .map(|c| {
-                    let outcome = match c["outcome"].as_str() {
-                        Some("passed") => "passed",
-                        Some("failed") => "failed",
-                        Some("warning") => "warning",
-                        _ => "skipped",
-                    };
-                    (
-                        outcome,
-                        c["reason"][lang.tag()].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        })
+        .map(|r| report_view::checks(r, lang))
         .unwrap_or_default();
     if report.is_none() {
         checks.push(("warning", t.verifier_unreachable.to_string()));

@@ -2,6 +2,7 @@
 
 pub mod badge_page;
 pub mod baked;
+pub mod verify_page;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -11,7 +12,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(badge_page::badge_page)
         .service(badge_page::verification_report)
         .service(baked::baked_png)
-        .service(baked::baked_svg);
+        .service(baked::baked_svg)
+        .service(verify_page::verify_form)
+        .service(verify_page::verify_submit);
 }
 
 #[derive(OpenApi)]
@@ -24,7 +27,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         badge_page::badge_page,
         badge_page::verification_report,
         baked::baked_png,
-        baked::baked_svg
+        baked::baked_svg,
+        verify_page::verify_form,
+        verify_page::verify_submit,
     )
 )]
 struct ApiDoc;
