@@ -203,6 +203,10 @@ impl Stack {
             .env("AMQP_URL", AMQP_URL)
             .env("AKASHI_AMQP__NAMESPACE", &self.id)
             .env("AKASHI_AMQP__RETRY_BASE_MS", "50")
+            // Two stacks run at once against one PostgreSQL (max_connections
+            // 100): five services with the default pool of 16 each could use
+            // them all. Tests need far fewer.
+            .env("AKASHI_DB_POOL_SIZE", "6")
             .env(format!("{prefix}PORT"), self.ports[&service].to_string())
             .env(format!("{prefix}DATABASE_URL"), self.database_url(service))
             .env("AKASHI_PUBLIC_URLS__ISSUER", self.url(Service::Issuer))

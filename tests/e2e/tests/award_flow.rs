@@ -174,6 +174,10 @@ async fn a_signed_completion_becomes_a_hosted_displayed_verifiable_badge() -> an
         "Issued on",
         "<meta property=\"og:title\"",
         "/ob2/badges/",
+        "/image.png\" download",
+        "/image.svg\" download",
+        "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME",
+        "certId=",
     ] {
         assert!(html.contains(needle), "page lacks {needle}");
     }
@@ -232,6 +236,10 @@ async fn a_signed_completion_becomes_a_hosted_displayed_verifiable_badge() -> an
         let html = stack.http.get(page_url).send().await?.text().await?;
         if html.contains("data-status=\"revoked\"") {
             assert!(html.contains("Issued in error"), "the page gives the reason");
+            assert!(
+                !html.contains("linkedin.com"),
+                "a revoked badge is not offered for LinkedIn"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "badge page never showed the revocation");

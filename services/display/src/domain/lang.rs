@@ -83,6 +83,9 @@ pub struct Texts {
     pub verify_recipient: &'static str,
     pub verify_button: &'static str,
     pub verify_nothing: &'static str,
+    pub download_png: &'static str,
+    pub download_svg: &'static str,
+    pub add_to_linkedin: &'static str,
 }
 
 static EN: Texts = Texts {
@@ -112,6 +115,9 @@ static EN: Texts = Texts {
     verify_recipient: "Expected recipient e-mail (optional)",
     verify_button: "Verify",
     verify_nothing: "Give a link or an image.",
+    download_png: "Download the badge image (PNG)",
+    download_svg: "Download the badge image (SVG)",
+    add_to_linkedin: "Add to LinkedIn profile",
 };
 
 static JA: Texts = Texts {
@@ -141,6 +147,9 @@ static JA: Texts = Texts {
     verify_recipient: "受領者のメールアドレス（任意）",
     verify_button: "検証する",
     verify_nothing: "リンクか画像を指定してください。",
+    download_png: "バッジ画像をダウンロード（PNG）",
+    download_svg: "バッジ画像をダウンロード（SVG）",
+    add_to_linkedin: "LinkedIn のプロフィールに追加",
 };
 
 #[cfg(test)]

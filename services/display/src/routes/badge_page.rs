@@ -43,6 +43,7 @@ struct BadgePage<'a> {
     criteria: Option<String>,
     status: &'a str,
     status_text: &'a str,
+    linkedin_url: String,
     revocation_reason: Option<String>,
     checks: Vec<(&'static str, String)>,
 }
@@ -168,16 +169,22 @@ pub async fn badge_page(
     } else {
         None
     };
+    let issued: Option<chrono::DateTime<chrono::Utc>> = award.issued_on;
+    let page_url = format!("{}/badges/{id}", state.public_base);
+    let badge_name = badge["name"].as_str().unwrap_or("Badge").to_string();
+    let issuer_name = issuer["name"].as_str().unwrap_or_default().to_string();
+    let linkedin_url = linkedin_add_to_profile(&badge_name, &issuer_name, issued, &page_url, &id.to_string());
     let page = BadgePage {
         lang: lang.tag(),
         other_lang: if lang == Lang::Ja { "en" } else { "ja" },
         t,
-        name: badge["name"].as_str().unwrap_or("Badge").to_string(),
+        name: badge_name,
         description: badge["description"].as_str().unwrap_or_default().to_string(),
         image_url: badge["image"].as_str().unwrap_or_default().to_string(),
-        page_url: format!("{}/badges/{id}", state.public_base),
+        page_url,
+        linkedin_url,
         assertion_url: award.assertion_url.clone(),
-        issuer_name: issuer["name"].as_str().unwrap_or_default().to_string(),
+        issuer_name,
         issuer_url: issuer["url"].as_str().map(str::to_owned),
         issued_on: report
             .as_ref()
@@ -212,4 +219,61 @@ pub async fn verification_report(
         .await
         .ok_or_else(|| ApiError::Unavailable("the verifier did not answer".into()))?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// LinkedIn's "Add to profile" link for a certification: name, issuing
+/// organization, issue date, and the credential's id and URL, so the entry
+/// links back to this page (where it is verified live).
+fn linkedin_add_to_profile(
+    name: &str,
+    organization: &str,
+    issued: Option<chrono::DateTime<chrono::Utc>>,
+    url: &str,
+    credential_id: &str,
+) -> String {
+    use chrono::Datelike;
+    let mut link = url::Url::parse("https://www.linkedin.com/profile/add").expect("a fixed, valid URL");
+    {
+        let mut query = link.query_pairs_mut();
+        query.append_pair("startTask", "CERTIFICATION_NAME");
+        query.append_pair("name", name);
+        query.append_pair("organizationName", organization);
+        if let Some(issued) = issued {
+            query.append_pair("issueYear", &issued.year().to_string());
+            query.append_pair("issueMonth", &issued.month().to_string());
+        }
+        query.append_pair("certUrl", url);
+        query.append_pair("certId", credential_id);
+    }
+    link.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_linkedin_link_carries_the_certification() {
+        let issued = chrono::DateTime::parse_from_rfc3339("2026-11-27T09:00:00+09:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let link = linkedin_add_to_profile(
+            "Data & Science",
+            "証 University",
+            Some(issued),
+            "http://d/badges/1",
+            "1",
+        );
+        let parsed = url::Url::parse(&link).unwrap();
+        let pairs: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+        assert_eq!(pairs["startTask"], "CERTIFICATION_NAME");
+        assert_eq!(pairs["name"], "Data & Science");
+        assert_eq!(pairs["organizationName"], "証 University");
+        assert_eq!(
+            (pairs["issueYear"].as_str(), pairs["issueMonth"].as_str()),
+            ("2026", "11")
+        );
+        assert_eq!(pairs["certUrl"], "http://d/badges/1");
+        assert_eq!(pairs["certId"], "1");
+    }
 }
