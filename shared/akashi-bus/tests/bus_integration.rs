@@ -82,28 +82,6 @@ impl Fixture {
         Ok(ids)
     }
 
-    async fn cleanup(self) {
-        if let Ok(channel) = self.bus.open_channel().await {
-            let t = self.bus.topology();
-            for q in [
-                t.queue("bustest", AdminTokenRevoked::ROUTING_KEY),
-                t.dead_letter_queue(),
-            ] {
-                let _ = channel.queue_delete(q.into(), QueueDeleteOptions::default()).await;
-            }
-            for x in [t.events_exchange(), t.dead_letter_exchange()] {
-                let _ = channel.exchange_delete(x.into(), Default::default()).await;
-            }
-        }
-        self.bus.close().await;
-        drop(self.pool);
-        if let Ok(mut conn) = AsyncPgConnection::establish(&format!("{PG}/postgres")).await {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))
-                .execute(&mut conn)
-                .await;
-        }
-    }
-
     /// Starts a consumer whose handler is `f`, and waits until its queue exists.
     async fn consume<F, Fut>(&self, f: F) -> anyhow::Result<CancellationToken>
     where
@@ -138,6 +116,42 @@ impl Fixture {
         }
         drop(channel);
         anyhow::bail!("consumer queue never appeared")
+    }
+}
+
+/// Removes the fixture's queues, exchanges and database even when a test
+/// fails half-way (Drop cannot await: a short-lived runtime on its own thread).
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let topology = akashi_bus::topology::Topology::new(&name);
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(connection) = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default()).await
+                    && let Ok(channel) = connection.create_channel().await
+                {
+                    for q in [
+                        topology.queue("bustest", AdminTokenRevoked::ROUTING_KEY),
+                        topology.dead_letter_queue(),
+                    ] {
+                        let _ = channel.queue_delete(q.into(), QueueDeleteOptions::default()).await;
+                    }
+                    for x in [topology.events_exchange(), topology.dead_letter_exchange()] {
+                        let _ = channel.exchange_delete(x.into(), Default::default()).await;
+                    }
+                    let _ = tokio::time::timeout(Duration::from_secs(2), connection.close(200, "done".into())).await;
+                }
+                if let Ok(mut conn) = AsyncPgConnection::establish(&format!("{PG}/postgres")).await {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
     }
 }
 
@@ -184,7 +198,6 @@ async fn the_relay_publishes_committed_messages_once_and_marks_them() -> anyhow:
         "nothing more"
     );
     stop.cancel();
-    fx.cleanup().await;
     Ok(())
 }
 
@@ -213,7 +226,6 @@ async fn a_message_nobody_can_receive_yet_waits_in_the_outbox() -> anyhow::Resul
         ids[0]
     );
     stop.cancel();
-    fx.cleanup().await;
     Ok(())
 }
 
@@ -241,7 +253,6 @@ async fn a_panicking_handler_does_not_wedge_its_message() -> anyhow::Result<()> 
     let delivered = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await?.unwrap();
     assert_eq!(delivered, 2, "redelivered after the panic, and handled");
     stop.cancel();
-    fx.cleanup().await;
     Ok(())
 }
 
@@ -267,7 +278,6 @@ async fn a_rolled_back_transaction_publishes_nothing() -> anyhow::Result<()> {
     assert_eq!(relay.pending().await?, 0);
     assert_eq!(relay.relay_once().await?, 0);
     drop(conn);
-    fx.cleanup().await;
     Ok(())
 }
 
@@ -295,7 +305,6 @@ async fn the_inbox_recognises_a_message_per_consumer() -> anyhow::Result<()> {
         "a failed attempt can be retried"
     );
     drop(conn);
-    fx.cleanup().await;
     Ok(())
 }
 
@@ -331,7 +340,6 @@ async fn transient_failures_are_retried_then_dead_lettered() -> anyhow::Result<(
         "delivered exactly max_deliveries times"
     );
     stop.cancel();
-    fx.cleanup().await;
     Ok(())
 }
 
@@ -396,6 +404,5 @@ async fn permanent_failures_dead_letter_at_once_and_transient_ones_can_recover()
         "poison once, flaky three times"
     );
     stop.cancel();
-    fx.cleanup().await;
     Ok(())
 }
