@@ -103,6 +103,29 @@ pub async fn read_body_limited(mut payload: web::Payload, limit: usize) -> Resul
     Ok(body)
 }
 
+/// Reads one multipart field, refusing (413) past the limit `limit_for`
+/// gives its name; answers the field's name with its bytes.
+pub async fn read_field_limited(
+    field: Result<actix_multipart::Field, actix_multipart::MultipartError>,
+    limit_for: impl Fn(&str) -> usize,
+) -> Result<(String, Vec<u8>), crate::ApiError> {
+    use futures_util::StreamExt;
+    let mut field = field.map_err(|e| crate::ApiError::bad_request("invalid_multipart", e.to_string()))?;
+    let name = field.name().unwrap_or_default().to_string();
+    let limit = limit_for(&name);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| crate::ApiError::bad_request("invalid_multipart", e.to_string()))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(crate::ApiError::PayloadTooLarge(format!(
+                "form field {name:?} is larger than {limit} bytes"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((name, bytes))
+}
+
 /// What the operational endpoints need.
 #[derive(Clone)]
 pub struct Ops {

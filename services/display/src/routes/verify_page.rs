@@ -7,7 +7,7 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use akashi_runtime::ApiError;
-use akashi_runtime::http::{REQUEST_ID_HEADER, RequestId, header_str};
+use akashi_runtime::http::{REQUEST_ID_HEADER, RequestId, header_str, read_field_limited};
 use askama::Template;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -85,16 +85,7 @@ pub async fn verify_submit(
     let (mut url, mut recipient, mut image) = (String::new(), String::new(), Vec::new());
     let mut form = Multipart::new(req.headers(), payload);
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
-        let name = field.name().unwrap_or_default().to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
-            if bytes.len() + chunk.len() > MAX_IMAGE {
-                return Err(ApiError::PayloadTooLarge("the image is larger than 2 MiB".into()));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let (name, bytes) = read_field_limited(field, |_| MAX_IMAGE).await?;
         match name.as_str() {
             "url" => url = String::from_utf8_lossy(&bytes).trim().to_string(),
             "recipient" => recipient = String::from_utf8_lossy(&bytes).trim().to_string(),

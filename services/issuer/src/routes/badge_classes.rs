@@ -5,7 +5,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use akashi_bus::{Envelope, outbox};
 use akashi_model::messages::{BadgeClassPublished, ImageBlob};
-use akashi_runtime::http::{RequestId, header_str, read_body_limited};
+use akashi_runtime::http::{RequestId, header_str, read_body_limited, read_field_limited};
 use akashi_runtime::{ApiError, Grant, Scope};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -107,21 +107,14 @@ async fn read_multipart(mut form: Multipart) -> Result<(NewBadgeClass, Option<Ve
     let mut fields = NewBadgeClass::default();
     let mut image = None;
     while let Some(item) = form.next().await {
-        let mut field = item.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
-        let name = field.name().unwrap_or_default().to_string();
-        let limit = if name == "image" {
-            MAX_IMAGE_BYTES + 1
-        } else {
-            64 * 1024
-        };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
-            if bytes.len() + chunk.len() > limit {
-                return Err(ApiError::PayloadTooLarge(format!("form field {name:?} is too large")));
+        let limit = |name: &str| {
+            if name == "image" {
+                MAX_IMAGE_BYTES + 1
+            } else {
+                64 * 1024
             }
-            bytes.extend_from_slice(&chunk);
-        }
+        };
+        let (name, bytes) = read_field_limited(item, limit).await?;
         let text = || String::from_utf8(bytes.clone()).map_err(|_| invalid(format!("{name}: must be UTF-8 text")));
         match name.as_str() {
             "image" => image = Some(bytes),

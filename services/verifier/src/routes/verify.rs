@@ -7,8 +7,8 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use akashi_model::EmailAddress;
 use akashi_runtime::ApiError;
-use akashi_runtime::http::header_str;
 use akashi_runtime::http::read_body_limited;
+use akashi_runtime::http::{header_str, read_field_limited};
 use chrono::Utc;
 use diesel_async::RunQueryDsl;
 use serde::Deserialize;
@@ -206,18 +206,7 @@ async fn read_upload(mut form: Multipart) -> Result<(Vec<u8>, Option<String>), A
     use futures_util::StreamExt;
     let (mut image, mut recipient) = (None, None);
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
-        let name = field.name().unwrap_or_default().to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
-            if bytes.len() + chunk.len() > MAX_UPLOAD {
-                return Err(ApiError::PayloadTooLarge(format!(
-                    "the image is larger than {MAX_UPLOAD} bytes"
-                )));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let (name, bytes) = read_field_limited(field, |_| MAX_UPLOAD).await?;
         match name.as_str() {
             "image" | "file" => image = Some(bytes),
             "recipient" => recipient = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
