@@ -47,6 +47,10 @@ impl ApiError {
             message: message.into(),
         }
     }
+    /// A 422 `invalid_field`: a field failed validation (the message names it).
+    pub fn invalid_field(message: impl std::fmt::Display) -> Self {
+        Self::unprocessable("invalid_field", message.to_string())
+    }
     /// A 500 from any error; the details are logged, not returned.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Self::Internal(anyhow::anyhow!("{e}"))

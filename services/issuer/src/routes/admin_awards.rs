@@ -232,7 +232,7 @@ pub async fn create_award(
         evidence,
         body.client_key.as_deref(),
     )
-    .map_err(|e| ApiError::unprocessable("invalid_field", e))?;
+    .map_err(ApiError::invalid_field)?;
     let key = idempotency_key(&badge, &request);
     let mut conn = akashi_db::conn(&state.pool).await?;
     if let Some(id) = award_with_key(&mut conn, &key).await? {
@@ -316,7 +316,7 @@ pub async fn reissue_award(
     grant.require(Scope::AwardsWrite)?;
     let original_id = path.into_inner();
     let reason = LongText::parse("reason", &body.reason)
-        .map_err(|e| ApiError::unprocessable("invalid_field", e.to_string()))?
+        .map_err(|e| ApiError::invalid_field(e.to_string()))?
         .into_inner();
     let key = format!("reissue:{original_id}");
     let mut conn = akashi_db::conn(&state.pool).await?;
@@ -367,7 +367,7 @@ pub async fn reissue_award(
         evidence,
         None,
     )
-    .map_err(|e| ApiError::unprocessable("invalid_field", e))?;
+    .map_err(ApiError::invalid_field)?;
     let correlation = request_id.0;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let why = format!("Superseded by a corrected credential: {reason}");

@@ -278,7 +278,7 @@ pub async fn revoke_award(
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::AwardsWrite)?;
     let reason = LongText::parse("reason", &body.reason)
-        .map_err(|e| ApiError::unprocessable("invalid_field", e.to_string()))?
+        .map_err(|e| ApiError::invalid_field(e.to_string()))?
         .into_inner();
     let award_id = path.into_inner();
     let mut conn = akashi_db::conn(&state.pool).await?;

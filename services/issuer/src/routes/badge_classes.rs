@@ -91,10 +91,6 @@ impl BadgeClassView {
     }
 }
 
-fn invalid(e: impl std::fmt::Display) -> ApiError {
-    ApiError::unprocessable("invalid_field", e.to_string())
-}
-
 fn comma_list(text: &str) -> Vec<String> {
     text.split(',')
         .map(|t| t.trim().to_string())
@@ -115,7 +111,9 @@ async fn read_multipart(mut form: Multipart) -> Result<(NewBadgeClass, Option<Ve
             }
         };
         let (name, bytes) = read_field_limited(item, limit).await?;
-        let text = || String::from_utf8(bytes.clone()).map_err(|_| invalid(format!("{name}: must be UTF-8 text")));
+        let text = || {
+            String::from_utf8(bytes.clone()).map_err(|_| ApiError::invalid_field(format!("{name}: must be UTF-8 text")))
+        };
         match name.as_str() {
             "image" => image = Some(bytes),
             "name" => fields.name = text()?,
@@ -129,13 +127,13 @@ async fn read_multipart(mut form: Multipart) -> Result<(NewBadgeClass, Option<Ve
                     text()?
                         .trim()
                         .parse()
-                        .map_err(|_| invalid("expires_after_days: a whole number"))?,
+                        .map_err(|_| ApiError::invalid_field("expires_after_days: a whole number"))?,
                 )
             }
             "expires_on" => {
                 fields.expires_on = Some(
                     DateTime::parse_from_rfc3339(text()?.trim())
-                        .map_err(|_| invalid("expires_on: an RFC 3339 date-time"))?
+                        .map_err(|_| ApiError::invalid_field("expires_on: an RFC 3339 date-time"))?
                         .with_timezone(&Utc),
                 )
             }
@@ -181,40 +179,47 @@ pub async fn create_badge_class(
             .as_deref()
             .map(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()))
             .transpose()
-            .map_err(|e| invalid(format!("image_base64: not base64 ({e})")))?;
+            .map_err(|e| ApiError::invalid_field(format!("image_base64: not base64 ({e})")))?;
         (fields, image)
     } else {
         return Err(ApiError::UnsupportedMediaType(
             "send application/json or multipart/form-data".into(),
         ));
     };
-    let name = Name::parse("name", &fields.name).map_err(invalid)?;
-    let description = LongText::parse("description", &fields.description).map_err(invalid)?;
-    let criteria = LongText::parse("criteria", &fields.criteria).map_err(invalid)?;
+    let name = Name::parse("name", &fields.name).map_err(ApiError::invalid_field)?;
+    let description = LongText::parse("description", &fields.description).map_err(ApiError::invalid_field)?;
+    let criteria = LongText::parse("criteria", &fields.criteria).map_err(ApiError::invalid_field)?;
     let criteria_url = fields
         .criteria_url
         .as_deref()
         .map(|u| WebUrl::parse("criteria_url", u))
         .transpose()
-        .map_err(invalid)?;
+        .map_err(ApiError::invalid_field)?;
     let tags = fields
         .tags
         .iter()
         .map(|t| Name::parse("tags", t).map(Name::into_inner))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(invalid)?;
-    let formats = Formats::parse(&fields.formats).map_err(invalid)?;
+        .map_err(ApiError::invalid_field)?;
+    let formats = Formats::parse(&fields.formats).map_err(ApiError::invalid_field)?;
     match (fields.expires_after_days, fields.expires_on) {
-        (Some(_), Some(_)) => return Err(invalid("expires_after_days and expires_on: give at most one")),
-        (Some(d), None) if !(1..=36_500).contains(&d) => return Err(invalid("expires_after_days: 1 to 36500")),
-        (None, Some(t)) if t <= Utc::now() => return Err(invalid("expires_on: must be in the future")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_field(
+                "expires_after_days and expires_on: give at most one",
+            ));
+        }
+        (Some(d), None) if !(1..=36_500).contains(&d) => {
+            return Err(ApiError::invalid_field("expires_after_days: 1 to 36500"));
+        }
+        (None, Some(t)) if t <= Utc::now() => return Err(ApiError::invalid_field("expires_on: must be in the future")),
         _ => {}
     }
-    let image = BadgeImage::parse(image_bytes.ok_or_else(|| invalid("image: a PNG or SVG image is required"))?)
-        .map_err(|e| match e {
-            crate::domain::badge_image::ImageError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
-            other => invalid(format!("image: {other}")),
-        })?;
+    let image =
+        BadgeImage::parse(image_bytes.ok_or_else(|| ApiError::invalid_field("image: a PNG or SVG image is required"))?)
+            .map_err(|e| match e {
+                crate::domain::badge_image::ImageError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
+                other => ApiError::invalid_field(format!("image: {other}")),
+            })?;
     let row = BadgeClassRow {
         id: Uuid::now_v7(),
         issuer_id: issuer.id,

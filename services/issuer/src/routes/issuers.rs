@@ -57,10 +57,6 @@ impl IssuerView {
     }
 }
 
-fn invalid(e: impl std::fmt::Display) -> ApiError {
-    ApiError::unprocessable("invalid_field", e.to_string())
-}
-
 /// Creates an issuer organization and publishes its profile.
 #[utoipa::path(
     request_body = NewIssuer,
@@ -86,16 +82,16 @@ pub async fn create_issuer(
             "a tenant-bound token cannot create issuer organizations".into(),
         ));
     }
-    let name = Name::parse("name", &body.name).map_err(invalid)?;
-    let url = WebUrl::parse("url", &body.url).map_err(invalid)?;
-    let email = EmailAddress::parse(&body.email).map_err(|e| invalid(format!("email: {e}")))?;
+    let name = Name::parse("name", &body.name).map_err(ApiError::invalid_field)?;
+    let url = WebUrl::parse("url", &body.url).map_err(ApiError::invalid_field)?;
+    let email = EmailAddress::parse(&body.email).map_err(|e| ApiError::invalid_field(format!("email: {e}")))?;
     let description = body
         .description
         .as_deref()
         .filter(|d| !d.trim().is_empty())
         .map(|d| LongText::parse("description", d))
         .transpose()
-        .map_err(invalid)?;
+        .map_err(ApiError::invalid_field)?;
     let now = Utc::now();
     let row = IssuerRow {
         id: Uuid::now_v7(),

@@ -51,10 +51,7 @@ pub async fn create_token(
     grant.require(Scope::TokensWrite)?;
     let body = body.into_inner();
     if body.scopes.is_empty() {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "scopes: at least one scope is required",
-        ));
+        return Err(ApiError::invalid_field("scopes: at least one scope is required"));
     }
     for scope in &body.scopes {
         if Scope::parse(scope).is_none() {
@@ -73,10 +70,7 @@ pub async fn create_token(
         visible_issuer(&state, &grant, id).await?;
     }
     if body.expires_at.is_some_and(|e| e <= Utc::now()) {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "expires_at: must be in the future",
-        ));
+        return Err(ApiError::invalid_field("expires_at: must be in the future"));
     }
     let secret = akashi_crypto::token::generate_token();
     let created = AdminTokenCreated {

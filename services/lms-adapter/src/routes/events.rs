@@ -61,8 +61,7 @@ pub async fn list_events(
         .limit(limit)
         .into_boxed();
     if let Some(learner) = &filter.learner {
-        let email = EmailAddress::parse(learner)
-            .map_err(|e| ApiError::unprocessable("invalid_field", format!("learner: {e}")))?;
+        let email = EmailAddress::parse(learner).map_err(|e| ApiError::invalid_field(format!("learner: {e}")))?;
         q = q.filter(lms_events::learner_email.eq(email.to_string()));
     }
     let rows: Vec<EventRow> = q.load(&mut conn).await?;

@@ -67,8 +67,7 @@ pub async fn create_rule(
     body: web::Json<NewRule>,
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::RulesWrite)?;
-    let course =
-        CourseId::parse(&body.course_id).map_err(|e| ApiError::unprocessable("invalid_field", e.to_string()))?;
+    let course = CourseId::parse(&body.course_id).map_err(|e| ApiError::invalid_field(e.to_string()))?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let badge: Option<(Uuid, String)> = known_badge_classes::table
         .find(body.badge_class_id)

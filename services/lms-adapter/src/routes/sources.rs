@@ -57,10 +57,9 @@ pub async fn put_source(
     }
     let secrets: Vec<String> = body.secrets.iter().map(|s| s.expose_secret().to_string()).collect();
     if secrets.is_empty() || secrets.len() > 5 || secrets.iter().any(|s| s.len() < MIN_SECRET_LEN || s.len() > 512) {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            format!("secrets: 1 to 5 secrets of {MIN_SECRET_LEN} to 512 bytes each"),
-        ));
+        return Err(ApiError::invalid_field(format!(
+            "secrets: 1 to 5 secrets of {MIN_SECRET_LEN} to 512 bytes each"
+        )));
     }
     let mut conn = akashi_db::conn(&state.pool).await?;
     let updated_at: DateTime<Utc> = diesel::insert_into(webhook_sources::table)

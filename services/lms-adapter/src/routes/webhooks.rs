@@ -57,7 +57,7 @@ fn signature_error(e: SignatureError) -> ApiError {
 fn completion_error(e: CompletionError) -> ApiError {
     match e {
         CompletionError::Json(m) => ApiError::unprocessable("invalid_payload", m),
-        CompletionError::Field(m) => ApiError::unprocessable("invalid_field", m),
+        CompletionError::Field(m) => ApiError::invalid_field(m),
     }
 }
 
