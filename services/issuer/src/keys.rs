@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::models::{IssuerRow, SigningKeyRow};
 use crate::db::schema::{issuers, signing_keys};
 use crate::domain::documents::{self, PublicLinks};
+use crate::domain::keyring::KeyAlgorithm;
 use crate::startup::AppState;
 
 /// Every key an issuer has had, oldest first.
@@ -24,12 +25,17 @@ pub async fn all_keys(conn: &mut AsyncPgConnection, issuer_id: Uuid) -> QueryRes
         .await
 }
 
-/// The key an issuer signs with now, if it has one.
-pub async fn active_key(conn: &mut AsyncPgConnection, issuer_id: Uuid) -> QueryResult<Option<SigningKeyRow>> {
+/// The key of `algorithm` an issuer signs with now, if it has one.
+pub async fn active_key(
+    conn: &mut AsyncPgConnection,
+    issuer_id: Uuid,
+    algorithm: KeyAlgorithm,
+) -> QueryResult<Option<SigningKeyRow>> {
     signing_keys::table
         .filter(
             signing_keys::issuer_id
                 .eq(issuer_id)
+                .and(signing_keys::algorithm.eq(algorithm.as_str()))
                 .and(signing_keys::valid_until.is_null()),
         )
         .select(SigningKeyRow::as_select())
@@ -46,9 +52,16 @@ pub async fn publish_issuer(
     links: &PublicLinks,
     correlation: Option<String>,
 ) -> Result<(), outbox::OutboxError> {
-    let keys = all_keys(conn, issuer.id).await?;
-    let profile = serde_json::to_value(documents::profile(issuer, &keys, links))?;
-    let keys = keys
+    let all = all_keys(conn, issuer.id).await?;
+    // OB 2.0 CryptographicKeys are RSA (publicKeyPem for RS256 JWS) only.
+    let rsa: Vec<SigningKeyRow> = all
+        .iter()
+        .filter(|k| k.algorithm == KeyAlgorithm::Rs256.as_str())
+        .cloned()
+        .collect();
+    let profile = serde_json::to_value(documents::profile(issuer, &rsa, links))?;
+    let ob3_profile = Some(documents::ob3_profile(issuer, &all, links));
+    let keys = rsa
         .iter()
         .map(|k| KeyPublished {
             key_id: k.id,
@@ -61,20 +74,30 @@ pub async fn publish_issuer(
             issuer_id: issuer.id,
             profile,
             keys,
+            ob3_profile,
         },
         correlation,
     );
     outbox::enqueue(conn, &message).await
 }
 
-/// Gives every issuer without an active key a new one and republishes it.
+/// Gives every issuer without an active key of some algorithm a new one
+/// and republishes it.
 pub async fn ensure_active_keys(state: &AppState) -> anyhow::Result<()> {
+    for algorithm in KeyAlgorithm::ALL {
+        ensure_active(state, algorithm).await?;
+    }
+    Ok(())
+}
+
+async fn ensure_active(state: &AppState, algorithm: KeyAlgorithm) -> anyhow::Result<()> {
     let mut conn = akashi_db::conn(&state.pool).await?;
     let without: Vec<IssuerRow> = issuers::table
         .filter(diesel::dsl::not(diesel::dsl::exists(
             signing_keys::table.filter(
                 signing_keys::issuer_id
                     .eq(issuers::id)
+                    .and(signing_keys::algorithm.eq(algorithm.as_str()))
                     .and(signing_keys::valid_until.is_null()),
             ),
         )))
@@ -82,7 +105,10 @@ pub async fn ensure_active_keys(state: &AppState) -> anyhow::Result<()> {
         .load(&mut conn)
         .await?;
     for issuer in without {
-        let key = state.keyring.generate(issuer.id, Utc::now(), &state.links).await?;
+        let key = state
+            .keyring
+            .generate(issuer.id, algorithm, Utc::now(), &state.links)
+            .await?;
         let links = state.links.clone();
         conn.transaction::<_, anyhow::Error, _>(async |conn| {
             // Another replica may have done it meanwhile: the unique index decides.
@@ -97,7 +123,7 @@ pub async fn ensure_active_keys(state: &AppState) -> anyhow::Result<()> {
             Ok(())
         })
         .await?;
-        tracing::info!(issuer_id = %issuer.id, "signing key created for an issuer that had none");
+        tracing::info!(issuer_id = %issuer.id, algorithm = algorithm.as_str(), "signing key created for an issuer that had none");
     }
     state.relay.wake();
     Ok(())

@@ -3,7 +3,8 @@
 //! created and whenever a revocation flips a bit.
 
 use akashi_bus::{Envelope, outbox};
-use akashi_crypto::keys::{KeyError, RsaSigner};
+use akashi_crypto::keys::KeyError;
+use akashi_ld::data_integrity::{self, ProofOptions};
 use akashi_model::messages::StatusListPublished;
 use chrono::Utc;
 use diesel::QueryableByName;
@@ -12,11 +13,10 @@ use diesel::sql_types::BigInt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::SigningKeyRow;
 use crate::db::schema::{award_credentials, awards, status_lists};
 use crate::domain::documents::{self, PublicLinks};
 use crate::domain::formats;
-use crate::domain::keyring::Keyring;
+use crate::domain::keyring::{KeyAlgorithm, Keyring};
 use crate::domain::status_list::{self, LIST_BYTES};
 use crate::keys::active_key;
 
@@ -31,6 +31,8 @@ pub enum StatusError {
     Outbox(#[from] outbox::OutboxError),
     #[error("issuer {0} has no active signing key")]
     NoKey(Uuid),
+    #[error("data integrity proof: {0}")]
+    Proof(#[from] akashi_ld::data_integrity::ProofError),
 }
 
 /// A credential's place in its issuer's status lists.
@@ -70,27 +72,41 @@ pub async fn allocate(conn: &mut AsyncPgConnection, issuer_id: Uuid) -> Result<P
     })
 }
 
-/// Signs one list as a VC-JWT and puts `status_list.published` in the outbox.
-#[allow(clippy::too_many_arguments)]
+/// Signs one list — as a VC-JWT with the issuer's RSA key, and with a Data
+/// Integrity proof (eddsa-rdfc-2022) under its Ed25519 key, so that both
+/// kinds of verifier can check it — and puts `status_list.published` in
+/// the outbox, within the caller's transaction.
 pub async fn publish_list(
     conn: &mut AsyncPgConnection,
     issuer_id: Uuid,
     list_no: i32,
     bits: &[u8],
-    key: &SigningKeyRow,
-    signer: &RsaSigner,
+    keyring: &Keyring,
     links: &PublicLinks,
     correlation: Option<String>,
 ) -> Result<(), StatusError> {
     let now = Utc::now();
-    let credential = status_list::credential(
+    let mut credential = status_list::credential(
         &links.status_list(issuer_id, list_no),
-        &links.issuer(issuer_id),
+        &links.ob3_issuer(issuer_id),
         bits,
         now,
     );
+    let rsa = active_key(conn, issuer_id, KeyAlgorithm::Rs256)
+        .await?
+        .ok_or(StatusError::NoKey(issuer_id))?;
     let claims = documents::vc_jwt_claims(&credential, now, None);
-    let jwt = signer.sign_jws(Some(&links.key_jwk(issuer_id, key.id)), Some("JWT"), &claims)?;
+    let jwt = keyring
+        .signer(&rsa)?
+        .sign_jws(Some(&links.key_jwk(issuer_id, rsa.id)), Some("JWT"), &claims)?;
+    if let Some(ed) = active_key(conn, issuer_id, KeyAlgorithm::EdDsa).await? {
+        let signer = keyring.ed25519_signer(&ed)?;
+        let options = ProofOptions {
+            verification_method: &links.ob3_verification_method(issuer_id, ed.id),
+            created: &documents::ob_datetime(now),
+        };
+        credential = data_integrity::sign(&credential, &options, &signer).await?;
+    }
     let message = StatusListPublished {
         issuer_id,
         list_no,
@@ -116,7 +132,7 @@ pub async fn revoke(
         .filter(
             award_credentials::award_id
                 .eq(award_id)
-                .and(award_credentials::format.eq(formats::OB3_VCJWT)),
+                .and(award_credentials::format.eq_any([formats::OB3_VCJWT, formats::OB3_DI])),
         )
         .select((
             awards::issuer_id,
@@ -144,9 +160,5 @@ pub async fn revoke(
         ))
         .execute(conn)
         .await?;
-    let key = active_key(conn, issuer_id)
-        .await?
-        .ok_or(StatusError::NoKey(issuer_id))?;
-    let signer = keyring.signer(&key)?;
-    publish_list(conn, issuer_id, list_no, &bits, &key, &signer, links, correlation).await
+    publish_list(conn, issuer_id, list_no, &bits, keyring, links, correlation).await
 }

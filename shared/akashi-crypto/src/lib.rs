@@ -2,6 +2,7 @@
 //! subtle, rand): Open Badges identity hashing, webhook signatures and admin
 //! API tokens. Nothing here is hand-rolled crypto; this crate only composes.
 
+pub mod ed25519;
 pub mod identity;
 pub mod keys;
 pub mod token;

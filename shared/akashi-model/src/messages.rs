@@ -141,6 +141,10 @@ pub struct IssuerPublished {
     /// The issuer's OB 2.0 CryptographicKeys, retired ones included.
     #[serde(default)]
     pub keys: Vec<KeyPublished>,
+    /// The OB 3.0 issuer Profile and key controller document (absent from
+    /// messages of versions before OB 3.0 Data Integrity).
+    #[serde(default)]
+    pub ob3_profile: Option<serde_json::Value>,
 }
 
 /// One published key of an issuer.

@@ -555,6 +555,40 @@ pub fn vcjwt_judge(args: &[&str]) -> anyhow::Result<Value> {
         .with_context(|| format!("judge output: {}", String::from_utf8_lossy(&output.stderr)))
 }
 
+/// Runs the independent Data Integrity judge — Digital Bazaar's
+/// `@digitalbazaar/vc` with the eddsa-rdfc-2022 cryptosuite and the
+/// Bitstring Status List check, offline (`tests/tools/di/verify.mjs`) — on a
+/// credential URL. Answers `{verified, revoked, errors}`.
+pub fn di_judge(source: &str) -> anyhow::Result<Value> {
+    di_judge_with(&[source])
+}
+
+/// [`di_judge`] with the judge's own options first (`--max-clock-skew N`).
+pub fn di_judge_with(args: &[&str]) -> anyhow::Result<Value> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/di/verify.mjs");
+    let output = Command::new("node")
+        .arg(script)
+        .args(args)
+        .output()
+        .context("running the Data Integrity judge (node; ./scripts/install-test-tools)")?;
+    serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "Data Integrity judge output: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// [`di_judge`] on a credential document (e.g. a tampered copy).
+pub fn di_judge_document(document: &Value) -> anyhow::Result<Value> {
+    let path = std::env::temp_dir().join(format!("akashi-di-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&path, serde_json::to_vec(document)?)?;
+    let verdict = di_judge(path.to_str().unwrap_or_default());
+    let _ = std::fs::remove_file(&path);
+    verdict
+}
+
 /// Reads what is baked into an image with openbadges-bakery; `None` if nothing.
 pub fn unbake(image: &[u8], extension: &str) -> anyhow::Result<Option<String>> {
     let venv = std::env::var("AKASHI_TEST_VENV").unwrap_or_else(|_| "/var/cache/akashi-venv".into());

@@ -35,7 +35,7 @@ async fn admin_and_bulk_awards_are_idempotent_and_carry_their_evidence() -> anyh
     let first: Value = first.json().await?;
     assert_eq!(first["status"], "issued");
     let award_id = first["award"]["award_id"].as_str().unwrap().to_string();
-    assert_eq!(first["award"]["formats"].as_object().unwrap().len(), 3);
+    assert_eq!(first["award"]["formats"].as_object().unwrap().len(), 4, "every format");
     let again = award(body).await?;
     assert_eq!(again.status(), 200, "the same client key is the same award");
     let again: Value = again.json().await?;
@@ -289,8 +289,41 @@ async fn expired_awards_are_reported_expired_by_every_judge() -> anyhow::Result<
     let verdict = stack.verify(&ob3_url, None).await?;
     assert_eq!(
         (verdict["status"].as_str(), verdict["format"].as_str()),
+        (Some("expired"), Some("ob3-di")),
+        "{verdict:#}"
+    );
+    let jwt = stack
+        .http
+        .get(&ob3_url)
+        .header("Accept", "application/jwt")
+        .send()
+        .await?
+        .text()
+        .await?;
+    let verdict: Value = stack
+        .http
+        .post(format!("{}/verify", stack.url(Service::Verifier)))
+        .json(&serde_json::json!({"jwt": jwt}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        (verdict["status"].as_str(), verdict["format"].as_str()),
         (Some("expired"), Some("ob3-vcjwt")),
         "{verdict:#}"
+    );
+    let url = ob3_url.clone();
+    // The library allows 300 s of clock skew by default; this one expired seconds ago.
+    let judge =
+        tokio::task::spawn_blocking(move || akashi_e2e::di_judge_with(&["--max-clock-skew", "0", &url])).await??;
+    assert_eq!(
+        judge["verified"], false,
+        "the Data Integrity judge sees the expiry: {judge:#}"
+    );
+    assert!(
+        judge["errors"].to_string().contains("validUntil") || judge["errors"].to_string().contains("expired"),
+        "{judge:#}"
     );
     let lookup = stack.awards("yuna@example.ac.jp").await?;
     let short_now = lookup

@@ -150,7 +150,8 @@ async fn a_signed_completion_becomes_a_hosted_displayed_verifiable_badge() -> an
     );
     assert_eq!(
         (results[3]["status"].as_str(), results[3]["format"].as_str()),
-        (Some("valid"), Some("ob3-vcjwt"))
+        (Some("valid"), Some("ob3-di")),
+        "the JSON credential at the URL carries a Data Integrity proof, verified as served"
     );
     let other = stack.verify(&assertion_url, Some("someone.else@example.ac.jp")).await?;
     assert_eq!(other["status"], "invalid");

@@ -1,11 +1,12 @@
 //! Every format an award is issued in passes its third-party judge: the
 //! 1EdTech validator for OB 2.0 signed, PyJWT plus the OB 3.0 VC-JWT rules
-//! for OB 3.0. Tampering is caught; credentials signed before a key rotation
-//! still verify after it; a revoked signed badge is reported revoked.
+//! for OB 3.0 VC-JWT, Digital Bazaar's Data Integrity verifier for OB 3.0
+//! eddsa-rdfc-2022. Tampering is caught; credentials signed before a key
+//! rotation still verify after it; revoked ones are reported revoked.
 
 use std::time::Duration;
 
-use akashi_e2e::{Service, Stack, ob2_validator, vcjwt_judge};
+use akashi_e2e::{Service, Stack, di_judge, di_judge_document, ob2_validator, vcjwt_judge};
 use base64::Engine;
 use reqwest::Method;
 use serde_json::Value;
@@ -50,6 +51,27 @@ async fn verify_token(stack: &Stack, token: &str, recipient: Option<&str>) -> an
     Ok(response.json().await?)
 }
 
+async fn judge_di(url: &str) -> anyhow::Result<Value> {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || di_judge(&url)).await?
+}
+
+async fn judge_di_document(document: Value) -> anyhow::Result<Value> {
+    tokio::task::spawn_blocking(move || di_judge_document(&document)).await?
+}
+
+/// Akashi's own verifier on a `{"credential": …}` input.
+async fn verify_credential(stack: &Stack, credential: &Value) -> anyhow::Result<Value> {
+    let response = stack
+        .http
+        .post(format!("{}/verify", stack.url(Service::Verifier)))
+        .json(&serde_json::json!({"credential": credential}))
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 200, "verify answered {}", response.status());
+    Ok(response.json().await?)
+}
+
 async fn judge_vcjwt(args: Vec<String>) -> anyhow::Result<Value> {
     tokio::task::spawn_blocking(move || vcjwt_judge(&args.iter().map(String::as_str).collect::<Vec<_>>())).await?
 }
@@ -74,7 +96,7 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     let formats = award["formats"].as_object().unwrap();
     assert_eq!(
         formats.keys().collect::<Vec<_>>(),
-        vec!["ob2_hosted", "ob2_signed", "ob3_vcjwt"],
+        vec!["ob2_hosted", "ob2_signed", "ob3_di", "ob3_vcjwt"],
         "the demo badge class is issued in every format"
     );
 
@@ -162,13 +184,61 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     let verdict = judge_vcjwt(vec![ob3_url.clone()]).await?;
     assert_eq!(verdict["valid"], true, "VC-JWT judge: {verdict:#}");
     let old_kid = verdict["kid"].as_str().unwrap().to_string();
-    let ours = stack.verify(&ob3_url, Some("aiko@example.ac.jp")).await?;
+    let ours = verify_token(&stack, &jwt_a, Some("aiko@example.ac.jp")).await?;
     assert_eq!(
         (ours["status"].as_str(), ours["format"].as_str()),
         (Some("valid"), Some("ob3-vcjwt")),
         "{ours:#}"
     );
     assert_eq!(ours["recipient"]["matched"], true);
+
+    // OB 3.0 Data Integrity: the JSON form carries an eddsa-rdfc-2022 proof
+    // whose verification method is a Multikey in the issuer's Profile.
+    assert_eq!(credential["proof"]["type"], "DataIntegrityProof");
+    assert_eq!(credential["proof"]["cryptosuite"], "eddsa-rdfc-2022");
+    let method = credential["proof"]["verificationMethod"].as_str().unwrap().to_string();
+    let issuer_id = credential["issuer"]["id"].as_str().unwrap().to_string();
+    assert!(method.starts_with(&format!("{issuer_id}#key-")), "{method}");
+    let controller: Value = stack.http.get(&issuer_id).send().await?.json().await?;
+    assert!(
+        controller["assertionMethod"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == method.as_str()),
+        "{controller:#}"
+    );
+    let verdict = judge_di(&ob3_url).await?;
+    assert_eq!(
+        (verdict["verified"].as_bool(), verdict["revoked"].as_bool()),
+        (Some(true), Some(false)),
+        "Data Integrity judge: {verdict:#}"
+    );
+    let ours = stack.verify(&ob3_url, Some("aiko@example.ac.jp")).await?;
+    assert_eq!(
+        (ours["status"].as_str(), ours["format"].as_str()),
+        (Some("valid"), Some("ob3-di")),
+        "{ours:#}"
+    );
+    assert_eq!(ours["recipient"]["matched"], true);
+    let mut tampered = credential.clone();
+    tampered["credentialSubject"]["achievement"]["name"] = Value::from("Forged");
+    let verdict = judge_di_document(tampered.clone()).await?;
+    assert_eq!(
+        verdict["verified"], false,
+        "a tampered credential must fail: {verdict:#}"
+    );
+    let ours = verify_credential(&stack, &tampered).await?;
+    assert_eq!(ours["status"], "invalid", "{ours:#}");
+    // An unsigned addition under a term no context defines: a verifier that
+    // drops it would pass the credential; both refuse it.
+    let mut extended = credential.clone();
+    extended["credentialSubject"]["achievement"]["grade"] = Value::from("A+");
+    let verdict = judge_di_document(extended.clone()).await?;
+    assert_eq!(verdict["verified"], false, "{verdict:#}");
+    let ours = verify_credential(&stack, &extended).await?;
+    assert_eq!(ours["status"], "invalid", "{ours:#}");
+    assert!(ours["checks"].to_string().contains("json_ld"), "{ours:#}");
     let ours = verify_token(&stack, &jwt_a, Some("someone@example.ac.jp")).await?;
     assert_eq!(ours["status"], "invalid", "wrong recipient: {ours:#}");
     assert!(old_kid.starts_with(&format!("{issuer}/issuers/{}/keys/", seed.issuer_id)));
@@ -187,8 +257,13 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         .await?
         .json()
         .await?;
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
-    assert!(jwks["keys"][0]["valid_until"].is_null());
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k["kty"].as_str().unwrap()).collect::<Vec<_>>(),
+        vec!["RSA", "OKP"],
+        "one RSA and one Ed25519 key"
+    );
+    assert!(keys.iter().all(|k| k["valid_until"].is_null()));
     let rotated = stack
         .admin(
             Method::POST,
@@ -199,10 +274,14 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     assert_eq!(rotated.status(), 200);
     let jwks: Value = rotated.json().await?;
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 2);
-    assert_eq!(keys[0]["kid"], old_kid.as_str());
-    assert!(keys[0]["valid_until"].is_string(), "the old key has an end");
-    assert!(keys[1]["valid_until"].is_null(), "the new key signs from now on");
+    assert_eq!(keys.len(), 4);
+    let old_rsa = keys.iter().find(|k| k["kid"] == old_kid.as_str()).unwrap();
+    assert!(old_rsa["valid_until"].is_string(), "the old key has an end");
+    assert_eq!(
+        keys.iter().filter(|k| k["valid_until"].is_null()).count(),
+        2,
+        "one new key per algorithm signs from now on"
+    );
 
     assert_eq!(
         stack
@@ -225,6 +304,37 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         verdict["valid"], true,
         "signed before the rotation, still valid after it: {verdict:#}"
     );
+    // Data Integrity across the rotation: the new credential names the new
+    // Multikey; the old one still verifies under the retired key, which the
+    // issuer's Profile keeps (once the host has the new Profile).
+    let credential_b: Value = stack
+        .http
+        .get(award_b["formats"]["ob3_di"].as_str().unwrap())
+        .send()
+        .await?
+        .json()
+        .await?;
+    let method_b = credential_b["proof"]["verificationMethod"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(method_b, method, "signed with the new Ed25519 key");
+    let mut published = false;
+    for _ in 0..100 {
+        let controller: Value = stack.http.get(&issuer_id).send().await?.json().await?;
+        if controller["assertionMethod"].to_string().contains(&method_b) {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published, "the host serves the new key");
+    for url in [ob3_url.as_str(), award_b["formats"]["ob3_di"].as_str().unwrap()] {
+        let verdict = judge_di(url).await?;
+        assert_eq!(verdict["verified"], true, "{url}: {verdict:#}");
+        let ours = stack.verify(url, None).await?;
+        assert_eq!(ours["status"], "valid", "{url}: {ours:#}");
+    }
     // The host learns the new key over the bus; once it has, both signed forms verify.
     let signed_b_url = award_b["formats"]["ob2_signed"].as_str().unwrap();
     let jws_b = stack
@@ -312,6 +422,15 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         verdict_b["valid"], true,
         "the other award in the same list stays valid: {verdict_b:#}"
     );
+    // The Data Integrity judge reads the same bit from the list's own DI proof.
+    let verdict = judge_di(&ob3_url).await?;
+    assert_eq!(
+        (verdict["verified"].as_bool(), verdict["revoked"].as_bool()),
+        (Some(false), Some(true)),
+        "{verdict:#}"
+    );
+    let verdict = judge_di(award_b["formats"]["ob3_di"].as_str().unwrap()).await?;
+    assert_eq!(verdict["verified"], true, "{verdict:#}");
     // Akashi's verifier reports both revoked forms as revoked, the other award as valid.
     assert_eq!(verify_token(&stack, &jws_a, None).await?["status"], "revoked");
     assert_eq!(stack.verify(&ob3_url, None).await?["status"], "revoked");

@@ -20,11 +20,13 @@ pub async fn issuer_published(state: AppState, message: IncomingMessage) -> Resu
         .values((
             hosted_issuers::id.eq(published.issuer_id),
             hosted_issuers::profile.eq(&published.profile),
+            hosted_issuers::ob3_profile.eq(&published.ob3_profile),
         ))
         .on_conflict(hosted_issuers::id)
         .do_update()
         .set((
             hosted_issuers::profile.eq(excluded(hosted_issuers::profile)),
+            hosted_issuers::ob3_profile.eq(excluded(hosted_issuers::ob3_profile)),
             hosted_issuers::updated_at.eq(diesel::dsl::now),
         ))
         .execute(&mut conn)

@@ -5,6 +5,7 @@ diesel::table! {
         id -> Uuid,
         profile -> Jsonb,
         updated_at -> Timestamptz,
+        ob3_profile -> Nullable<Jsonb>,
     }
 }
 

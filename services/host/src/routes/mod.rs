@@ -11,6 +11,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ob2::badge_class)
         .service(ob2::badge_image)
         .service(ob2::issuer)
+        .service(ob2::ob3_issuer)
         .service(ob2::revocation_list)
         .service(ob2::signed_assertion)
         .service(ob2::key)
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ob2::badge_class,
         ob2::badge_image,
         ob2::issuer,
+        ob2::ob3_issuer,
         ob2::revocation_list,
         ob2::signed_assertion,
         ob2::key,

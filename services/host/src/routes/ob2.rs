@@ -222,6 +222,34 @@ pub async fn issuer(
     Ok(json_ld(&req, actix_web::http::StatusCode::OK, &doc, STATIC_MAX_AGE))
 }
 
+/// The OB 3.0 issuer Profile: also the controller document of the issuer's
+/// keys (Multikey for Data Integrity proofs, JsonWebKey for VC-JWTs).
+#[utoipa::path(responses((status = 200, content_type = "application/json"), (status = 404)))]
+#[get("/ob3/issuers/{id}")]
+pub async fn ob3_issuer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let doc: Option<serde_json::Value> = hosted_issuers::table
+        .find(path.into_inner())
+        .select(hosted_issuers::ob3_profile)
+        .first(&mut conn)
+        .await
+        .optional()?
+        .flatten();
+    let doc = doc.ok_or_else(|| not_found("issuer"))?;
+    let body = serde_json::to_vec(&doc).map_err(ApiError::internal)?;
+    Ok(cacheable(
+        &req,
+        actix_web::http::StatusCode::OK,
+        "application/json",
+        body,
+        STATIC_MAX_AGE,
+    ))
+}
+
 /// The issuer's OB 2.0 RevocationList.
 #[utoipa::path(responses((status = 200, content_type = "application/ld+json"), (status = 404)))]
 #[get("/ob2/revocations/{issuer_id}")]
@@ -307,11 +335,23 @@ mod tests {
     }
 }
 
-/// A credential as JSON, or as its VC-JWT for `Accept: application/jwt`.
-/// Short-cached: these carry revocation status, or are it.
-fn json_or_jwt(req: &HttpRequest, credential: &serde_json::Value, jwt: String) -> Result<HttpResponse, ApiError> {
+/// A credential as JSON, or as its VC-JWT for `Accept: application/jwt`
+/// (406 when it was issued without one). Short-cached: these carry
+/// revocation status, or are it.
+fn json_or_jwt(
+    req: &HttpRequest,
+    credential: &serde_json::Value,
+    jwt: Option<String>,
+) -> Result<HttpResponse, ApiError> {
     let accept = header_str(req, header::ACCEPT);
-    if accept.contains("application/jwt") || accept.contains("application/vc+jwt") {
+    // Whichever the client lists first wins (as for OB 2.0 documents).
+    let first = |types: &[&str]| types.iter().filter_map(|t| accept.find(t)).min();
+    let jwt_at = first(&["application/jwt", "application/vc+jwt"]);
+    let json_at = first(&["application/json", "application/ld+json"]);
+    if jwt_at.is_some_and(|j| json_at.is_none_or(|k| j < k)) {
+        let jwt = jwt.ok_or_else(|| {
+            ApiError::NotAcceptable("this credential was issued without a VC-JWT; ask for application/json".into())
+        })?;
         return Ok(cacheable(
             req,
             actix_web::http::StatusCode::OK,
@@ -376,7 +416,7 @@ pub async fn ob3_credential(
         .first(&mut conn)
         .await
         .optional()?;
-    let (Some(credential), Some(jwt)) = row.unwrap_or((None, None)) else {
+    let (Some(credential), jwt) = row.unwrap_or((None, None)) else {
         return Err(not_found("OB 3.0 credential"));
     };
     json_or_jwt(&req, &credential, jwt)
@@ -418,5 +458,5 @@ pub async fn status_list(
         .await
         .optional()?
         .ok_or_else(|| not_found("status list"))?;
-    json_or_jwt(&req, &credential, jwt)
+    json_or_jwt(&req, &credential, Some(jwt))
 }

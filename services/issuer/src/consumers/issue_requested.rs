@@ -11,15 +11,16 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::{AwardCredentialRow, AwardRow, BadgeClassRow, IssuerRow};
+use crate::db::models::{AwardCredentialRow, AwardRow, BadgeClassRow, IssuerRow, SigningKeyRow};
 use crate::db::schema::{award_credentials, awards, badge_classes, issuers};
 use crate::domain::documents::{self, AssertionFacts, PublicLinks};
 use crate::domain::formats;
-use crate::domain::keyring::Keyring;
+use crate::domain::keyring::{KeyAlgorithm, Keyring};
 use crate::domain::status_list::{self, LIST_BYTES};
 use crate::keys::active_key;
 use crate::startup::AppState;
 use crate::status;
+use akashi_ld::data_integrity::{self, ProofOptions};
 
 const CONSUMER: &str = "issuer.issue.requested";
 
@@ -138,32 +139,21 @@ pub async fn issue(
             created_at: issued_on,
         };
         diesel::insert_into(awards::table).values(&row).execute(conn).await?;
-        if let Some(key_id) = signed.key_id {
-            let mut rows = Vec::new();
-            if let Some(jws) = &signed.ob2_jws {
-                rows.push(AwardCredentialRow {
+        if !signed.credentials.is_empty() {
+            let rows: Vec<AwardCredentialRow> = signed
+                .credentials
+                .iter()
+                .map(|c| AwardCredentialRow {
                     award_id,
-                    format: formats::OB2_SIGNED.into(),
-                    signing_key_id: key_id,
-                    document: None,
-                    compact: jws.clone(),
+                    format: c.format.into(),
+                    signing_key_id: c.key_id,
+                    document: c.document.clone(),
+                    compact: c.compact.clone(),
                     created_at: issued_on,
-                    status_list_no: None,
-                    status_index: None,
-                });
-            }
-            if let (Some(credential), Some(jwt)) = (&signed.ob3_credential, &signed.ob3_jwt) {
-                rows.push(AwardCredentialRow {
-                    award_id,
-                    format: formats::OB3_VCJWT.into(),
-                    signing_key_id: key_id,
-                    document: Some(credential.clone()),
-                    compact: jwt.clone(),
-                    created_at: issued_on,
-                    status_list_no: signed.status.map(|p| p.list_no),
-                    status_index: signed.status.map(|p| p.index),
-                });
-            }
+                    status_list_no: c.status.map(|p| p.list_no),
+                    status_index: c.status.map(|p| p.index),
+                })
+                .collect();
             diesel::insert_into(award_credentials::table)
                 .values(&rows)
                 .execute(conn)
@@ -193,12 +183,23 @@ pub async fn issue(
     .await
 }
 
+/// One signed form of an award, as stored.
+struct SignedCredential {
+    format: &'static str,
+    key_id: Uuid,
+    document: Option<serde_json::Value>,
+    /// The compact JWS / VC-JWT, or the Data Integrity `proofValue`.
+    compact: String,
+    status: Option<status::Position>,
+}
+
 /// The signed forms of one award.
 #[derive(Default)]
 struct Signed {
-    key_id: Option<Uuid>,
-    status: Option<status::Position>,
+    credentials: Vec<SignedCredential>,
     ob2_jws: Option<String>,
+    /// The OB 3.0 JSON credential hosts serve: with its Data Integrity
+    /// proof when the badge class asks for one.
     ob3_credential: Option<serde_json::Value>,
     ob3_jwt: Option<String>,
 }
@@ -210,7 +211,22 @@ struct SigningContext<'a> {
     correlation: &'a Option<String>,
 }
 
-/// Signs the formats the badge class asks for with the issuer's active key.
+/// The issuer's active key of `algorithm`; missing means start-up has not
+/// given the issuer one yet (issuers get keys when created): retry.
+async fn signing_key(
+    conn: &mut diesel_async::AsyncPgConnection,
+    issuer_id: Uuid,
+    algorithm: KeyAlgorithm,
+) -> Result<SigningKeyRow, HandlerError> {
+    active_key(conn, issuer_id, algorithm).await?.ok_or_else(|| {
+        HandlerError::transient(format!(
+            "issuer {issuer_id} has no active {} signing key yet",
+            algorithm.as_str()
+        ))
+    })
+}
+
+/// Signs the formats the badge class asks for with the issuer's active keys.
 async fn sign_formats(
     badge_class: &BadgeClassRow,
     issuer: &IssuerRow,
@@ -225,58 +241,94 @@ async fn sign_formats(
         correlation,
     } = context;
     let wants = |f: &str| badge_class.formats.iter().any(|x| x == f);
-    if !wants(formats::OB2_SIGNED) && !wants(formats::OB3_VCJWT) {
-        return Ok(Signed::default());
-    }
-    // Issuers get a key when created (or at start-up for older ones); a
-    // missing one means start-up has not finished that work yet: retry.
-    let key = active_key(conn, issuer.id)
-        .await?
-        .ok_or_else(|| HandlerError::transient(format!("issuer {} has no active signing key yet", issuer.id)))?;
-    let signer = keyring
-        .signer(&key)
-        .map_err(|e| HandlerError::transient(format!("signing key: {e}")))?;
-    let mut signed = Signed {
-        key_id: Some(key.id),
-        ..Default::default()
-    };
+    let mut signed = Signed::default();
     if wants(formats::OB2_SIGNED) {
+        let key = signing_key(conn, issuer.id, KeyAlgorithm::Rs256).await?;
+        let signer = keyring
+            .signer(&key)
+            .map_err(|e| HandlerError::transient(format!("signing key: {e}")))?;
         let assertion = documents::signed_assertion(hosted, facts.award_id, key.id, links);
-        signed.ob2_jws = Some(
-            signer
-                .sign_jws(None, None, &assertion)
-                .map_err(HandlerError::permanent)?,
-        );
+        let jws = signer
+            .sign_jws(None, None, &assertion)
+            .map_err(HandlerError::permanent)?;
+        signed.credentials.push(SignedCredential {
+            format: formats::OB2_SIGNED,
+            key_id: key.id,
+            document: None,
+            compact: jws.clone(),
+            status: None,
+        });
+        signed.ob2_jws = Some(jws);
     }
+    if !wants(formats::OB3_VCJWT) && !wants(formats::OB3_DI) {
+        return Ok(signed);
+    }
+    let mut credential = documents::ob3_credential(issuer, badge_class, facts, links);
+    let position = status::allocate(conn, issuer.id)
+        .await
+        .map_err(HandlerError::transient)?;
+    if position.new_list {
+        status::publish_list(
+            conn,
+            issuer.id,
+            position.list_no,
+            &[0; LIST_BYTES],
+            keyring,
+            links,
+            (*correlation).clone(),
+        )
+        .await
+        .map_err(HandlerError::transient)?;
+    }
+    credential["credentialStatus"] =
+        status_list::entry(&links.status_list(issuer.id, position.list_no), position.index);
     if wants(formats::OB3_VCJWT) {
-        let mut credential = documents::ob3_credential(issuer, badge_class, facts, links);
-        let position = status::allocate(conn, issuer.id)
-            .await
-            .map_err(HandlerError::transient)?;
-        if position.new_list {
-            status::publish_list(
-                conn,
-                issuer.id,
-                position.list_no,
-                &[0; LIST_BYTES],
-                &key,
-                &signer,
-                links,
-                (*correlation).clone(),
-            )
-            .await
-            .map_err(HandlerError::transient)?;
-        }
-        credential["credentialStatus"] =
-            status_list::entry(&links.status_list(issuer.id, position.list_no), position.index);
-        signed.status = Some(position);
+        let key = signing_key(conn, issuer.id, KeyAlgorithm::Rs256).await?;
+        let signer = keyring
+            .signer(&key)
+            .map_err(|e| HandlerError::transient(format!("signing key: {e}")))?;
         let claims = documents::vc_jwt_claims(&credential, facts.issued_on, facts.expires);
         let kid = links.key_jwk(issuer.id, key.id);
-        signed.ob3_jwt = Some(
-            signer
-                .sign_jws(Some(&kid), Some("JWT"), &claims)
-                .map_err(HandlerError::permanent)?,
-        );
+        let jwt = signer
+            .sign_jws(Some(&kid), Some("JWT"), &claims)
+            .map_err(HandlerError::permanent)?;
+        signed.credentials.push(SignedCredential {
+            format: formats::OB3_VCJWT,
+            key_id: key.id,
+            document: Some(credential.clone()),
+            compact: jwt.clone(),
+            status: Some(position),
+        });
+        signed.ob3_jwt = Some(jwt);
+    }
+    if wants(formats::OB3_DI) {
+        let key = signing_key(conn, issuer.id, KeyAlgorithm::EdDsa).await?;
+        let signer = keyring
+            .ed25519_signer(&key)
+            .map_err(|e| HandlerError::transient(format!("signing key: {e}")))?;
+        // `1EdTechJsonSchemaValidator2019` is defined in no JSON-LD context
+        // (not even OB 3.0.3's), so safe-mode canonicalization refuses it:
+        // the Data Integrity form names no schema; the VC-JWT keeps it.
+        let mut unsecured = credential.clone();
+        if let Some(map) = unsecured.as_object_mut() {
+            map.remove("credentialSchema");
+        }
+        let options = ProofOptions {
+            verification_method: &links.ob3_verification_method(issuer.id, key.id),
+            created: &documents::ob_datetime(facts.issued_on),
+        };
+        let secured = data_integrity::sign(&unsecured, &options, &signer)
+            .await
+            .map_err(HandlerError::permanent)?;
+        signed.credentials.push(SignedCredential {
+            format: formats::OB3_DI,
+            key_id: key.id,
+            document: Some(secured.clone()),
+            compact: secured["proof"]["proofValue"].as_str().unwrap_or_default().to_string(),
+            status: Some(position),
+        });
+        signed.ob3_credential = Some(secured);
+    } else {
         signed.ob3_credential = Some(credential);
     }
     Ok(signed)

@@ -54,6 +54,15 @@ impl PublicLinks {
     pub fn ob3_credential(&self, award_id: Uuid) -> String {
         format!("{}/ob3/credentials/{award_id}", self.host)
     }
+    /// `GET /ob3/issuers/{id}` on host: the OB 3.0 issuer Profile, which is
+    /// also the controller document of its Data Integrity keys.
+    pub fn ob3_issuer(&self, id: Uuid) -> String {
+        format!("{}/ob3/issuers/{id}", self.host)
+    }
+    /// The Multikey verification method of an Ed25519 key in that document.
+    pub fn ob3_verification_method(&self, issuer_id: Uuid, key_id: Uuid) -> String {
+        format!("{}#key-{key_id}", self.ob3_issuer(issuer_id))
+    }
     /// `GET /ob2/issuers/{id}` on host.
     pub fn issuer(&self, id: Uuid) -> String {
         format!("{}/ob2/issuers/{id}", self.host)
@@ -117,6 +126,49 @@ pub fn cryptographic_key(key: &SigningKeyRow, links: &PublicLinks) -> serde_json
     })
 }
 
+/// The OB 3.0 issuer Profile, served at the issuer's OB 3.0 id. It is also
+/// the controller document that Data Integrity verifiers resolve a proof's
+/// verification method through (research notes §7): the DID and Multikey
+/// contexts first, every Ed25519 key as a Multikey with an absolute id and
+/// the issuer as controller, all of them in `assertionMethod`; the RSA keys
+/// of VC-JWTs are listed too, as JsonWebKey methods whose id is the `kid`.
+pub fn ob3_profile(issuer: &IssuerRow, keys: &[SigningKeyRow], links: &PublicLinks) -> serde_json::Value {
+    let id = links.ob3_issuer(issuer.id);
+    let methods: Vec<serde_json::Value> = keys
+        .iter()
+        .filter_map(|k| match k.algorithm.as_str() {
+            "EdDSA" => {
+                let raw = k.public_jwk["x"]
+                    .as_str()
+                    .and_then(|x| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, x).ok())?;
+                Some(serde_json::json!({
+                    "id": links.ob3_verification_method(issuer.id, k.id),
+                    "type": "Multikey",
+                    "controller": id,
+                    "publicKeyMultibase": akashi_crypto::ed25519::multikey_from_raw(&raw),
+                }))
+            }
+            _ => Some(serde_json::json!({
+                "id": links.key_jwk(issuer.id, k.id),
+                "type": "JsonWebKey",
+                "controller": id,
+                "publicKeyJwk": k.public_jwk,
+            })),
+        })
+        .collect();
+    let assertion: Vec<&serde_json::Value> = methods.iter().map(|m| &m["id"]).collect();
+    serde_json::json!({
+        "@context": [akashi_ld::contexts::DID_V1, akashi_ld::contexts::MULTIKEY_V1],
+        "id": id,
+        "type": "Profile",
+        "name": issuer.name,
+        "url": issuer.url,
+        "email": issuer.email,
+        "verificationMethod": methods,
+        "assertionMethod": assertion,
+    })
+}
+
 /// The OB 2.0 signed form of an award: a `urn:uuid:` id, `SignedBadge` verification.
 pub fn signed_assertion(hosted: &Assertion, award_id: Uuid, key_id: Uuid, links: &PublicLinks) -> Assertion {
     let mut signed = hosted.clone();
@@ -165,7 +217,7 @@ pub fn ob3_credential(
         "id": links.ob3_credential(facts.award_id),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {
-            "id": links.issuer(issuer.id),
+            "id": links.ob3_issuer(issuer.id),
             "type": ["Profile"],
             "name": issuer.name,
             "url": issuer.url,

@@ -7,8 +7,11 @@ pub const OB2_SIGNED: &str = "ob2_signed";
 /// OB 3.0 OpenBadgeCredential with a VC-JWT proof (RS256).
 pub const OB3_VCJWT: &str = "ob3_vcjwt";
 
+/// OB 3.0 OpenBadgeCredential with a Data Integrity proof (eddsa-rdfc-2022).
+pub const OB3_DI: &str = "ob3_di";
+
 /// Every format Akashi issues today, in a stable order.
-pub const SUPPORTED: [&str; 3] = [OB2_HOSTED, OB2_SIGNED, OB3_VCJWT];
+pub const SUPPORTED: [&str; 4] = [OB2_HOSTED, OB2_SIGNED, OB3_VCJWT, OB3_DI];
 
 /// A checked set of formats.
 #[derive(Debug, Clone, PartialEq, Eq)]

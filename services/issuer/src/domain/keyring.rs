@@ -1,10 +1,13 @@
 //! The issuer's signing keys: generated per issuer, sealed under the master
 //! key in the database, unsealed and parsed once per process, then reused
-//! for every signature.
+//! for every signature. Each issuer holds one active key per algorithm:
+//! RSA (RS256: OB 2.0 signed and OB 3.0 VC-JWT) and Ed25519 (OB 3.0 Data
+//! Integrity, eddsa-rdfc-2022).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use akashi_crypto::ed25519::{Ed25519Signer, generate_ed25519};
 use akashi_crypto::keys::{KeyError, MasterKey, RsaSigner, generate_rsa_2048};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -12,10 +15,33 @@ use uuid::Uuid;
 use crate::db::models::SigningKeyRow;
 use crate::domain::documents::PublicLinks;
 
+/// The signature algorithms an issuer has keys for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    /// RSA-2048, PKCS#1 v1.5 with SHA-256.
+    Rs256,
+    /// Ed25519.
+    EdDsa,
+}
+
+impl KeyAlgorithm {
+    /// Every algorithm, in the order keys are made.
+    pub const ALL: [KeyAlgorithm; 2] = [KeyAlgorithm::Rs256, KeyAlgorithm::EdDsa];
+
+    /// The JOSE name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAlgorithm::Rs256 => "RS256",
+            KeyAlgorithm::EdDsa => "EdDSA",
+        }
+    }
+}
+
 /// Signing keys in use by this process.
 pub struct Keyring {
     master: MasterKey,
-    signers: RwLock<HashMap<Uuid, Arc<RsaSigner>>>,
+    rsa: RwLock<HashMap<Uuid, Arc<RsaSigner>>>,
+    ed25519: RwLock<HashMap<Uuid, Arc<Ed25519Signer>>>,
 }
 
 impl Keyring {
@@ -23,47 +49,74 @@ impl Keyring {
     pub fn new(master: MasterKey) -> Self {
         Self {
             master,
-            signers: RwLock::new(HashMap::new()),
+            rsa: RwLock::new(HashMap::new()),
+            ed25519: RwLock::new(HashMap::new()),
         }
     }
 
-    /// A new RSA-2048 key for `issuer_id`, valid from `valid_from`, ready to insert.
+    /// A new key of `algorithm` for `issuer_id`, valid from `valid_from`, ready to insert.
     pub async fn generate(
         &self,
         issuer_id: Uuid,
+        algorithm: KeyAlgorithm,
         valid_from: DateTime<Utc>,
         links: &PublicLinks,
     ) -> Result<SigningKeyRow, KeyError> {
-        // Key generation is CPU work of tens of milliseconds: off the async threads.
-        let der = tokio::task::spawn_blocking(generate_rsa_2048)
-            .await
-            .map_err(|_| KeyError::Generate)??;
-        let signer = RsaSigner::from_pkcs8_der(&der)?;
         let id = Uuid::now_v7();
-        let jwk = signer.public().jwk(&links.key_jwk(issuer_id, id));
-        let row = SigningKeyRow {
+        let kid = links.key_jwk(issuer_id, id);
+        let (der, public_key_pem, public_jwk) = match algorithm {
+            KeyAlgorithm::Rs256 => {
+                // RSA generation is CPU work of tens of milliseconds: off the async threads.
+                let der = tokio::task::spawn_blocking(generate_rsa_2048)
+                    .await
+                    .map_err(|_| KeyError::Generate)??;
+                let signer = RsaSigner::from_pkcs8_der(&der)?;
+                let jwk = serde_json::to_value(signer.public().jwk(&kid)).expect("a JWK serialises");
+                let pem = signer.public().pem.clone();
+                self.rsa.write().expect("keyring lock").insert(id, Arc::new(signer));
+                (der, pem, jwk)
+            }
+            KeyAlgorithm::EdDsa => {
+                let der = generate_ed25519()?;
+                let signer = Ed25519Signer::from_pkcs8_der(&der)?;
+                let jwk = serde_json::to_value(signer.jwk(&kid)).expect("a JWK serialises");
+                let pem = signer.public_pem()?;
+                self.ed25519.write().expect("keyring lock").insert(id, Arc::new(signer));
+                (der, pem, jwk)
+            }
+        };
+        Ok(SigningKeyRow {
             id,
             issuer_id,
-            algorithm: "RS256".into(),
-            public_key_pem: signer.public().pem.clone(),
-            public_jwk: serde_json::to_value(jwk).expect("a JWK serialises"),
+            algorithm: algorithm.as_str().into(),
+            public_key_pem,
+            public_jwk,
             sealed_private_key: self.master.seal(id.as_bytes(), &der),
             valid_from,
             valid_until: None,
             created_at: valid_from,
-        };
-        self.signers.write().expect("keyring lock").insert(id, Arc::new(signer));
-        Ok(row)
+        })
     }
 
-    /// The signer of a stored key (unsealed and parsed on first use only).
+    /// The RSA signer of a stored key (unsealed and parsed on first use only).
     pub fn signer(&self, row: &SigningKeyRow) -> Result<Arc<RsaSigner>, KeyError> {
-        if let Some(signer) = self.signers.read().expect("keyring lock").get(&row.id) {
+        if let Some(signer) = self.rsa.read().expect("keyring lock").get(&row.id) {
             return Ok(signer.clone());
         }
         let der = self.master.open(row.id.as_bytes(), &row.sealed_private_key)?;
         let signer = Arc::new(RsaSigner::from_pkcs8_der(&der)?);
-        self.signers
+        self.rsa.write().expect("keyring lock").insert(row.id, signer.clone());
+        Ok(signer)
+    }
+
+    /// The Ed25519 signer of a stored key (unsealed and parsed on first use only).
+    pub fn ed25519_signer(&self, row: &SigningKeyRow) -> Result<Arc<Ed25519Signer>, KeyError> {
+        if let Some(signer) = self.ed25519.read().expect("keyring lock").get(&row.id) {
+            return Ok(signer.clone());
+        }
+        let der = self.master.open(row.id.as_bytes(), &row.sealed_private_key)?;
+        let signer = Arc::new(Ed25519Signer::from_pkcs8_der(&der)?);
+        self.ed25519
             .write()
             .expect("keyring lock")
             .insert(row.id, signer.clone());

@@ -82,7 +82,7 @@ fn view(row: AwardRow, badge_name: String, issuer_name: String, signed: &[String
     for format in signed {
         let url = match format.as_str() {
             formats::OB2_SIGNED => state.links.ob2_signed(row.id),
-            formats::OB3_VCJWT => state.links.ob3_credential(row.id),
+            formats::OB3_VCJWT | formats::OB3_DI => state.links.ob3_credential(row.id),
             _ => continue,
         };
         formats.insert(format.clone(), url);

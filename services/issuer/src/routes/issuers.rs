@@ -15,6 +15,7 @@ use crate::db::lower;
 use crate::db::models::IssuerRow;
 use crate::db::schema::{issuers, signing_keys};
 use crate::domain::fields::{LongText, Name, WebUrl};
+use crate::domain::keyring::KeyAlgorithm;
 use crate::keys::publish_issuer;
 use crate::startup::AppState;
 
@@ -102,11 +103,16 @@ pub async fn create_issuer(
         created_at: now,
         updated_at: now,
     };
-    let key = state
-        .keyring
-        .generate(row.id, now, &state.links)
-        .await
-        .map_err(ApiError::internal)?;
+    let mut keys = Vec::new();
+    for algorithm in KeyAlgorithm::ALL {
+        keys.push(
+            state
+                .keyring
+                .generate(row.id, algorithm, now, &state.links)
+                .await
+                .map_err(ApiError::internal)?,
+        );
+    }
     let links = state.links.clone();
     let correlation = Some(request_id.0);
     let mut conn = akashi_db::conn(&state.pool).await?;
@@ -123,7 +129,7 @@ pub async fn create_issuer(
                 other => other?,
             };
             diesel::insert_into(signing_keys::table)
-                .values(&key)
+                .values(&keys)
                 .execute(conn)
                 .await?;
             publish_issuer(conn, &row, &links, correlation.clone())

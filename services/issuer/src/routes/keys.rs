@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::db::models::SigningKeyRow;
 use crate::db::schema::{issuers, signing_keys};
+use crate::domain::keyring::KeyAlgorithm;
 use crate::keys::{active_key, all_keys, publish_issuer};
 use crate::routes::issuers::visible_issuer;
 use crate::startup::AppState;
@@ -85,8 +86,9 @@ pub async fn key(state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> R
     Ok(public_json(published(key)))
 }
 
-/// Retires the issuer's signing key and starts a new one. The retired key
-/// stays published with its validity window.
+/// Retires the issuer's signing keys (RSA and Ed25519) and starts new ones.
+/// Retired keys stay published with their validity windows, so that what
+/// they signed still verifies.
 #[utoipa::path(responses((status = 200, body = Jwks), (status = 404)), security(("bearer" = [])))]
 #[post("/admin/issuers/{issuer_id}/keys/rotate")]
 pub async fn rotate(
@@ -98,11 +100,16 @@ pub async fn rotate(
     grant.require(Scope::IssuersWrite)?;
     let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
     let now = Utc::now();
-    let new_key = state
-        .keyring
-        .generate(issuer.id, now, &state.links)
-        .await
-        .map_err(ApiError::internal)?;
+    let mut new_keys = Vec::new();
+    for algorithm in KeyAlgorithm::ALL {
+        new_keys.push(
+            state
+                .keyring
+                .generate(issuer.id, algorithm, now, &state.links)
+                .await
+                .map_err(ApiError::internal)?,
+        );
+    }
     let links = state.links.clone();
     let mut conn = akashi_db::conn(&state.pool).await?;
     let keys = conn
@@ -114,14 +121,16 @@ pub async fn rotate(
                 .for_update()
                 .first::<Uuid>(conn)
                 .await?;
-            if let Some(old) = active_key(conn, issuer.id).await? {
-                diesel::update(signing_keys::table.find(old.id))
-                    .set(signing_keys::valid_until.eq(now))
-                    .execute(conn)
-                    .await?;
+            for algorithm in KeyAlgorithm::ALL {
+                if let Some(old) = active_key(conn, issuer.id, algorithm).await? {
+                    diesel::update(signing_keys::table.find(old.id))
+                        .set(signing_keys::valid_until.eq(now))
+                        .execute(conn)
+                        .await?;
+                }
             }
             diesel::insert_into(signing_keys::table)
-                .values(&new_key)
+                .values(&new_keys)
                 .execute(conn)
                 .await?;
             publish_issuer(conn, &issuer, &links, Some(request_id.0.clone()))
@@ -131,7 +140,7 @@ pub async fn rotate(
         })
         .await?;
     state.relay.wake();
-    tracing::info!(issuer_id = %issuer.id, key_id = %new_key.id, "signing key rotated");
+    tracing::info!(issuer_id = %issuer.id, "signing keys rotated");
     Ok(HttpResponse::Ok().json(Jwks {
         keys: keys.into_iter().map(published).collect(),
     }))

@@ -2,4 +2,5 @@
 
 pub mod ob2_hosted;
 pub mod ob2_signed;
+pub mod ob3_di;
 pub mod ob3_vcjwt;

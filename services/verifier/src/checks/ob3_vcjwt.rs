@@ -66,6 +66,19 @@ async fn signed_by_issuer(fetcher: &Fetcher, token: &str, issuer_id: &str, check
     else {
         return None;
     };
+    // An OB 3.0 Profile that is a controller document lists its keys as
+    // verification methods: the kid must be one the issuer controls and
+    // authorizes for assertions, and its key there must verify the token.
+    let kid = jws_header(token).and_then(|h| h["kid"].as_str().map(str::to_owned));
+    if let Some(method) = kid.and_then(|kid| assertion_method(&profile, &kid, issuer_id))
+        && let (Some(n), Some(e)) = (
+            method["publicKeyJwk"]["n"].as_str(),
+            method["publicKeyJwk"]["e"].as_str(),
+        )
+        && DecodingKey::from_rsa_components(n, e).is_ok_and(|k| signature_verifies(token, &k))
+    {
+        return Some(profile);
+    }
     let keys: Vec<String> = match &profile["publicKey"] {
         Value::Array(items) => items.iter().filter_map(|k| reference(k).map(str::to_owned)).collect(),
         single => reference(single).map(|k| vec![k.to_owned()]).unwrap_or_default(),
@@ -96,6 +109,26 @@ async fn signed_by_issuer(fetcher: &Fetcher, token: &str, issuer_id: &str, check
         "署名鍵が発行者プロファイルに記載された発行者の鍵ではありません。",
     );
     None
+}
+
+/// The verification method `id` of a controller document, if `controller`
+/// controls it and the document lists it under `assertionMethod`.
+pub fn assertion_method<'a>(document: &'a Value, id: &str, controller: &str) -> Option<&'a Value> {
+    let listed = document["assertionMethod"]
+        .as_array()?
+        .iter()
+        .any(|m| m.as_str().or_else(|| m["id"].as_str()) == Some(id));
+    let embedded = document["assertionMethod"]
+        .as_array()?
+        .iter()
+        .find(|m| m["id"].as_str() == Some(id));
+    let method = embedded.or_else(|| {
+        document["verificationMethod"]
+            .as_array()?
+            .iter()
+            .find(|m| m["id"].as_str() == Some(id))
+    })?;
+    (listed && document["id"] == controller && method["controller"] == controller).then_some(method)
 }
 
 /// Reads the credential's revocation bit from its issuer-signed status list.
@@ -245,35 +278,9 @@ pub async fn verify(
     let claims = jws_payload(token).unwrap_or(Value::Null);
     let credential = claims.get("vc").unwrap_or(&claims).clone();
     findings.credential_id = credential["id"].as_str().map(str::to_owned);
-    let contexts: Vec<&str> = credential["@context"]
-        .as_array()
-        .map(|c| c.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let issuer_id = credential["issuer"]
-        .get("id")
-        .unwrap_or(&credential["issuer"])
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let shaped = contexts.first() == Some(&VC_V2)
-        && contexts.get(1).is_some_and(|c| c.starts_with(OB3_CONTEXT_PREFIX))
-        && is_ob3(&credential)
-        && !issuer_id.is_empty()
-        && credential["credentialSubject"]["achievement"].is_object();
-    if !shaped {
-        checks.fail(
-            "credential_shape",
-            Status::Invalid,
-            "Not an OB 3.0 OpenBadgeCredential (contexts in order, types, issuer, achievement).",
-            "OB 3.0 の OpenBadgeCredential ではありません。",
-        );
+    let Some(issuer_id) = check_shape(&credential, checks) else {
         return findings;
-    }
-    checks.pass(
-        "credential_shape",
-        "The payload is an OB 3.0 OpenBadgeCredential.",
-        "OB 3.0 の OpenBadgeCredential です。",
-    );
+    };
     let nbf_ok = credential["validFrom"].as_str().and_then(epoch) == claims["nbf"].as_i64();
     let exp_ok = match credential["validUntil"].as_str() {
         Some(until) => epoch(until) == claims["exp"].as_i64(),
@@ -301,10 +308,69 @@ pub async fn verify(
         "The key is one the issuer's profile lists as its own.",
         "鍵は発行者プロファイルに記載された鍵です。",
     );
+    check_credential(
+        fetcher,
+        &credential,
+        &issuer_id,
+        expected_recipient,
+        trusted,
+        checks,
+        &mut findings,
+    )
+    .await;
+    findings
+}
+
+/// Checks that `credential` is an OB 3.0 OpenBadgeCredential (contexts in
+/// order, types, issuer, achievement); answers its issuer id.
+pub fn check_shape(credential: &Value, checks: &mut Checks) -> Option<String> {
+    let contexts: Vec<&str> = credential["@context"]
+        .as_array()
+        .map(|c| c.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let issuer_id = credential["issuer"]
+        .get("id")
+        .unwrap_or(&credential["issuer"])
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let shaped = contexts.first() == Some(&VC_V2)
+        && contexts.get(1).is_some_and(|c| c.starts_with(OB3_CONTEXT_PREFIX))
+        && is_ob3(credential)
+        && !issuer_id.is_empty()
+        && credential["credentialSubject"]["achievement"].is_object();
+    if !shaped {
+        checks.fail(
+            "credential_shape",
+            Status::Invalid,
+            "Not an OB 3.0 OpenBadgeCredential (contexts in order, types, issuer, achievement).",
+            "OB 3.0 の OpenBadgeCredential ではありません。",
+        );
+        return None;
+    }
+    checks.pass(
+        "credential_shape",
+        "The payload is an OB 3.0 OpenBadgeCredential.",
+        "OB 3.0 の OpenBadgeCredential です。",
+    );
+    Some(issuer_id)
+}
+
+/// The checks every OB 3.0 credential gets once its proof holds: issuer and
+/// badge summaries, validity dates, the recipient, the status list bit.
+pub async fn check_credential(
+    fetcher: &Fetcher,
+    credential: &Value,
+    issuer_id: &str,
+    expected_recipient: Option<&EmailAddress>,
+    trusted: &[String],
+    checks: &mut Checks,
+    findings: &mut Findings,
+) {
     findings.issuer = Some(IssuerSummary {
-        id: issuer_id.clone(),
+        id: issuer_id.to_string(),
         name: credential["issuer"]["name"].as_str().map(str::to_owned),
-        trusted: trusted.contains(&issuer_id),
+        trusted: trusted.iter().any(|t| t == issuer_id),
     });
     let achievement = &credential["credentialSubject"]["achievement"];
     findings.badge = Some(BadgeSummary {
@@ -371,6 +437,5 @@ pub async fn verify(
             }
         })
     }));
-    check_status(fetcher, &credential, &issuer_id, checks).await;
-    findings
+    check_status(fetcher, credential, issuer_id, checks).await;
 }

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::checks::ob2_hosted::{self, Findings};
-use crate::checks::{ob2_signed, ob3_vcjwt};
+use crate::checks::{ob2_signed, ob3_di, ob3_vcjwt};
 use crate::db::verifications;
 use crate::domain::baked::{self, BakedError};
 use crate::domain::report::{Checks, RecipientMatch, Report, Status};
@@ -49,6 +49,8 @@ enum Subject {
     HostedUrl(url::Url),
     /// A compact JWS or VC-JWT; its payload decides the procedure.
     Token(String),
+    /// A JSON credential carrying a Data Integrity proof.
+    DataIntegrity(Value),
     Unsupported {
         kind: &'static str,
         en: String,
@@ -85,8 +87,8 @@ async fn vc_jwt_at(state: &AppState, url: &url::Url) -> Option<String> {
 fn no_proof() -> Subject {
     Subject::Unsupported {
         kind: "credential",
-        en: "This credential carries no proof this version can check (OB 2.0 hosted or signed, OB 3.0 VC-JWT); Data Integrity proofs and Blockcerts are not verified yet.".into(),
-        ja: "このバージョンで検証できる証明がありません（Data Integrity と Blockcerts は未対応）。".into(),
+        en: "This credential carries no proof this version can check (OB 2.0 hosted or signed, OB 3.0 VC-JWT or Data Integrity); Blockcerts are not verified yet.".into(),
+        ja: "このバージョンで検証できる証明がありません（Blockcerts は未対応）。".into(),
     }
 }
 
@@ -107,6 +109,8 @@ async fn subject_at(state: &AppState, url: url::Url) -> Subject {
         return Subject::Token(text);
     }
     match serde_json::from_slice::<Value>(&fetched.body) {
+        // The document itself is signed: verify what was served.
+        Ok(json) if ob3_vcjwt::is_ob3(&json) && ob3_di::has_data_integrity_proof(&json) => Subject::DataIntegrity(json),
         Ok(json) if ob3_vcjwt::is_ob3(&json) => match vc_jwt_at(state, &url).await {
             Some(token) => Subject::Token(token),
             None => no_proof(),
@@ -139,6 +143,9 @@ async fn resolve(
                     Some(id.clone()),
                     Subject::HostedUrl(parse_url(state, &id)?),
                 ));
+            }
+            if ob3_vcjwt::is_ob3(credential) && ob3_di::has_data_integrity_proof(credential) {
+                return Ok(("credential", id, Subject::DataIntegrity(credential.clone())));
             }
             if ob3_vcjwt::is_ob3(credential)
                 && let Some(id) = &id
@@ -294,6 +301,17 @@ async fn verify_one(state: &AppState, request: VerifyRequest, started: Instant) 
                 );
                 (None, Findings::default())
             }
+        }
+        Subject::DataIntegrity(credential) => {
+            let findings = ob3_di::verify(
+                &state.fetcher,
+                &credential,
+                recipient.as_ref(),
+                &state.trusted_issuers,
+                &mut checks,
+            )
+            .await;
+            (Some("ob3-di".to_string()), findings)
         }
         Subject::Unsupported { kind, en, ja } => {
             checks.fail("format", Status::Unknown, en, ja);

@@ -47,7 +47,8 @@ async fn main() -> anyhow::Result<()> {
         vec!["ob2_hosted"],
         vec!["ob2_hosted", "ob2_signed"],
         vec!["ob2_hosted", "ob3_vcjwt"],
-        vec!["ob2_hosted", "ob2_signed", "ob3_vcjwt"],
+        vec!["ob2_hosted", "ob3_di"],
+        vec!["ob2_hosted", "ob2_signed", "ob3_vcjwt", "ob3_di"],
     ] {
         let label = formats.join("+");
         let badge: Value = http

@@ -1,0 +1,1 @@
+ALTER TABLE hosted_issuers DROP COLUMN ob3_profile;

@@ -1,0 +1,174 @@
+//! JSON-LD → RDF → RDFC-1.0 canonical N-Quads, in safe mode.
+
+use json_ld::JsonLdProcessor;
+use json_ld::expansion::{Action, Policy};
+use ssi_json_ld::{RemoteDocument, json_ld};
+
+use crate::contexts;
+
+/// Why a document could not be canonicalized.
+#[derive(Debug, thiserror::Error)]
+pub enum CanonError {
+    /// Expansion failed: an unknown context, an undefined term, a term or
+    /// type that is not an absolute IRI, or malformed JSON-LD.
+    #[error("JSON-LD expansion failed: {0}")]
+    Expansion(String),
+    /// A node id or type stayed relative after expansion.
+    #[error("JSON-LD: {0:?} is not an absolute IRI")]
+    RelativeIri(String),
+}
+
+/// The expansion policy of "safe mode": reject what cannot be expanded
+/// instead of dropping it, so that every implementation hashes the same data.
+fn safe_mode() -> Policy {
+    Policy {
+        invalid: Action::Reject,
+        vocab: Action::Keep,
+        allow_undefined: false,
+    }
+}
+
+/// The canonical N-Quads of `document`, with contexts from the bundle only.
+pub async fn canonicalize(document: &serde_json::Value) -> Result<String, CanonError> {
+    check_contexts(document)?;
+    let remote = RemoteDocument::new(None, None, json_syntax::Value::from_serde_json(document.clone()));
+    let options = json_ld::Options {
+        expansion_policy: safe_mode(),
+        ..Default::default()
+    };
+    let mut generator = rdf_types::generator::Blank::new();
+    let mut rdf = remote
+        .to_rdf_using(&mut generator, contexts::loader(), options)
+        .await
+        .map_err(|e| CanonError::Expansion(e.to_string()))?;
+    let mut quads = Vec::new();
+    for quad in rdf.cloned_quads() {
+        let quad = quad.map_predicate(|p| p.into_iri().expect("predicates are IRIs in non-generalized RDF"));
+        quads.push(to_oxrdf(quad.as_lexical_quad_ref()));
+    }
+    // rdf-canon (RDFC-1.0) rather than ssi-rdf's URDNA2015: ssi-rdf writes
+    // control characters such as a tab raw inside literals, where RDFC-1.0
+    // and the JavaScript and Python implementations escape them (`\t`), so
+    // a description with a tab would hash differently from every verifier.
+    rdf_canon::canonicalize_quads(&quads).map_err(|e| CanonError::Expansion(e.to_string()))
+}
+
+/// One json-ld quad as oxrdf's, which rdf-canon takes.
+fn to_oxrdf(quad: rdf_types::LexicalQuadRef<'_>) -> oxrdf::Quad {
+    use rdf_types::{Id, Term};
+    let id = |id: Id<&iref::Iri, &rdf_types::BlankId>| -> oxrdf::Subject {
+        match id {
+            Id::Iri(iri) => oxrdf::NamedNode::new_unchecked(iri.as_str()).into(),
+            Id::Blank(b) => oxrdf::BlankNode::new_unchecked(b.suffix()).into(),
+        }
+    };
+    let rdf_types::Quad(subject, predicate, object, graph) = quad;
+    let object: oxrdf::Term = match object {
+        Term::Id(i) => match id(i) {
+            oxrdf::Subject::NamedNode(n) => n.into(),
+            oxrdf::Subject::BlankNode(b) => b.into(),
+        },
+        Term::Literal(literal) => match &literal.type_ {
+            rdf_types::LiteralType::Any(datatype) => oxrdf::Literal::new_typed_literal(
+                literal.value.as_str(),
+                oxrdf::NamedNode::new_unchecked(datatype.as_str()),
+            )
+            .into(),
+            rdf_types::LiteralType::LangString(tag) => oxrdf::Literal::new_language_tagged_literal_unchecked(
+                literal.value.as_str(),
+                tag.as_str().to_lowercase(),
+            )
+            .into(),
+        },
+    };
+    let graph = match graph.map(id) {
+        None => oxrdf::GraphName::DefaultGraph,
+        Some(oxrdf::Subject::NamedNode(n)) => n.into(),
+        Some(oxrdf::Subject::BlankNode(b)) => b.into(),
+    };
+    oxrdf::Quad::new(
+        id(subject),
+        oxrdf::NamedNode::new_unchecked(predicate.as_str()),
+        object,
+        graph,
+    )
+}
+
+/// Refuses a context the bundle does not hold before any processing, with
+/// an error that names it (the loader's own error is less telling).
+fn check_contexts(document: &serde_json::Value) -> Result<(), CanonError> {
+    let mut urls = Vec::new();
+    match &document["@context"] {
+        serde_json::Value::String(url) => urls.push(url.as_str()),
+        serde_json::Value::Array(items) => urls.extend(items.iter().filter_map(|i| i.as_str())),
+        _ => {}
+    }
+    match urls.into_iter().find(|u| !contexts::is_bundled(u)) {
+        Some(unknown) => Err(CanonError::Expansion(format!("unknown context {unknown}"))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ob3() -> serde_json::Value {
+        json!({
+            "@context": [contexts::CREDENTIALS_V2, contexts::OB_V3P0_3_0_3],
+            "id": "http://127.0.0.1:8082/ob3/credentials/1",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "issuer": {"id": "http://127.0.0.1:8082/ob3/issuers/1", "type": ["Profile"], "name": "大学"},
+            "validFrom": "2026-11-27T00:00:00Z",
+            "credentialSubject": {
+                "type": ["AchievementSubject"],
+                "achievement": {
+                    "id": "http://127.0.0.1:8082/ob2/badges/1",
+                    "type": ["Achievement"],
+                    "name": "Rust", "description": "d", "criteria": {"narrative": "n"}
+                }
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn canonical_form_does_not_depend_on_key_order() {
+        let a = canonicalize(&ob3()).await.unwrap();
+        let mut reordered = serde_json::Map::new();
+        let original = ob3();
+        for (k, v) in original.as_object().unwrap().iter().rev() {
+            reordered.insert(k.clone(), v.clone());
+        }
+        let b = canonicalize(&serde_json::Value::Object(reordered)).await.unwrap();
+        assert_eq!(a, b);
+        assert!(
+            a.contains("<https://purl.imsglobal.org/spec/vc/ob/vocab.html#OpenBadgeCredential>"),
+            "{a}"
+        );
+        assert!(a.contains("\"大学\""), "{a}");
+    }
+
+    #[tokio::test]
+    async fn an_undefined_term_is_an_error_not_a_dropped_triple() {
+        let mut doc = ob3();
+        doc["credentialSubject"]["achievement"]["grade"] = json!("A");
+        let err = canonicalize(&doc).await.unwrap_err();
+        assert!(matches!(err, CanonError::Expansion(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_undefined_type_is_an_error() {
+        let mut doc = ob3();
+        doc["type"] = json!(["VerifiableCredential", "Claim"]);
+        assert!(canonicalize(&doc).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_context_is_refused_without_the_network() {
+        let mut doc = ob3();
+        doc["@context"] = json!([contexts::CREDENTIALS_V2, "https://example.org/ctx.json"]);
+        let err = canonicalize(&doc).await.unwrap_err().to_string();
+        assert!(err.contains("https://example.org/ctx.json"), "{err}");
+    }
+}
