@@ -48,13 +48,40 @@ def verify_jwt(token):
 
 
 def check_status(credential, issuer_id):
-    """W3C Bitstring Status List v1.0, revocation purpose: follows the entry to
-    the issuer-signed list, verifies that list, and reads the credential's bit."""
+    """Every status entry: a W3C Bitstring Status List v1.0 bit (revocation
+    purpose; the issuer-signed list is verified) and a 1EdTech revocation
+    list (the credential's id among `revokedCredentials`)."""
     status = credential.get("credentialStatus")
     if not status:
         return []
-    if status.get("type") != "BitstringStatusListEntry" or status.get("statusPurpose") != "revocation":
-        return [f"unsupported credentialStatus: {status}"]
+    entries = status if isinstance(status, list) else [status]
+    errors = []
+    for entry in entries:
+        if entry.get("type") == "BitstringStatusListEntry" and entry.get("statusPurpose") == "revocation":
+            errors += check_bitstring(entry, issuer_id)
+        elif entry.get("type") == "1EdTechRevocationList":
+            errors += check_1edtech_list(entry, credential, issuer_id)
+        else:
+            errors.append(f"unsupported credentialStatus: {entry}")
+    return errors
+
+
+def check_1edtech_list(entry, credential, issuer_id):
+    try:
+        listing = loopback_get(entry["id"], headers={"Accept": "application/json"}).json()
+    except Exception as e:
+        return [f"1EdTech revocation list could not be read: {e}"]
+    if listing.get("issuer") != issuer_id:
+        return [f"the 1EdTech revocation list's issuer {listing.get('issuer')!r} is not {issuer_id!r}"]
+    revoked = listing.get("revokedCredentials", [])
+    revoked = revoked if isinstance(revoked, list) else [revoked]
+    ids = {r.get("id") if isinstance(r, dict) else r for r in revoked}
+    if credential.get("id") in ids:
+        return [f"revoked: listed in {entry['id']}"]
+    return []
+
+
+def check_bitstring(status, issuer_id):
     try:
         list_token = loopback_get(status["statusListCredential"], headers={"Accept": "application/jwt"}).text.strip()
         status_list = verify_jwt(list_token)
@@ -136,12 +163,9 @@ def judge(token, json_form=None):
         errors.append("exp != validUntil")
     errors.extend(check_status(credential, issuer_id))
     if json_form is not None:
-        # The JSON form may carry a Data Integrity proof instead, without
-        # credentialSchema (its 1EdTech type is in no JSON-LD context, so
-        # safe-mode canonicalization refuses it); all else must be equal.
-        stripped = {k: v for k, v in credential.items()
-                    if k not in ("iss", "jti", "nbf", "sub", "exp", "iat", "credentialSchema")}
-        json_form = {k: v for k, v in json_form.items() if k not in ("proof", "credentialSchema")}
+        # The JSON form may carry a Data Integrity proof; all else must be equal.
+        stripped = {k: v for k, v in credential.items() if k not in ("iss", "jti", "nbf", "sub", "exp", "iat")}
+        json_form = {k: v for k, v in json_form.items() if k != "proof"}
         if stripped != json_form:
             errors.append("the JSON form served differs from the signed credential")
     return errors, credential

@@ -165,6 +165,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_1edtech_schema_type_needs_the_ob_extensions_context() {
+        let mut doc = ob3();
+        doc["credentialSchema"] = json!([{
+            "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json",
+            "type": "1EdTechJsonSchemaValidator2019"
+        }]);
+        assert!(canonicalize(&doc).await.is_err(), "OB 3.0.3 alone does not define it");
+        doc["@context"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(contexts::OB_V3P0_EXTENSIONS));
+        let nquads = canonicalize(&doc).await.unwrap();
+        assert!(
+            nquads.contains("<https://purl.imsglobal.org/spec/vccs/v1p0/context.json#1EdTechJsonSchemaValidator2019>"),
+            "{nquads}"
+        );
+    }
+
+    #[tokio::test]
     async fn an_unknown_context_is_refused_without_the_network() {
         let mut doc = ob3();
         doc["@context"] = json!([contexts::CREDENTIALS_V2, "https://example.org/ctx.json"]);

@@ -14,6 +14,9 @@ use ssi_json_ld::RemoteDocument;
 pub const CREDENTIALS_V1: &str = "https://www.w3.org/2018/credentials/v1";
 pub const CREDENTIALS_V2: &str = "https://www.w3.org/ns/credentials/v2";
 pub const OB_V3P0_3_0_3: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
+/// Defines the 1EdTech types the OB 3.0 context leaves out
+/// (`1EdTechJsonSchemaValidator2019`, `1EdTechRevocationList`, …).
+pub const OB_V3P0_EXTENSIONS: &str = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json";
 pub const DID_V1: &str = "https://www.w3.org/ns/did/v1";
 pub const MULTIKEY_V1: &str = "https://w3id.org/security/multikey/v1";
 pub const DATA_INTEGRITY_V2: &str = "https://w3id.org/security/data-integrity/v2";
@@ -26,6 +29,7 @@ const BUNDLED: &[(&str, &str)] = &[
     (CREDENTIALS_V1, include_str!("../contexts/credentials-v1.jsonld")),
     (CREDENTIALS_V2, include_str!("../contexts/credentials-v2.jsonld")),
     (OB_V3P0_3_0_3, include_str!("../contexts/ob-v3p0-context-3.0.3.json")),
+    (OB_V3P0_EXTENSIONS, include_str!("../contexts/ob-v3p0-extensions.json")),
     (DID_V1, include_str!("../contexts/did-v1.jsonld")),
     (MULTIKEY_V1, include_str!("../contexts/multikey-v1.jsonld")),
     (DATA_INTEGRITY_V2, include_str!("../contexts/data-integrity-v2.jsonld")),

@@ -398,7 +398,24 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     );
     // The OB 3.0 form says so too: its bit is set in the issuer-signed
     // Bitstring Status List, which the judge decodes independently.
-    assert_eq!(credential["credentialStatus"]["type"], "BitstringStatusListEntry");
+    assert_eq!(credential["credentialStatus"][0]["type"], "BitstringStatusListEntry");
+    // And the 1EdTech revocation list names it, with the reason.
+    assert_eq!(credential["credentialStatus"][1]["type"], "1EdTechRevocationList");
+    let list: Value = stack
+        .http
+        .get(credential["credentialStatus"][1]["id"].as_str().unwrap())
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(list["issuer"], credential["issuer"]["id"]);
+    let entry = list["revokedCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == credential["id"])
+        .expect("the 1EdTech list names the revoked credential");
+    assert_eq!(entry["revocationReason"], "Academic misconduct");
     let mut revoked_seen = None;
     for _ in 0..100 {
         let verdict = judge_vcjwt(vec![ob3_url.clone()]).await?;
@@ -433,7 +450,20 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     assert_eq!(verdict["verified"], true, "{verdict:#}");
     // Akashi's verifier reports both revoked forms as revoked, the other award as valid.
     assert_eq!(verify_token(&stack, &jws_a, None).await?["status"], "revoked");
-    assert_eq!(stack.verify(&ob3_url, None).await?["status"], "revoked");
+    let ours = stack.verify(&ob3_url, None).await?;
+    assert_eq!(ours["status"], "revoked");
+    let revoked_by: Vec<&str> = ours["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["failure_means"] == "revoked" && c["outcome"] == "failed")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        revoked_by,
+        vec!["status", "revocation_list"],
+        "both mechanisms say so: {ours:#}"
+    );
     let other = award_b["formats"]["ob3_vcjwt"].as_str().unwrap();
     assert_eq!(stack.verify(other, None).await?["status"], "valid");
     Ok(())

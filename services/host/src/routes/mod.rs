@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ob2::signed_assertion)
         .service(ob2::key)
         .service(ob2::ob3_credential)
+        .service(ob2::ob3_revocation_list)
         .service(ob2::status_list);
 }
 
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ob2::signed_assertion,
         ob2::key,
         ob2::ob3_credential,
+        ob2::ob3_revocation_list,
         ob2::status_list,
     )
 )]

@@ -250,6 +250,55 @@ pub async fn ob3_issuer(
     ))
 }
 
+/// The issuer's 1EdTech revocation list (OB 3.0 `1EdTechRevocationList`):
+/// the ids of its revoked OB 3.0 credentials, with reasons.
+#[utoipa::path(responses((status = 200, content_type = "application/json"), (status = 404)))]
+#[get("/ob3/revocations/{issuer_id}")]
+pub async fn ob3_revocation_list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let issuer_id = path.into_inner();
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let profile: Option<serde_json::Value> = hosted_issuers::table
+        .find(issuer_id)
+        .select(hosted_issuers::ob3_profile)
+        .first(&mut conn)
+        .await
+        .optional()?
+        .flatten();
+    let profile = profile.ok_or_else(|| not_found("issuer"))?;
+    let revoked: Vec<(Uuid, String, chrono::DateTime<chrono::Utc>)> = revocations::table
+        .filter(revocations::issuer_id.eq(issuer_id))
+        .select((revocations::assertion_id, revocations::reason, revocations::revoked_at))
+        .order(revocations::revoked_at)
+        .load(&mut conn)
+        .await?;
+    let issuer_url = profile["id"].as_str().unwrap_or_default();
+    let host_base = issuer_url.split("/ob3/issuers/").next().unwrap_or_default();
+    let doc = serde_json::json!({
+        "id": format!("{host_base}/ob3/revocations/{issuer_id}"),
+        "issuer": issuer_url,
+        "revokedCredentials": revoked
+            .into_iter()
+            .map(|(id, reason, at)| serde_json::json!({
+                "id": format!("{host_base}/ob3/credentials/{id}"),
+                "revocationReason": reason,
+                "revokedAt": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            }))
+            .collect::<Vec<_>>(),
+    });
+    let body = serde_json::to_vec(&doc).map_err(ApiError::internal)?;
+    Ok(cacheable(
+        &req,
+        actix_web::http::StatusCode::OK,
+        "application/json",
+        body,
+        ASSERTION_MAX_AGE,
+    ))
+}
+
 /// The issuer's OB 2.0 RevocationList.
 #[utoipa::path(responses((status = 200, content_type = "application/ld+json"), (status = 404)))]
 #[get("/ob2/revocations/{issuer_id}")]

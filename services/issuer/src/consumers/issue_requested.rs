@@ -280,8 +280,12 @@ async fn sign_formats(
         .await
         .map_err(HandlerError::transient)?;
     }
-    credential["credentialStatus"] =
-        status_list::entry(&links.status_list(issuer.id, position.list_no), position.index);
+    // Both status mechanisms: the W3C Bitstring Status List (what VCDM 2.0
+    // wallets read) and the 1EdTech revocation list (what the OB 3.0 text names).
+    credential["credentialStatus"] = serde_json::json!([
+        status_list::entry(&links.status_list(issuer.id, position.list_no), position.index),
+        {"id": links.ob3_revocations(issuer.id), "type": "1EdTechRevocationList"},
+    ]);
     if wants(formats::OB3_VCJWT) {
         let key = signing_key(conn, issuer.id, KeyAlgorithm::Rs256).await?;
         let signer = keyring
@@ -306,18 +310,11 @@ async fn sign_formats(
         let signer = keyring
             .ed25519_signer(&key)
             .map_err(|e| HandlerError::transient(format!("signing key: {e}")))?;
-        // `1EdTechJsonSchemaValidator2019` is defined in no JSON-LD context
-        // (not even OB 3.0.3's), so safe-mode canonicalization refuses it:
-        // the Data Integrity form names no schema; the VC-JWT keeps it.
-        let mut unsecured = credential.clone();
-        if let Some(map) = unsecured.as_object_mut() {
-            map.remove("credentialSchema");
-        }
         let options = ProofOptions {
             verification_method: &links.ob3_verification_method(issuer.id, key.id),
             created: &documents::ob_datetime(facts.issued_on),
         };
-        let secured = data_integrity::sign(&unsecured, &options, &signer)
+        let secured = data_integrity::sign(&credential, &options, &signer)
             .await
             .map_err(HandlerError::permanent)?;
         signed.credentials.push(SignedCredential {

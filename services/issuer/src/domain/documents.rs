@@ -63,6 +63,10 @@ impl PublicLinks {
     pub fn ob3_verification_method(&self, issuer_id: Uuid, key_id: Uuid) -> String {
         format!("{}#key-{key_id}", self.ob3_issuer(issuer_id))
     }
+    /// `GET /ob3/revocations/{issuer_id}` on host: the 1EdTech revocation list.
+    pub fn ob3_revocations(&self, issuer_id: Uuid) -> String {
+        format!("{}/ob3/revocations/{issuer_id}", self.host)
+    }
     /// `GET /ob2/issuers/{id}` on host.
     pub fn issuer(&self, id: Uuid) -> String {
         format!("{}/ob2/issuers/{id}", self.host)
@@ -180,10 +184,13 @@ pub fn signed_assertion(hosted: &Assertion, award_id: Uuid, key_id: Uuid, links:
     signed
 }
 
-/// The OB 3.0 context list, in the order the spec requires.
-pub const OB3_CONTEXTS: [&str; 2] = [
+/// The OB 3.0 context list, in the order the spec requires, then the OB 3.0
+/// extensions, which define the 1EdTech schema and revocation list types
+/// (without it a safe-mode JSON-LD processor refuses them).
+pub const OB3_CONTEXTS: [&str; 3] = [
     "https://www.w3.org/ns/credentials/v2",
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
 ];
 
 /// The OB 3.0 JSON schema every OpenBadgeCredential names.
