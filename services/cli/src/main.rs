@@ -172,6 +172,12 @@ async fn demo_seed(cli: &Cli, admin: &Admin, webhook_secret: &str) -> anyhow::Re
                         "description": "Awarded for completing Introduction to Data Science (DEMO-101).",
                         "criteria": "Complete every module of the course DEMO-101 in the LMS.",
                         "tags": ["data-science", "demo"],
+                        "alignments": [{
+                            "target_name": "Data literacy",
+                            "target_url": "https://akashi.example/frameworks/data-literacy",
+                            "target_framework": "Akashi demo competency framework",
+                            "target_code": "DL-1"
+                        }],
                         "image_base64": base64::engine::general_purpose::STANDARD.encode(DEMO_IMAGE),
                     })),
                     &[StatusCode::CREATED],

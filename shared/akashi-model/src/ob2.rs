@@ -94,6 +94,9 @@ pub struct BadgeClass {
     pub issuer: String,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub tags: Vec<String>,
+    /// AlignmentObjects (`targetName`, `targetUrl`, …).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub alignment: Vec<serde_json::Value>,
 }
 
 /// [Criteria](https://www.imsglobal.org/sites/default/files/Badges/OBv2p0Final/index.html#Criteria).

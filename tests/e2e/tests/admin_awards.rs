@@ -247,6 +247,28 @@ async fn expired_awards_are_reported_expired_by_every_judge() -> anyhow::Result<
         .json()
         .await?;
     assert_eq!(yearly["formats"], json!(["ob2_hosted"]));
+    // A malformed alignment is refused with the field named, and nothing is made.
+    let bad = stack
+        .admin(
+            Method::POST,
+            format!("{issuer}/admin/issuers/{}/badge-classes", seed.issuer_id),
+        )
+        .json(
+            &json!({"name": "Misaligned", "description": "d", "criteria": "c", "image_base64": PNG_1X1,
+                      "alignments": [{"target_name": "X", "target_url": "not a url"}]}),
+        )
+        .send()
+        .await?;
+    assert_eq!(bad.status(), 422);
+    let bad: Value = bad.json().await?;
+    assert_eq!(bad["error"]["code"], "invalid_field");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("alignments.target_url"),
+        "{bad:#}"
+    );
     let make = |badge_id: &str, email: &str| {
         stack
             .admin(Method::POST, format!("{issuer}/admin/awards"))

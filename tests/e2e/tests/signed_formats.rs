@@ -134,6 +134,14 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         .json()
         .await?;
     assert_eq!(key["owner"], profile["id"], "the key is owned by the issuer");
+    assert_eq!(
+        (
+            badge["alignment"][0]["targetName"].as_str(),
+            badge["alignment"][0]["targetCode"].as_str()
+        ),
+        (Some("Data literacy"), Some("DL-1")),
+        "the demo badge's alignment, judged below with the rest by the 1EdTech validator: {badge:#}"
+    );
     assert!(
         profile["publicKey"]
             .as_array()
@@ -169,6 +177,9 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
     );
     assert_eq!(credential["credentialSubject"]["identifier"][0]["hashed"], true);
+    let alignment = &credential["credentialSubject"]["achievement"]["alignment"][0];
+    assert_eq!(alignment["type"], serde_json::json!(["Alignment"]));
+    assert_eq!(alignment["targetFramework"], "Akashi demo competency framework");
     assert_eq!(
         credential["credentialSubject"]["achievement"]["name"],
         "Introduction to Data Science"

@@ -36,6 +36,8 @@ pub struct BadgeClassRow {
     pub formats: Vec<String>,
     pub expires_after_days: Option<i32>,
     pub expires_on: Option<DateTime<Utc>>,
+    /// OB 2.0 AlignmentObjects (camelCase keys), as given.
+    pub alignments: serde_json::Value,
 }
 
 impl BadgeClassRow {

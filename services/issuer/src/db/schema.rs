@@ -27,6 +27,7 @@ diesel::table! {
         formats -> Array<Text>,
         expires_after_days -> Nullable<Int4>,
         expires_on -> Nullable<Timestamptz>,
+        alignments -> Jsonb,
     }
 }
 

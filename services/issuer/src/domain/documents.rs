@@ -219,6 +219,20 @@ pub fn ob3_credential(
     if !badge.tags.is_empty() {
         achievement["tag"] = serde_json::json!(badge.tags);
     }
+    let alignments: Vec<serde_json::Value> = badge
+        .alignments
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let mut alignment = a.clone();
+            alignment["type"] = serde_json::json!(["Alignment"]);
+            alignment
+        })
+        .collect();
+    if !alignments.is_empty() {
+        achievement["alignment"] = serde_json::json!(alignments);
+    }
     let mut credential = serde_json::json!({
         "@context": OB3_CONTEXTS,
         "id": links.ob3_credential(facts.award_id),
@@ -304,6 +318,7 @@ pub fn badge_class(row: &BadgeClassRow, links: &PublicLinks) -> BadgeClass {
         },
         issuer: links.issuer(row.issuer_id),
         tags: row.tags.clone(),
+        alignment: row.alignments.as_array().cloned().unwrap_or_default(),
     }
 }
 

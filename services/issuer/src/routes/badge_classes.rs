@@ -48,6 +48,55 @@ pub struct NewBadgeClass {
     pub expires_on: Option<DateTime<Utc>>,
     /// PNG or SVG, base64 (JSON requests only).
     pub image_base64: Option<String>,
+    /// Competencies or standards the badge aligns to (JSON requests only).
+    #[serde(default)]
+    pub alignments: Vec<NewAlignment>,
+}
+
+/// One alignment of a badge class: published as an OB 2.0 AlignmentObject
+/// and an OB 3.0 Alignment.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct NewAlignment {
+    #[schema(example = "Data literacy")]
+    pub target_name: String,
+    pub target_url: String,
+    pub target_description: Option<String>,
+    pub target_framework: Option<String>,
+    pub target_code: Option<String>,
+}
+
+/// At most this many alignments per badge class.
+const MAX_ALIGNMENTS: usize = 20;
+
+/// Checks alignments and turns them into AlignmentObjects.
+fn parse_alignments(given: &[NewAlignment]) -> Result<serde_json::Value, ApiError> {
+    if given.len() > MAX_ALIGNMENTS {
+        return Err(ApiError::invalid_field(format!("alignments: at most {MAX_ALIGNMENTS}")));
+    }
+    let mut out = Vec::new();
+    for a in given {
+        let mut object = serde_json::json!({
+            "targetName": Name::parse("alignments.target_name", &a.target_name).map_err(ApiError::invalid_field)?.into_inner(),
+            "targetUrl": WebUrl::parse("alignments.target_url", &a.target_url).map_err(ApiError::invalid_field)?.as_str(),
+        });
+        let optional = [
+            (
+                "targetDescription",
+                "alignments.target_description",
+                &a.target_description,
+            ),
+            ("targetFramework", "alignments.target_framework", &a.target_framework),
+            ("targetCode", "alignments.target_code", &a.target_code),
+        ];
+        for (key, field, value) in optional {
+            if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+                object[key] =
+                    serde_json::json!(LongText::parse(field, v).map_err(ApiError::invalid_field)?.into_inner());
+            }
+        }
+        out.push(object);
+    }
+    Ok(serde_json::Value::Array(out))
 }
 
 /// A badge class as the admin API shows it.
@@ -63,6 +112,9 @@ pub struct BadgeClassView {
     pub formats: Vec<String>,
     pub expires_after_days: Option<i32>,
     pub expires_on: Option<DateTime<Utc>>,
+    /// OB 2.0 AlignmentObjects.
+    #[schema(value_type = Vec<Object>)]
+    pub alignments: serde_json::Value,
     pub image_content_type: String,
     /// The OB 2.0 BadgeClass's public URL (on host).
     pub badge_class_url: String,
@@ -83,6 +135,7 @@ impl BadgeClassView {
             formats: row.formats.clone(),
             expires_after_days: row.expires_after_days,
             expires_on: row.expires_on,
+            alignments: row.alignments.clone(),
             image_content_type: row.image_content_type.clone(),
             badge_class_url: state.links.badge_class(row.id),
             image_url: state.links.badge_image(row.id),
@@ -202,6 +255,7 @@ pub async fn create_badge_class(
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::invalid_field)?;
     let formats = Formats::parse(&fields.formats).map_err(ApiError::invalid_field)?;
+    let alignments = parse_alignments(&fields.alignments)?;
     match (fields.expires_after_days, fields.expires_on) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_field(
@@ -234,6 +288,7 @@ pub async fn create_badge_class(
         formats: formats.names(),
         expires_after_days: fields.expires_after_days,
         expires_on: fields.expires_on,
+        alignments,
     };
     let document = serde_json::to_value(documents::badge_class(&row, &state.links)).map_err(ApiError::internal)?;
     let message = Envelope::new(
