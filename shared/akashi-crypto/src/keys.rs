@@ -79,7 +79,37 @@ impl MasterKey {
 
 /// A fresh RSA-2048 private key, PKCS#8 DER.
 pub fn generate_rsa_2048() -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
+    generate_rsa(RsaBits::Rsa2048)
+}
+
+/// RSA modulus sizes Akashi issues keys in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RsaBits {
+    /// The interoperable default (OB 3.0 names RS256 with RSA-2048 as the minimum).
+    #[default]
+    Rsa2048,
+    /// For institutions whose policy asks for more than 2048 bits.
+    Rsa3072,
+}
+
+impl RsaBits {
+    /// The size for a bit count, if Akashi issues it.
+    pub fn from_bits(bits: u32) -> Option<Self> {
+        match bits {
+            2048 => Some(RsaBits::Rsa2048),
+            3072 => Some(RsaBits::Rsa3072),
+            _ => None,
+        }
+    }
+}
+
+/// A fresh RSA private key of `bits`, PKCS#8 DER.
+pub fn generate_rsa(bits: RsaBits) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let size = match bits {
+        RsaBits::Rsa2048 => aws_lc_rs::rsa::KeySize::Rsa2048,
+        RsaBits::Rsa3072 => aws_lc_rs::rsa::KeySize::Rsa3072,
+    };
+    let pair = aws_lc_rs::rsa::KeyPair::generate(size).map_err(|_| KeyError::Generate)?;
     let der = pair.as_der().map_err(|_| KeyError::Generate)?;
     Ok(Zeroizing::new(der.as_ref().to_vec()))
 }
@@ -193,6 +223,18 @@ mod tests {
             MasterKey::from_base64("c2hvcnQ=").is_err(),
             "a short master key is refused"
         );
+    }
+
+    #[test]
+    fn rsa_3072_keys_have_a_3072_bit_modulus_and_sign() {
+        let signer = RsaSigner::from_pkcs8_der(&generate_rsa(RsaBits::Rsa3072).unwrap()).unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&signer.public().n).unwrap().len(), 384);
+        let jws = signer.sign_jws(None, None, &serde_json::json!({"a": 1})).unwrap();
+        let key = DecodingKey::from_rsa_components(&signer.public().n, &signer.public().e).unwrap();
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&jws, &key, &validation).is_ok());
+        assert_eq!(RsaBits::from_bits(4096), None);
     }
 
     #[test]

@@ -275,11 +275,22 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         "one RSA and one Ed25519 key"
     );
     assert!(keys.iter().all(|k| k["valid_until"].is_null()));
+    let refused = stack
+        .admin(
+            Method::POST,
+            format!("{issuer}/admin/issuers/{}/keys/rotate", seed.issuer_id),
+        )
+        .json(&serde_json::json!({"rsa_bits": 4096}))
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 422, "only 2048 and 3072");
+    // Rotate to RSA-3072: what is signed after it must pass every judge too.
     let rotated = stack
         .admin(
             Method::POST,
             format!("{issuer}/admin/issuers/{}/keys/rotate", seed.issuer_id),
         )
+        .json(&serde_json::json!({"rsa_bits": 3072}))
         .send()
         .await?;
     assert_eq!(rotated.status(), 200);
@@ -292,6 +303,17 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         keys.iter().filter(|k| k["valid_until"].is_null()).count(),
         2,
         "one new key per algorithm signs from now on"
+    );
+    let new_rsa = keys
+        .iter()
+        .find(|k| k["kty"] == "RSA" && k["valid_until"].is_null())
+        .unwrap();
+    assert_eq!(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(new_rsa["n"].as_str().unwrap())?
+            .len(),
+        384,
+        "a 3072-bit modulus"
     );
 
     assert_eq!(

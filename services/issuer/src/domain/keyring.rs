@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use akashi_crypto::ed25519::{Ed25519Signer, generate_ed25519};
-use akashi_crypto::keys::{KeyError, MasterKey, RsaSigner, generate_rsa_2048};
+use akashi_crypto::keys::{KeyError, MasterKey, RsaBits, RsaSigner, generate_rsa};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -62,12 +62,25 @@ impl Keyring {
         valid_from: DateTime<Utc>,
         links: &PublicLinks,
     ) -> Result<SigningKeyRow, KeyError> {
+        self.generate_sized(issuer_id, algorithm, RsaBits::default(), valid_from, links)
+            .await
+    }
+
+    /// [`Keyring::generate`] with the RSA modulus size chosen (ignored for Ed25519).
+    pub async fn generate_sized(
+        &self,
+        issuer_id: Uuid,
+        algorithm: KeyAlgorithm,
+        rsa_bits: RsaBits,
+        valid_from: DateTime<Utc>,
+        links: &PublicLinks,
+    ) -> Result<SigningKeyRow, KeyError> {
         let id = Uuid::now_v7();
         let kid = links.key_jwk(issuer_id, id);
         let (der, public_key_pem, public_jwk) = match algorithm {
             KeyAlgorithm::Rs256 => {
                 // RSA generation is CPU work of tens of milliseconds: off the async threads.
-                let der = tokio::task::spawn_blocking(generate_rsa_2048)
+                let der = tokio::task::spawn_blocking(move || generate_rsa(rsa_bits))
                     .await
                     .map_err(|_| KeyError::Generate)??;
                 let signer = RsaSigner::from_pkcs8_der(&der)?;

@@ -2,12 +2,13 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
+use akashi_crypto::keys::RsaBits;
 use akashi_runtime::http::RequestId;
 use akashi_runtime::{ApiError, Grant, Scope};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -86,18 +87,40 @@ pub async fn key(state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> R
     Ok(public_json(published(key)))
 }
 
+/// Options of a rotation (the body may be empty).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct Rotation {
+    /// Modulus size of the new RSA key: 2048 (default) or 3072.
+    pub rsa_bits: Option<u32>,
+}
+
 /// Retires the issuer's signing keys (RSA and Ed25519) and starts new ones.
 /// Retired keys stay published with their validity windows, so that what
 /// they signed still verifies.
-#[utoipa::path(responses((status = 200, body = Jwks), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(
+    request_body(content = Option<Rotation>, description = "optional; empty body = RSA-2048"),
+    responses((status = 200, body = Jwks), (status = 404), (status = 422, description = "unsupported rsa_bits")),
+    security(("bearer" = [])),
+)]
 #[post("/admin/issuers/{issuer_id}/keys/rotate")]
 pub async fn rotate(
     state: web::Data<AppState>,
     grant: Grant,
     request_id: RequestId,
     path: web::Path<Uuid>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::IssuersWrite)?;
+    let rotation: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
+        Rotation::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::unprocessable("invalid_json", e.to_string()))?
+    };
+    let rsa_bits = match rotation.rsa_bits {
+        None => RsaBits::default(),
+        Some(bits) => RsaBits::from_bits(bits)
+            .ok_or_else(|| ApiError::invalid_field(format!("rsa_bits: 2048 or 3072, not {bits}")))?,
+    };
     let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
     let now = Utc::now();
     let mut new_keys = Vec::new();
@@ -105,7 +128,7 @@ pub async fn rotate(
         new_keys.push(
             state
                 .keyring
-                .generate(issuer.id, algorithm, now, &state.links)
+                .generate_sized(issuer.id, algorithm, rsa_bits, now, &state.links)
                 .await
                 .map_err(ApiError::internal)?,
         );
