@@ -1,0 +1,65 @@
+// The Blockcerts reference verifier (@blockcerts/cert-verifier-js), run
+// offline by Akashi's test suite as a judge.
+//
+// Usage: node verify.mjs <certificate.json> [--pin URL=FILE ...]
+// Prints one JSON line {status, message, steps} and exits 0 when VERIFIED,
+// 1 otherwise, 2 on a usage error.
+//
+// Offline: the verifier's own fetches go only to loopback hosts, or to a
+// URL pinned to a local file with --pin (how a test serves an issuer
+// profile without a server). The verifier upgrades http:// to https://
+// (research notes, blockcerts §4); for loopback hosts the upgrade is undone.
+import fs from 'node:fs';
+import {createRequire} from 'node:module';
+
+const require = createRequire(import.meta.url);
+const {Certificate} = require('@blockcerts/cert-verifier-js/dist/verifier-node/index.js');
+
+const args = process.argv.slice(2);
+const file = args.shift();
+const pins = new Map();
+while (args.length) {
+  const flag = args.shift();
+  const value = args.shift();
+  if (flag !== '--pin' || !value || !value.includes('=')) {
+    console.error('usage: node verify.mjs <certificate.json> [--pin URL=FILE ...]');
+    process.exit(2);
+  }
+  const at = value.indexOf('=');
+  pins.set(value.slice(0, at), fs.readFileSync(value.slice(at + 1), 'utf8'));
+}
+if (!file) {
+  console.error('usage: node verify.mjs <certificate.json> [--pin URL=FILE ...]');
+  process.exit(2);
+}
+
+function loopback(url) {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const raw = typeof input === 'string' ? input : input.url;
+  const url = new URL(raw);
+  for (const [pinned, body] of pins) {
+    const p = new URL(pinned);
+    if (p.host === url.host && p.pathname === url.pathname) {
+      return new Response(body, {status: 200, headers: {'content-type': 'application/json'}});
+    }
+  }
+  if (!loopback(url)) {
+    throw new Error(`offline judge: refusing to fetch ${raw}`);
+  }
+  if (url.protocol === 'https:') url.protocol = 'http:';
+  return realFetch(url.href, init);
+};
+
+const certificate = new Certificate(JSON.parse(fs.readFileSync(file, 'utf8')));
+await certificate.init();
+const steps = [];
+const result = await certificate.verify(({code, label, status, errorMessage}) => {
+  steps.push({code, status, ...(errorMessage ? {error: errorMessage} : {})});
+});
+console.log(JSON.stringify({status: result.status, message: result.message, steps}));
+process.exit(result.status === 'success' ? 0 : 1);
