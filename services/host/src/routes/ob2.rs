@@ -240,14 +240,7 @@ pub async fn ob3_issuer(
         .optional()?
         .flatten();
     let doc = doc.ok_or_else(|| not_found("issuer"))?;
-    let body = serde_json::to_vec(&doc).map_err(ApiError::internal)?;
-    Ok(cacheable(
-        &req,
-        actix_web::http::StatusCode::OK,
-        "application/json",
-        body,
-        STATIC_MAX_AGE,
-    ))
+    plain_json(&req, &doc, STATIC_MAX_AGE)
 }
 
 /// The issuer's 1EdTech revocation list (OB 3.0 `1EdTechRevocationList`):
@@ -289,14 +282,7 @@ pub async fn ob3_revocation_list(
             }))
             .collect::<Vec<_>>(),
     });
-    let body = serde_json::to_vec(&doc).map_err(ApiError::internal)?;
-    Ok(cacheable(
-        &req,
-        actix_web::http::StatusCode::OK,
-        "application/json",
-        body,
-        ASSERTION_MAX_AGE,
-    ))
+    plain_json(&req, &doc, ASSERTION_MAX_AGE)
 }
 
 /// The issuer's OB 2.0 RevocationList.
@@ -409,13 +395,19 @@ fn json_or_jwt(
             ASSERTION_MAX_AGE,
         ));
     }
-    let body = serde_json::to_vec(credential).map_err(ApiError::internal)?;
+    plain_json(req, credential, ASSERTION_MAX_AGE)
+}
+
+/// A 200 `application/json` document (OB 3.0 documents are plain JSON, not
+/// `application/ld+json` as OB 2.0's), with caching headers.
+fn plain_json(req: &HttpRequest, doc: &serde_json::Value, max_age: u32) -> Result<HttpResponse, ApiError> {
+    let body = serde_json::to_vec(doc).map_err(ApiError::internal)?;
     Ok(cacheable(
         req,
         actix_web::http::StatusCode::OK,
         "application/json",
         body,
-        ASSERTION_MAX_AGE,
+        max_age,
     ))
 }
 

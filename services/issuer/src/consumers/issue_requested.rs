@@ -160,7 +160,9 @@ pub async fn issue(
                 .await?;
         }
         let mut urls = links.award(award_id);
-        urls.ob2_signed = signed.ob2_jws.as_ref().map(|_| links.ob2_signed(award_id));
+        let ob2_jws = signed.compact(formats::OB2_SIGNED);
+        let ob3_jwt = signed.compact(formats::OB3_VCJWT);
+        urls.ob2_signed = ob2_jws.as_ref().map(|_| links.ob2_signed(award_id));
         urls.ob3_credential = signed.ob3_credential.as_ref().map(|_| links.ob3_credential(award_id));
         let issued = BadgeIssued {
             award_id,
@@ -170,9 +172,9 @@ pub async fn issue(
             issued_on,
             expires,
             ob2_assertion: assertion,
-            ob2_signed_jws: signed.ob2_jws,
+            ob2_signed_jws: ob2_jws,
             ob3_credential: signed.ob3_credential,
-            ob3_jwt: signed.ob3_jwt,
+            ob3_jwt,
             urls,
         };
         outbox::enqueue(conn, &Envelope::new(crate::SERVICE, issued, correlation.clone()))
@@ -197,11 +199,19 @@ struct SignedCredential {
 #[derive(Default)]
 struct Signed {
     credentials: Vec<SignedCredential>,
-    ob2_jws: Option<String>,
     /// The OB 3.0 JSON credential hosts serve: with its Data Integrity
     /// proof when the badge class asks for one.
     ob3_credential: Option<serde_json::Value>,
-    ob3_jwt: Option<String>,
+}
+
+impl Signed {
+    /// The compact form (JWS, VC-JWT) of `format`, if it was issued.
+    fn compact(&self, format: &str) -> Option<String> {
+        self.credentials
+            .iter()
+            .find(|c| c.format == format)
+            .map(|c| c.compact.clone())
+    }
 }
 
 /// What signing needs besides the award itself.
@@ -242,11 +252,17 @@ async fn sign_formats(
     } = context;
     let wants = |f: &str| badge_class.formats.iter().any(|x| x == f);
     let mut signed = Signed::default();
-    if wants(formats::OB2_SIGNED) {
+    // One RSA key (looked up once) signs both the OB 2.0 JWS and the VC-JWT.
+    let rsa = if wants(formats::OB2_SIGNED) || wants(formats::OB3_VCJWT) {
         let key = signing_key(conn, issuer.id, KeyAlgorithm::Rs256).await?;
         let signer = keyring
             .signer(&key)
             .map_err(|e| HandlerError::transient(format!("signing key: {e}")))?;
+        Some((key, signer))
+    } else {
+        None
+    };
+    if let Some((key, signer)) = rsa.as_ref().filter(|_| wants(formats::OB2_SIGNED)) {
         let assertion = documents::signed_assertion(hosted, facts.award_id, key.id, links);
         let jws = signer
             .sign_jws(None, None, &assertion)
@@ -255,10 +271,9 @@ async fn sign_formats(
             format: formats::OB2_SIGNED,
             key_id: key.id,
             document: None,
-            compact: jws.clone(),
+            compact: jws,
             status: None,
         });
-        signed.ob2_jws = Some(jws);
     }
     if !wants(formats::OB3_VCJWT) && !wants(formats::OB3_DI) {
         return Ok(signed);
@@ -286,11 +301,7 @@ async fn sign_formats(
         status_list::entry(&links.status_list(issuer.id, position.list_no), position.index),
         {"id": links.ob3_revocations(issuer.id), "type": "1EdTechRevocationList"},
     ]);
-    if wants(formats::OB3_VCJWT) {
-        let key = signing_key(conn, issuer.id, KeyAlgorithm::Rs256).await?;
-        let signer = keyring
-            .signer(&key)
-            .map_err(|e| HandlerError::transient(format!("signing key: {e}")))?;
+    if let Some((key, signer)) = rsa.as_ref().filter(|_| wants(formats::OB3_VCJWT)) {
         let claims = documents::vc_jwt_claims(&credential, facts.issued_on, facts.expires);
         let kid = links.key_jwk(issuer.id, key.id);
         let jwt = signer
@@ -300,10 +311,9 @@ async fn sign_formats(
             format: formats::OB3_VCJWT,
             key_id: key.id,
             document: Some(credential.clone()),
-            compact: jwt.clone(),
+            compact: jwt,
             status: Some(position),
         });
-        signed.ob3_jwt = Some(jwt);
     }
     if wants(formats::OB3_DI) {
         let key = signing_key(conn, issuer.id, KeyAlgorithm::EdDsa).await?;

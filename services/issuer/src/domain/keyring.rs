@@ -113,26 +113,27 @@ impl Keyring {
 
     /// The RSA signer of a stored key (unsealed and parsed on first use only).
     pub fn signer(&self, row: &SigningKeyRow) -> Result<Arc<RsaSigner>, KeyError> {
-        if let Some(signer) = self.rsa.read().expect("keyring lock").get(&row.id) {
-            return Ok(signer.clone());
-        }
-        let der = self.master.open(row.id.as_bytes(), &row.sealed_private_key)?;
-        let signer = Arc::new(RsaSigner::from_pkcs8_der(&der)?);
-        self.rsa.write().expect("keyring lock").insert(row.id, signer.clone());
-        Ok(signer)
+        self.cached(&self.rsa, row, RsaSigner::from_pkcs8_der)
     }
 
     /// The Ed25519 signer of a stored key (unsealed and parsed on first use only).
     pub fn ed25519_signer(&self, row: &SigningKeyRow) -> Result<Arc<Ed25519Signer>, KeyError> {
-        if let Some(signer) = self.ed25519.read().expect("keyring lock").get(&row.id) {
+        self.cached(&self.ed25519, row, Ed25519Signer::from_pkcs8_der)
+    }
+
+    /// The signer of `row` from `cache`, or unsealed and parsed into it.
+    fn cached<S>(
+        &self,
+        cache: &RwLock<HashMap<Uuid, Arc<S>>>,
+        row: &SigningKeyRow,
+        parse: impl FnOnce(&[u8]) -> Result<S, KeyError>,
+    ) -> Result<Arc<S>, KeyError> {
+        if let Some(signer) = cache.read().expect("keyring lock").get(&row.id) {
             return Ok(signer.clone());
         }
         let der = self.master.open(row.id.as_bytes(), &row.sealed_private_key)?;
-        let signer = Arc::new(Ed25519Signer::from_pkcs8_der(&der)?);
-        self.ed25519
-            .write()
-            .expect("keyring lock")
-            .insert(row.id, signer.clone());
+        let signer = Arc::new(parse(&der)?);
+        cache.write().expect("keyring lock").insert(row.id, signer.clone());
         Ok(signer)
     }
 }

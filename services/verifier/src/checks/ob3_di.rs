@@ -18,8 +18,8 @@ use crate::domain::report::{Checks, Status};
 /// Whether `credential` carries a Data Integrity proof (of any suite).
 pub fn has_data_integrity_proof(credential: &Value) -> bool {
     let proof = match &credential["proof"] {
-        Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
-        other => other.clone(),
+        Value::Array(items) => items.first().unwrap_or(&Value::Null),
+        other => other,
     };
     proof["type"] == data_integrity::PROOF_TYPE
 }

@@ -114,21 +114,20 @@ async fn signed_by_issuer(fetcher: &Fetcher, token: &str, issuer_id: &str, check
 /// The verification method `id` of a controller document, if `controller`
 /// controls it and the document lists it under `assertionMethod`.
 pub fn assertion_method<'a>(document: &'a Value, id: &str, controller: &str) -> Option<&'a Value> {
+    // Listed by reference (then described under verificationMethod) or embedded.
     let listed = document["assertionMethod"]
         .as_array()?
         .iter()
-        .any(|m| m.as_str().or_else(|| m["id"].as_str()) == Some(id));
-    let embedded = document["assertionMethod"]
-        .as_array()?
-        .iter()
-        .find(|m| m["id"].as_str() == Some(id));
-    let method = embedded.or_else(|| {
+        .find(|m| m.as_str().or_else(|| m["id"].as_str()) == Some(id))?;
+    let method = if listed.is_object() {
+        listed
+    } else {
         document["verificationMethod"]
             .as_array()?
             .iter()
-            .find(|m| m["id"].as_str() == Some(id))
-    })?;
-    (listed && document["id"] == controller && method["controller"] == controller).then_some(method)
+            .find(|m| m["id"].as_str() == Some(id))?
+    };
+    (document["id"] == controller && method["controller"] == controller).then_some(method)
 }
 
 /// Checks every status entry of the credential Akashi understands: a W3C
