@@ -172,6 +172,9 @@ async fn demo_seed(cli: &Cli, admin: &Admin, webhook_secret: &str) -> anyhow::Re
                         "description": "Awarded for completing Introduction to Data Science (DEMO-101).",
                         "criteria": "Complete every module of the course DEMO-101 in the LMS.",
                         "tags": ["data-science", "demo"],
+                        // Every format, Blockcerts included (anchored on the
+                        // deployment's chain: mocknet in the dev stack).
+                        "formats": ["ob2_hosted", "ob2_signed", "ob3_vcjwt", "ob3_di", "blockcerts"],
                         "alignments": [{
                             "target_name": "Data literacy",
                             "target_url": "https://akashi.example/frameworks/data-literacy",

@@ -3,7 +3,7 @@
 use actix_web::web;
 use akashi_db::PgPool;
 use akashi_model::messages::{
-    BadgeClassPublished, BadgeIssued, BadgeRevoked, BusMessage, IssuerPublished, StatusListPublished,
+    BadgeClassPublished, BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage, IssuerPublished, StatusListPublished,
 };
 use akashi_runtime::ServiceContext;
 
@@ -35,6 +35,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     let s = state.clone();
     ctx.consume(BadgeIssued::ROUTING_KEY, move |m| consumers::badge_issued(s.clone(), m));
+    let s = state.clone();
+    ctx.consume(BlockcertsIssued::ROUTING_KEY, move |m| {
+        consumers::blockcerts_issued(s.clone(), m)
+    });
     let s = state.clone();
     ctx.consume(BadgeRevoked::ROUTING_KEY, move |m| {
         consumers::badge_revoked(s.clone(), m)

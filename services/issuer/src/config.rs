@@ -1,6 +1,8 @@
 //! The issuer's configuration (see `akashi_runtime::config` for the layering).
 
 use akashi_runtime::CommonConfig;
+
+use crate::domain::blockcerts::AnchorChain;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -12,6 +14,57 @@ pub struct Config {
     /// Base64 of 32 random bytes; seals issuers' private keys at rest.
     /// Required: without it no credential can be signed. Never logged.
     pub master_key: Option<SecretString>,
+    /// Blockcerts batching and anchoring (`AKASHI_ISSUER_BLOCKCERTS__*`).
+    #[serde(default)]
+    pub blockcerts: BlockcertsConfig,
+}
+
+/// How Blockcerts certificates are batched and anchored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct BlockcertsConfig {
+    /// `mocknet` (development, tests), `ethereum_sepolia` or `ethereum_mainnet`.
+    pub chain: AnchorChain,
+    /// A batch is anchored when it holds this many certificates…
+    pub batch_size: usize,
+    /// …or when its oldest certificate has waited this long.
+    pub max_wait_ms: u64,
+    /// The Ethereum JSON-RPC node (required for the Ethereum chains).
+    pub ethereum_rpc_url: Option<String>,
+    /// Blocks that must include the anchor (1 = mined) before certificates are published.
+    pub confirmations: u64,
+}
+
+impl Default for BlockcertsConfig {
+    fn default() -> Self {
+        Self {
+            chain: AnchorChain::Mocknet,
+            batch_size: 1000,
+            max_wait_ms: 5000,
+            ethereum_rpc_url: None,
+            confirmations: 3,
+        }
+    }
+}
+
+impl BlockcertsConfig {
+    /// Refuses settings that cannot work, at start-up rather than at the first batch.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.batch_size),
+            "blockcerts.batch_size must be 1..=100000"
+        );
+        anyhow::ensure!(self.confirmations >= 1, "blockcerts.confirmations must be at least 1");
+        if self.chain.eth_network().is_some() {
+            let url = self.ethereum_rpc_url.as_deref().unwrap_or_default();
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "blockcerts.ethereum_rpc_url (an http(s) JSON-RPC URL) is required for chain {}",
+                self.chain.as_str()
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Config {

@@ -61,6 +61,12 @@ pub async fn publish_issuer(
         .collect();
     let profile = serde_json::to_value(documents::profile(issuer, &rsa, links))?;
     let ob3_profile = Some(documents::ob3_profile(issuer, &all, links));
+    let anchoring: Vec<SigningKeyRow> = all
+        .iter()
+        .filter(|k| k.algorithm == KeyAlgorithm::Es256k.as_str())
+        .cloned()
+        .collect();
+    let blockcerts_profile = Some(crate::domain::blockcerts::profile(issuer, &anchoring, links));
     let keys = rsa
         .iter()
         .map(|k| KeyPublished {
@@ -75,6 +81,7 @@ pub async fn publish_issuer(
             profile,
             keys,
             ob3_profile,
+            blockcerts_profile,
         },
         correlation,
     );

@@ -1,8 +1,9 @@
 //! The issuer service: it owns issuer organizations (tenants), badge
 //! classes and every issued credential. It consumes `issue.requested` and
 //! publishes `issuer.published`, `badge_class.published`, `badge.issued`,
-//! `badge.revoked` and the admin token messages.
+//! `blockcerts.issued`, `badge.revoked` and the admin token messages.
 
+pub mod batcher;
 pub mod config;
 pub mod consumers;
 pub mod db;

@@ -10,7 +10,9 @@ use akashi_model::messages::{BusMessage, IssueRequested};
 use akashi_runtime::ServiceContext;
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use tokio::sync::Notify;
 
+use crate::batcher::Batcher;
 use crate::config::Config;
 use crate::domain::documents::PublicLinks;
 use crate::domain::keyring::Keyring;
@@ -23,6 +25,8 @@ pub struct AppState {
     pub relay: Relay,
     pub links: PublicLinks,
     pub keyring: Arc<Keyring>,
+    /// Wakes the Blockcerts batcher when a certificate is queued.
+    pub batcher_wake: Arc<Notify>,
 }
 
 /// Runs the issuer until a stop signal.
@@ -32,6 +36,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .as_ref()
         .context("master_key is required (AKASHI_ISSUER_MASTER_KEY: base64 of 32 random bytes, e.g. `head -c 32 /dev/urandom | base64`)")
         .and_then(|k| MasterKey::from_base64(k.expose_secret()).context("master_key"))?;
+    config.blockcerts.check().context("blockcerts settings")?;
     let mut ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
     let urls = &config.common.public_urls;
     let state = AppState {
@@ -39,8 +44,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         relay: ctx.relay.clone(),
         links: PublicLinks::new(&urls.issuer, &urls.host, &urls.display, &urls.verifier),
         keyring: Arc::new(Keyring::new(master)),
+        batcher_wake: Arc::new(Notify::new()),
     };
     keys::ensure_active_keys(&state).await?;
+    let batcher = Batcher::new(state.clone(), config.blockcerts.clone());
+    ctx.spawn(move |shutdown| batcher.run(shutdown));
     let consumer_state = state.clone();
     ctx.consume(IssueRequested::ROUTING_KEY, move |message| {
         consumers::issue_requested::handle(consumer_state.clone(), message)

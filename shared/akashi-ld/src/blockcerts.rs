@@ -4,7 +4,10 @@
 //! the reference tools build and read them (research notes, blockcerts §1b–3).
 
 use ciborium::Value as Cbor;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use crate::{CanonError, canonicalize};
 
 /// A SHA-256 value.
 pub type Hash = [u8; 32];
@@ -12,6 +15,49 @@ pub type Hash = [u8; 32];
 /// The target hash of a certificate: SHA-256 of its canonical N-Quads.
 pub fn target_hash(canonical_nquads: &str) -> Hash {
     Sha256::digest(canonical_nquads.as_bytes()).into()
+}
+
+/// The vocabulary the reference verifier maps undefined terms to, so that it
+/// can name them (research notes, blockcerts §2).
+const FALLBACK_VOCAB: &str = "http://fallback.org/";
+
+/// Why a certificate has no target hash.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetHashError {
+    #[error(transparent)]
+    Canon(#[from] CanonError),
+    #[error("fields that no context defines: {0}")]
+    Unmapped(String),
+}
+
+/// The target hash of a certificate exactly as the reference verifier
+/// computes it: without its `proof`, with a fallback `@vocab` appended when
+/// no context object declares one, canonicalized; a term that lands in the
+/// fallback vocabulary is an error (the reference verifier says "unmapped
+/// fields"), as is anything safe mode refuses.
+pub async fn certificate_target_hash(certificate: &Value) -> Result<Hash, TargetHashError> {
+    let mut document = certificate.clone();
+    if let Some(object) = document.as_object_mut() {
+        object.remove("proof");
+        let contexts = object.entry("@context").or_insert_with(|| Value::Array(Vec::new()));
+        if !contexts.is_array() {
+            *contexts = Value::Array(vec![contexts.take()]);
+        }
+        let list = contexts.as_array_mut().expect("made an array");
+        if !list.iter().any(|c| c.get("@vocab").is_some()) {
+            list.push(serde_json::json!({"@vocab": FALLBACK_VOCAB}));
+        }
+    }
+    let nquads = canonicalize(&document).await?;
+    let unmapped: Vec<&str> = nquads
+        .lines()
+        .filter_map(|line| line.split(&format!("<{FALLBACK_VOCAB}")).nth(1))
+        .filter_map(|rest| rest.split('>').next())
+        .collect();
+    if !unmapped.is_empty() {
+        return Err(TargetHashError::Unmapped(unmapped.join(", ")));
+    }
+    Ok(target_hash(&nquads))
 }
 
 fn parent(left: &Hash, right: &Hash) -> Hash {
@@ -107,6 +153,11 @@ pub enum EthNetwork {
 }
 
 impl EthNetwork {
+    /// The EIP-155 chain id, which the proof format also uses as network id.
+    pub fn chain_id(self) -> u64 {
+        self.id() as u64
+    }
+
     fn id(self) -> i64 {
         match self {
             EthNetwork::Mainnet => 1,
@@ -384,6 +435,36 @@ mod tests {
         assert!(!decoded.anchors[1].blink().contains("0x"));
         assert!(Receipt::decode("uABC").is_err());
         assert!(Receipt::decode("z111").is_err());
+    }
+
+    fn certificate() -> Value {
+        serde_json::json!({
+            "@context": [crate::contexts::CREDENTIALS_V2, crate::contexts::BLOCKCERTS_V3_2],
+            "id": "urn:uuid:7d0ae9d4-8e5f-4a1c-9d0b-3b2a1f0e4c11",
+            "type": ["VerifiableCredential", "BlockcertsCredential"],
+            "issuer": "https://issuer.example/profile",
+            "validFrom": "2026-11-27T00:00:00Z",
+            "credentialSubject": {"id": "did:example:learner", "claim": {"name": "Data Science"}},
+        })
+    }
+
+    #[tokio::test]
+    async fn the_target_hash_ignores_the_proof_and_refuses_unmapped_fields() {
+        let plain = certificate_target_hash(&certificate()).await.unwrap();
+        let mut with_proof = certificate();
+        with_proof["proof"] = serde_json::json!({"type": "DataIntegrityProof", "proofValue": "z1"});
+        assert_eq!(certificate_target_hash(&with_proof).await.unwrap(), plain);
+        let mut edited = certificate();
+        edited["credentialSubject"]["claim"]["name"] = serde_json::json!("Data Sciences");
+        assert_ne!(certificate_target_hash(&edited).await.unwrap(), plain);
+        // VC 2.0's own @vocab would quietly take an undefined term; the
+        // reference verifier's fallback vocabulary names it instead.
+        let mut unmapped = certificate();
+        unmapped["credentialSubject"]["grade"] = serde_json::json!("A");
+        match certificate_target_hash(&unmapped).await {
+            Err(TargetHashError::Unmapped(fields)) => assert_eq!(fields, "grade"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub struct AwardUrls {
     /// The OB 3.0 credential (JSON, or its VC-JWT), if issued in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ob3_credential: Option<String>,
+    /// The Blockcerts v3 certificate, if issued in it: served once its
+    /// batch is anchored (`blockcerts.issued`), 404 until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blockcerts: Option<String>,
     pub badge_page: String,
     pub verify: String,
 }
@@ -121,6 +125,29 @@ pub struct BadgeIssued {
 }
 bus_message!(BadgeIssued, "badge.issued", "v1");
 
+/// issuer → host, display: the Blockcerts v3 certificate of an award, sent
+/// once its batch's Merkle root is anchored — seconds after `badge.issued`
+/// (the batch waits to fill), or longer on a chain with confirmations.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BlockcertsIssued {
+    pub award_id: Uuid,
+    pub issuer_id: Uuid,
+    /// The certificate with its `merkle-proof-2019` proof, exactly as served.
+    pub certificate: serde_json::Value,
+    /// Where it is served (`GET /blockcerts/{id}` on host).
+    pub url: String,
+    /// `mocknet`, `ethereum_sepolia` or `ethereum_mainnet`.
+    pub chain: String,
+    /// The anchor as the proof names it (`blink:eth:sepolia:<tx>`).
+    pub anchor: String,
+    /// When the root was anchored (the block's time on a real chain).
+    pub anchored_at: DateTime<Utc>,
+    pub batch_id: Uuid,
+    /// Certificates in the batch: the anonymity set of a Merkle proof.
+    pub batch_size: i32,
+}
+bus_message!(BlockcertsIssued, "blockcerts.issued", "v1");
+
 /// issuer → host, display, verifier: an award is revoked, with a reason.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BadgeRevoked {
@@ -145,6 +172,11 @@ pub struct IssuerPublished {
     /// messages of versions before OB 3.0 Data Integrity).
     #[serde(default)]
     pub ob3_profile: Option<serde_json::Value>,
+    /// The Blockcerts issuer profile: the anchoring accounts in `publicKey`
+    /// with their validity dates, and the revocation list (absent from
+    /// messages of versions before Blockcerts).
+    #[serde(default)]
+    pub blockcerts_profile: Option<serde_json::Value>,
 }
 
 /// One published key of an issuer.

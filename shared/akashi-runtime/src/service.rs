@@ -89,6 +89,16 @@ impl ServiceContext {
             .spawn(consumer::run(self.bus.clone(), spec, handler, self.shutdown.clone()));
     }
 
+    /// Runs a background task of this service: it gets the stop signal and
+    /// is waited for while the service drains.
+    pub fn spawn<F, Fut>(&self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task(self.shutdown.clone()));
+    }
+
     /// Runs the HTTP server with the operational endpoints, the admin
     /// authenticator and `configure`'s routes until a stop signal, then drains.
     pub async fn serve<F>(self, openapi: serde_json::Value, configure: F) -> anyhow::Result<()>

@@ -65,6 +65,7 @@ impl Service {
                 "badge.issued",
                 "badge.revoked",
                 "status_list.published",
+                "blockcerts.issued",
             ],
             Service::Display => &["badge.issued", "badge.revoked"],
             Service::Verifier => &[],
@@ -216,6 +217,8 @@ impl Stack {
             .env("AKASHI_PUBLIC_URLS__LMS_ADAPTER", self.url(Service::LmsAdapter))
             .env("AKASHI_VERIFIER_ALLOW_PRIVATE_HOSTS", "[127.0.0.1,localhost]")
             .env("AKASHI_ISSUER_MASTER_KEY", &self.master_key)
+            // A test's batch is due after 200 ms rather than the default 5 s.
+            .env("AKASHI_ISSUER_BLOCKCERTS__MAX_WAIT_MS", "200")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -587,6 +590,44 @@ pub fn di_judge_document(document: &Value) -> anyhow::Result<Value> {
     let verdict = di_judge(path.to_str().unwrap_or_default());
     let _ = std::fs::remove_file(&path);
     verdict
+}
+
+/// Runs the Blockcerts reference verifier (`@blockcerts/cert-verifier-js`,
+/// offline: `tests/tools/blockcerts/verify.mjs`) on a certificate; with
+/// `rpc`, Ethereum anchors are looked up on that JSON-RPC node. Answers
+/// `{status, message, steps}`.
+pub fn blockcerts_judge(certificate: &Value, rpc: Option<&str>) -> anyhow::Result<Value> {
+    let path = std::env::temp_dir().join(format!("akashi-blockcerts-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&path, serde_json::to_vec(certificate)?)?;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/blockcerts/verify.mjs");
+    let mut command = Command::new("node");
+    command.arg(script).arg(&path);
+    if let Some(rpc) = rpc {
+        command.arg("--rpc").arg(rpc);
+    }
+    let output = command
+        .output()
+        .context("running the Blockcerts reference verifier (node; ./scripts/install-test-tools)");
+    let _ = std::fs::remove_file(&path);
+    let output = output?;
+    serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "Blockcerts reference verifier output: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// The codes of the steps a Blockcerts verdict passed.
+pub fn passed_steps(verdict: &Value) -> Vec<String> {
+    verdict["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["status"] == "success")
+        .filter_map(|s| s["code"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// Reads what is baked into an image with openbadges-bakery; `None` if nothing.

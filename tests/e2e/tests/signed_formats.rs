@@ -95,9 +95,9 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         .remove(0);
     let formats = award["formats"].as_object().unwrap();
     assert_eq!(
-        formats.keys().collect::<Vec<_>>(),
+        formats.keys().filter(|f| *f != "blockcerts").collect::<Vec<_>>(),
         vec!["ob2_hosted", "ob2_signed", "ob3_di", "ob3_vcjwt"],
-        "the demo badge class is issued in every format"
+        "the demo badge class is issued in every format (Blockcerts once anchored: tests/blockcerts.rs)"
     );
 
     // OB 2.0 signed: a compact JWS at its URL, judged by the 1EdTech validator.

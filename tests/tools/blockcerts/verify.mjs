@@ -1,7 +1,7 @@
 // The Blockcerts reference verifier (@blockcerts/cert-verifier-js), run
 // offline by Akashi's test suite as a judge.
 //
-// Usage: node verify.mjs <certificate.json> [--pin URL=FILE ...]
+// Usage: node verify.mjs <certificate.json> [--pin URL=FILE ...] [--rpc URL]
 // Prints one JSON line {status, message, steps} and exits 0 when VERIFIED,
 // 1 otherwise, 2 on a usage error.
 //
@@ -9,6 +9,9 @@
 // URL pinned to a local file with --pin (how a test serves an issuer
 // profile without a server). The verifier upgrades http:// to https://
 // (research notes, blockcerts §4); for loopback hosts the upgrade is undone.
+// --rpc names an Ethereum JSON-RPC node for anchor lookups (a local chain);
+// explorer-lookup 1.7 reads `serviceUrl`, not the documented `serviceURL`
+// (research notes §8), so both are given.
 import fs from 'node:fs';
 import {createRequire} from 'node:module';
 
@@ -18,18 +21,23 @@ const {Certificate} = require('@blockcerts/cert-verifier-js/dist/verifier-node/i
 const args = process.argv.slice(2);
 const file = args.shift();
 const pins = new Map();
+let rpc = null;
 while (args.length) {
   const flag = args.shift();
   const value = args.shift();
+  if (flag === '--rpc' && value) {
+    rpc = value;
+    continue;
+  }
   if (flag !== '--pin' || !value || !value.includes('=')) {
-    console.error('usage: node verify.mjs <certificate.json> [--pin URL=FILE ...]');
+    console.error('usage: node verify.mjs <certificate.json> [--pin URL=FILE ...] [--rpc URL]');
     process.exit(2);
   }
   const at = value.indexOf('=');
   pins.set(value.slice(0, at), fs.readFileSync(value.slice(at + 1), 'utf8'));
 }
 if (!file) {
-  console.error('usage: node verify.mjs <certificate.json> [--pin URL=FILE ...]');
+  console.error('usage: node verify.mjs <certificate.json> [--pin URL=FILE ...] [--rpc URL]');
   process.exit(2);
 }
 
@@ -55,7 +63,10 @@ globalThis.fetch = async (input, init) => {
   return realFetch(url.href, init);
 };
 
-const certificate = new Certificate(JSON.parse(fs.readFileSync(file, 'utf8')));
+const options = rpc
+  ? {explorerAPIs: [{serviceURL: rpc, serviceUrl: rpc, apiType: 'rpc', chainType: 'eth', priority: 0}]}
+  : {};
+const certificate = new Certificate(JSON.parse(fs.readFileSync(file, 'utf8')), options);
 await certificate.init();
 const steps = [];
 const result = await certificate.verify(({code, label, status, errorMessage}) => {

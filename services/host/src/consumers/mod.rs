@@ -3,13 +3,17 @@
 //! no inbox entry is needed.
 
 use akashi_bus::{HandlerError, IncomingMessage};
-use akashi_model::messages::{BadgeClassPublished, BadgeIssued, BadgeRevoked, IssuerPublished, StatusListPublished};
+use akashi_model::messages::{
+    BadgeClassPublished, BadgeIssued, BadgeRevoked, BlockcertsIssued, IssuerPublished, StatusListPublished,
+};
 use base64::Engine;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 
-use crate::db::schema::{hosted_assertions, hosted_badge_classes, hosted_issuers, hosted_keys, revocations};
+use crate::db::schema::{
+    hosted_assertions, hosted_badge_classes, hosted_blockcerts, hosted_issuers, hosted_keys, revocations,
+};
 use crate::startup::AppState;
 
 /// `issuer.published`: store (or replace) the issuer's Profile.
@@ -21,12 +25,14 @@ pub async fn issuer_published(state: AppState, message: IncomingMessage) -> Resu
             hosted_issuers::id.eq(published.issuer_id),
             hosted_issuers::profile.eq(&published.profile),
             hosted_issuers::ob3_profile.eq(&published.ob3_profile),
+            hosted_issuers::blockcerts_profile.eq(&published.blockcerts_profile),
         ))
         .on_conflict(hosted_issuers::id)
         .do_update()
         .set((
             hosted_issuers::profile.eq(excluded(hosted_issuers::profile)),
             hosted_issuers::ob3_profile.eq(excluded(hosted_issuers::ob3_profile)),
+            hosted_issuers::blockcerts_profile.eq(excluded(hosted_issuers::blockcerts_profile)),
             hosted_issuers::updated_at.eq(diesel::dsl::now),
         ))
         .execute(&mut conn)
@@ -102,6 +108,28 @@ pub async fn badge_issued(state: AppState, message: IncomingMessage) -> Result<(
         .execute(&mut conn)
         .await?;
     tracing::info!(award_id = %issued.award_id, new = inserted == 1, "assertion hosted");
+    Ok(())
+}
+
+/// `blockcerts.issued`: store the anchored certificate; like an assertion
+/// it never changes, so a copy that exists already is kept.
+pub async fn blockcerts_issued(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let issued: BlockcertsIssued = message.data()?;
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    let inserted = diesel::insert_into(hosted_blockcerts::table)
+        .values((
+            hosted_blockcerts::award_id.eq(issued.award_id),
+            hosted_blockcerts::issuer_id.eq(issued.issuer_id),
+            hosted_blockcerts::certificate.eq(&issued.certificate),
+            hosted_blockcerts::chain.eq(&issued.chain),
+            hosted_blockcerts::anchor.eq(&issued.anchor),
+            hosted_blockcerts::anchored_at.eq(issued.anchored_at),
+        ))
+        .on_conflict(hosted_blockcerts::award_id)
+        .do_nothing()
+        .execute(&mut conn)
+        .await?;
+    tracing::info!(award_id = %issued.award_id, new = inserted == 1, "blockcerts certificate hosted");
     Ok(())
 }
 

@@ -6,6 +6,19 @@ diesel::table! {
         profile -> Jsonb,
         updated_at -> Timestamptz,
         ob3_profile -> Nullable<Jsonb>,
+        blockcerts_profile -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    hosted_blockcerts (award_id) {
+        award_id -> Uuid,
+        issuer_id -> Uuid,
+        certificate -> Jsonb,
+        chain -> Text,
+        anchor -> Text,
+        anchored_at -> Timestamptz,
+        received_at -> Timestamptz,
     }
 }
 
@@ -68,5 +81,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     hosted_badge_classes,
     hosted_assertions,
     revocations,
-    hosted_keys
+    hosted_keys,
+    hosted_blockcerts
 );

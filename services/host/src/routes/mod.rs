@@ -1,5 +1,6 @@
 //! Host's public routes: the contract's OB 2.0 paths.
 
+pub mod blockcerts;
 pub mod ob2;
 
 use actix_web::web;
@@ -17,7 +18,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ob2::key)
         .service(ob2::ob3_credential)
         .service(ob2::ob3_revocation_list)
-        .service(ob2::status_list);
+        .service(ob2::status_list)
+        .service(blockcerts::revocation_list)
+        .service(blockcerts::issuer)
+        .service(blockcerts::certificate);
 }
 
 #[derive(OpenApi)]
@@ -38,6 +42,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ob2::ob3_credential,
         ob2::ob3_revocation_list,
         ob2::status_list,
+        blockcerts::certificate,
+        blockcerts::issuer,
+        blockcerts::revocation_list,
     )
 )]
 struct ApiDoc;

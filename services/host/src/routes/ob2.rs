@@ -18,8 +18,8 @@ use crate::db::schema::{
 };
 use crate::startup::AppState;
 
-const ASSERTION_MAX_AGE: u32 = 60;
-const STATIC_MAX_AGE: u32 = 300;
+pub(crate) const ASSERTION_MAX_AGE: u32 = 60;
+pub(crate) const STATIC_MAX_AGE: u32 = 300;
 
 /// What the client asked for in `Accept`.
 #[derive(Debug, PartialEq, Eq)]
@@ -99,7 +99,7 @@ fn json_ld(
     cacheable(req, status, content_type, body, max_age)
 }
 
-fn not_found(what: &str) -> ApiError {
+pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError::NotFound(format!("no such {what}"))
 }
 
@@ -400,7 +400,7 @@ fn json_or_jwt(
 
 /// A 200 `application/json` document (OB 3.0 documents are plain JSON, not
 /// `application/ld+json` as OB 2.0's), with caching headers.
-fn plain_json(req: &HttpRequest, doc: &serde_json::Value, max_age: u32) -> Result<HttpResponse, ApiError> {
+pub(crate) fn plain_json(req: &HttpRequest, doc: &serde_json::Value, max_age: u32) -> Result<HttpResponse, ApiError> {
     let body = serde_json::to_vec(doc).map_err(ApiError::internal)?;
     Ok(cacheable(
         req,

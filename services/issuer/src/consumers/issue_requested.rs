@@ -12,7 +12,8 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::models::{AwardCredentialRow, AwardRow, BadgeClassRow, IssuerRow, SigningKeyRow};
-use crate::db::schema::{award_credentials, awards, badge_classes, issuers};
+use crate::db::schema::{award_credentials, awards, badge_classes, blockcerts_pending, issuers};
+use crate::domain::blockcerts;
 use crate::domain::documents::{self, AssertionFacts, PublicLinks};
 use crate::domain::formats;
 use crate::domain::keyring::{KeyAlgorithm, Keyring};
@@ -47,6 +48,7 @@ pub async fn handle(state: AppState, message: IncomingMessage) -> Result<(), Han
     match outcome {
         Outcome::Issued(id) => {
             state.relay.wake();
+            state.batcher_wake.notify_one();
             tracing::info!(award_id = %id, "badge issued");
         }
         Outcome::AlreadyProcessed => tracing::info!("redelivered message ignored (inbox)"),
@@ -160,6 +162,10 @@ pub async fn issue(
                 .await?;
         }
         let mut urls = links.award(award_id);
+        if badge_class.formats.iter().any(|f| f == formats::BLOCKCERTS) {
+            queue_blockcerts(conn, &issuer, &badge_class, &facts, &links).await?;
+            urls.blockcerts = Some(links.blockcerts_certificate(award_id));
+        }
         let ob2_jws = signed.compact(formats::OB2_SIGNED);
         let ob3_jwt = signed.compact(formats::OB3_VCJWT);
         urls.ob2_signed = ob2_jws.as_ref().map(|_| links.ob2_signed(award_id));
@@ -183,6 +189,32 @@ pub async fn issue(
         Ok(Outcome::Issued(award_id))
     })
     .await
+}
+
+/// Puts the award's Blockcerts certificate in the queue of the next batch.
+/// It is hashed now, so that a certificate that does not canonicalize in
+/// safe mode fails the award rather than a batch of a thousand.
+async fn queue_blockcerts(
+    conn: &mut diesel_async::AsyncPgConnection,
+    issuer: &IssuerRow,
+    badge_class: &BadgeClassRow,
+    facts: &AssertionFacts<'_>,
+    links: &PublicLinks,
+) -> Result<(), HandlerError> {
+    let certificate = blockcerts::certificate(issuer, badge_class, facts, links);
+    let target_hash = akashi_ld::blockcerts::certificate_target_hash(&certificate)
+        .await
+        .map_err(|e| HandlerError::permanent(format!("Blockcerts certificate: {e}")))?;
+    diesel::insert_into(blockcerts_pending::table)
+        .values((
+            blockcerts_pending::award_id.eq(facts.award_id),
+            blockcerts_pending::issuer_id.eq(issuer.id),
+            blockcerts_pending::certificate.eq(&certificate),
+            blockcerts_pending::target_hash.eq(target_hash.as_slice()),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// One signed form of an award, as stored.

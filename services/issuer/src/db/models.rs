@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::schema::{award_credentials, awards, badge_classes, issuers, signing_keys};
+use super::schema::{award_credentials, awards, badge_classes, blockcerts_batches, issuers, signing_keys};
 
 /// An issuer organization (tenant).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -98,4 +98,24 @@ pub struct SigningKeyRow {
     pub valid_from: DateTime<Utc>,
     pub valid_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A Blockcerts batch (see the migration for its states).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = blockcerts_batches)]
+pub struct BlockcertsBatchRow {
+    pub id: Uuid,
+    pub issuer_id: Uuid,
+    pub chain: String,
+    pub state: String,
+    pub size: i32,
+    pub merkle_root: Vec<u8>,
+    pub anchoring_key_id: Uuid,
+    pub raw_tx: Option<Vec<u8>>,
+    pub nonce: Option<i64>,
+    pub tx_hash: Option<Vec<u8>>,
+    pub anchor: Option<String>,
+    pub anchored_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }

@@ -87,6 +87,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    blockcerts_batches (id) {
+        id -> Uuid,
+        issuer_id -> Uuid,
+        chain -> Text,
+        state -> Text,
+        size -> Int4,
+        merkle_root -> Bytea,
+        anchoring_key_id -> Uuid,
+        raw_tx -> Nullable<Bytea>,
+        nonce -> Nullable<Int8>,
+        tx_hash -> Nullable<Bytea>,
+        anchor -> Nullable<Text>,
+        anchored_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    blockcerts_pending (award_id) {
+        award_id -> Uuid,
+        issuer_id -> Uuid,
+        certificate -> Jsonb,
+        target_hash -> Bytea,
+        batch_id -> Nullable<Uuid>,
+        leaf_index -> Nullable<Int4>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(badge_classes -> issuers (issuer_id));
 diesel::joinable!(awards -> badge_classes (badge_class_id));
 diesel::joinable!(signing_keys -> issuers (issuer_id));
@@ -97,5 +128,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     awards,
     signing_keys,
     award_credentials,
-    status_lists
+    status_lists,
+    blockcerts_batches,
+    blockcerts_pending
 );

@@ -67,6 +67,22 @@ impl PublicLinks {
     pub fn ob3_revocations(&self, issuer_id: Uuid) -> String {
         format!("{}/ob3/revocations/{issuer_id}", self.host)
     }
+    /// `GET /blockcerts/{id}` on host: an award's Blockcerts certificate.
+    pub fn blockcerts_certificate(&self, award_id: Uuid) -> String {
+        format!("{}/blockcerts/{award_id}", self.host)
+    }
+    /// `GET /blockcerts/issuers/{id}` on host: the Blockcerts issuer profile.
+    pub fn blockcerts_issuer(&self, id: Uuid) -> String {
+        format!("{}/blockcerts/issuers/{id}", self.host)
+    }
+    /// An anchoring key in that profile: a proof's `verificationMethod`.
+    pub fn blockcerts_verification_method(&self, issuer_id: Uuid, key_id: Uuid) -> String {
+        format!("{}#key-{key_id}", self.blockcerts_issuer(issuer_id))
+    }
+    /// `GET /blockcerts/revocations/{issuer_id}` on host (`?assertionId=` filters).
+    pub fn blockcerts_revocations(&self, issuer_id: Uuid) -> String {
+        format!("{}/blockcerts/revocations/{issuer_id}", self.host)
+    }
     /// `GET /ob2/issuers/{id}` on host.
     pub fn issuer(&self, id: Uuid) -> String {
         format!("{}/ob2/issuers/{id}", self.host)
@@ -93,6 +109,7 @@ impl PublicLinks {
             ob2_assertion: self.assertion(id),
             ob2_signed: None,
             ob3_credential: None,
+            blockcerts: None,
             badge_page: format!("{}/badges/{id}", self.display),
             verify: format!("{}/verify", self.verifier),
         }
@@ -152,6 +169,8 @@ pub fn ob3_profile(issuer: &IssuerRow, keys: &[SigningKeyRow], links: &PublicLin
                     "publicKeyMultibase": akashi_crypto::ed25519::multikey_from_raw(&raw),
                 }))
             }
+            // The anchoring account signs Ethereum transactions, never credentials.
+            "ES256K" => None,
             _ => Some(serde_json::json!({
                 "id": links.key_jwk(issuer.id, k.id),
                 "type": "JsonWebKey",

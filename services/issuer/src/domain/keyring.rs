@@ -1,12 +1,14 @@
 //! The issuer's signing keys: generated per issuer, sealed under the master
 //! key in the database, unsealed and parsed once per process, then reused
 //! for every signature. Each issuer holds one active key per algorithm:
-//! RSA (RS256: OB 2.0 signed and OB 3.0 VC-JWT) and Ed25519 (OB 3.0 Data
-//! Integrity, eddsa-rdfc-2022).
+//! RSA (RS256: OB 2.0 signed and OB 3.0 VC-JWT), Ed25519 (OB 3.0 Data
+//! Integrity, eddsa-rdfc-2022) and secp256k1 (ES256K: the Ethereum account
+//! that anchors the issuer's Blockcerts batches).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use akashi_chain::AnchoringKey;
 use akashi_crypto::ed25519::{Ed25519Signer, generate_ed25519};
 use akashi_crypto::keys::{KeyError, MasterKey, RsaBits, RsaSigner, generate_rsa};
 use chrono::{DateTime, Utc};
@@ -22,17 +24,25 @@ pub enum KeyAlgorithm {
     Rs256,
     /// Ed25519.
     EdDsa,
+    /// secp256k1: the Blockcerts anchoring account.
+    Es256k,
 }
 
 impl KeyAlgorithm {
     /// Every algorithm, in the order keys are made.
-    pub const ALL: [KeyAlgorithm; 2] = [KeyAlgorithm::Rs256, KeyAlgorithm::EdDsa];
+    pub const ALL: [KeyAlgorithm; 3] = [KeyAlgorithm::Rs256, KeyAlgorithm::EdDsa, KeyAlgorithm::Es256k];
+
+    /// The algorithms key rotation replaces. The anchoring account is not
+    /// among them: it holds the ether that pays for anchors, and an address
+    /// change must be funded first, so it is rotated on its own.
+    pub const ROTATED: [KeyAlgorithm; 2] = [KeyAlgorithm::Rs256, KeyAlgorithm::EdDsa];
 
     /// The JOSE name, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
             KeyAlgorithm::Rs256 => "RS256",
             KeyAlgorithm::EdDsa => "EdDSA",
+            KeyAlgorithm::Es256k => "ES256K",
         }
     }
 }
@@ -42,6 +52,7 @@ pub struct Keyring {
     master: MasterKey,
     rsa: RwLock<HashMap<Uuid, Arc<RsaSigner>>>,
     ed25519: RwLock<HashMap<Uuid, Arc<Ed25519Signer>>>,
+    anchoring: RwLock<HashMap<Uuid, Arc<AnchoringKey>>>,
 }
 
 impl Keyring {
@@ -51,6 +62,7 @@ impl Keyring {
             master,
             rsa: RwLock::new(HashMap::new()),
             ed25519: RwLock::new(HashMap::new()),
+            anchoring: RwLock::new(HashMap::new()),
         }
     }
 
@@ -97,6 +109,15 @@ impl Keyring {
                 self.ed25519.write().expect("keyring lock").insert(id, Arc::new(signer));
                 (der, pem, jwk)
             }
+            KeyAlgorithm::Es256k => {
+                // The raw 32-byte secret, sealed like the PKCS#8 of the others.
+                let secret = AnchoringKey::generate();
+                let key = AnchoringKey::from_secret(&secret).map_err(|e| KeyError::Parse(e.to_string()))?;
+                let jwk = key.jwk(&kid);
+                let pem = key.public_pem().map_err(|e| KeyError::Parse(e.to_string()))?;
+                self.anchoring.write().expect("keyring lock").insert(id, Arc::new(key));
+                (secret, pem, jwk)
+            }
         };
         Ok(SigningKeyRow {
             id,
@@ -119,6 +140,13 @@ impl Keyring {
     /// The Ed25519 signer of a stored key (unsealed and parsed on first use only).
     pub fn ed25519_signer(&self, row: &SigningKeyRow) -> Result<Arc<Ed25519Signer>, KeyError> {
         self.cached(&self.ed25519, row, Ed25519Signer::from_pkcs8_der)
+    }
+
+    /// The anchoring account of a stored ES256K key (unsealed on first use only).
+    pub fn anchoring_key(&self, row: &SigningKeyRow) -> Result<Arc<AnchoringKey>, KeyError> {
+        self.cached(&self.anchoring, row, |secret| {
+            AnchoringKey::from_secret(secret).map_err(|e| KeyError::Parse(e.to_string()))
+        })
     }
 
     /// The signer of `row` from `cache`, or unsealed and parsed into it.

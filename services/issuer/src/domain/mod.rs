@@ -2,6 +2,7 @@
 //! Open Badges documents it builds from them.
 
 pub mod badge_image;
+pub mod blockcerts;
 pub mod documents;
 pub mod fields;
 pub mod formats;

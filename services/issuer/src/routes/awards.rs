@@ -41,7 +41,8 @@ pub struct AwardView {
     pub revocation_reason: Option<String>,
     pub badge_class: NamedRef,
     pub issuer: NamedRef,
-    /// Public URL per format issued, keyed by format (`ob2_hosted`, …).
+    /// Public URL per format issued, keyed by format (`ob2_hosted`, …);
+    /// `blockcerts` appears once the certificate's batch is anchored.
     pub formats: BTreeMap<String, String>,
     /// The human page on display.
     pub badge_page: String,
@@ -83,6 +84,7 @@ fn view(row: AwardRow, badge_name: String, issuer_name: String, signed: &[String
         let url = match format.as_str() {
             formats::OB2_SIGNED => state.links.ob2_signed(row.id),
             formats::OB3_VCJWT | formats::OB3_DI => state.links.ob3_credential(row.id),
+            formats::BLOCKCERTS => state.links.blockcerts_certificate(row.id),
             _ => continue,
         };
         formats.insert(format.clone(), url);

@@ -124,7 +124,7 @@ pub async fn rotate(
     let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
     let now = Utc::now();
     let mut new_keys = Vec::new();
-    for algorithm in KeyAlgorithm::ALL {
+    for algorithm in KeyAlgorithm::ROTATED {
         new_keys.push(
             state
                 .keyring
@@ -144,7 +144,7 @@ pub async fn rotate(
                 .for_update()
                 .first::<Uuid>(conn)
                 .await?;
-            for algorithm in KeyAlgorithm::ALL {
+            for algorithm in KeyAlgorithm::ROTATED {
                 if let Some(old) = active_key(conn, issuer.id, algorithm).await? {
                     diesel::update(signing_keys::table.find(old.id))
                         .set(signing_keys::valid_until.eq(now))

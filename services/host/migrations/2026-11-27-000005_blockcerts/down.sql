@@ -1,0 +1,2 @@
+DROP TABLE hosted_blockcerts;
+ALTER TABLE hosted_issuers DROP COLUMN blockcerts_profile;

@@ -1,0 +1,2 @@
+DROP TABLE blockcerts_pending;
+DROP TABLE blockcerts_batches;

@@ -1,0 +1,360 @@
+//! Blockcerts v3 end to end: completions become awards, their certificates
+//! are batched under one Merkle root, anchored, hosted, and judged by the
+//! Blockcerts reference verifier (`@blockcerts/cert-verifier-js`): VERIFIED
+//! as issued, FAILED when tampered with or revoked. The Ethereum path runs
+//! against a local chain (ganache): one transaction per batch from the
+//! issuer's own account, surviving a crash of the issuer in mid-anchor.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use akashi_e2e::{Service, Stack, blockcerts_judge, passed_steps};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn judge(certificate: Value, rpc: Option<String>) -> anyhow::Result<Value> {
+    tokio::task::spawn_blocking(move || blockcerts_judge(&certificate, rpc.as_deref())).await?
+}
+
+/// Completes DEMO-101 for each learner and waits for every award.
+async fn award_all(stack: &Stack, prefix: &str, learners: &[&str]) -> anyhow::Result<Vec<Value>> {
+    for (n, email) in learners.iter().enumerate() {
+        let response = stack
+            .post_completion(&Stack::completion(&format!("{prefix}-{n}"), email, "DEMO-101"))
+            .await?;
+        anyhow::ensure!(response.status() == 202, "webhook answered {}", response.status());
+    }
+    let mut awards = Vec::new();
+    for email in learners {
+        awards.push(
+            stack
+                .wait_for_awards(email, 1, Duration::from_secs(15))
+                .await?
+                .remove(0),
+        );
+    }
+    Ok(awards)
+}
+
+/// Waits until the award's Blockcerts certificate is hosted, and returns it.
+async fn hosted_certificate(stack: &Stack, award: &Value, timeout: Duration) -> anyhow::Result<Value> {
+    let url = format!(
+        "{}/blockcerts/{}",
+        stack.url(Service::Host),
+        award["award_id"].as_str().unwrap()
+    );
+    let response = stack.wait_for_status(&url, 200, timeout).await?;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    Ok(response.json().await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mocknet_batches_verify_with_the_reference_verifier_and_fail_when_tampered_or_revoked() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let seed = stack.seed().await?;
+    let learners = ["hana@example.ac.jp", "kenji@example.ac.jp", "mei@example.ac.jp"];
+    let awards = award_all(&stack, "evt-bc", &learners).await?;
+
+    let mut certificates = Vec::new();
+    for award in &awards {
+        certificates.push(hosted_certificate(&stack, award, Duration::from_secs(15)).await?);
+    }
+    let first = &certificates[0];
+    assert_eq!(first["type"], json!(["VerifiableCredential", "BlockcertsCredential"]));
+    assert_eq!(first["proof"]["type"], "DataIntegrityProof");
+    assert_eq!(first["proof"]["cryptosuite"], "merkle-proof-2019");
+    assert_eq!(first["name"], "Introduction to Data Science");
+    assert!(
+        !first.to_string().contains("hana@"),
+        "the recipient is named by a salted hash, never the address"
+    );
+    let issuer_url = first["issuer"].as_str().unwrap();
+    assert_eq!(
+        issuer_url,
+        format!("{}/blockcerts/issuers/{}", stack.url(Service::Host), seed.issuer_id)
+    );
+    let profile: Value = stack.http.get(issuer_url).send().await?.json().await?;
+    assert_eq!(profile["type"], "Profile");
+    let key = profile["publicKey"][0]["id"].as_str().unwrap();
+    assert!(
+        key.starts_with("ecdsa-koblitz-pubkey:0x") && key.len() == "ecdsa-koblitz-pubkey:0x".len() + 40,
+        "{key}"
+    );
+    assert!(profile["publicKey"][0]["created"].is_string());
+
+    // Every certificate of the batch VERIFIED by the reference verifier.
+    for (certificate, award) in certificates.iter().zip(&awards) {
+        let verdict = judge(certificate.clone(), None).await?;
+        assert_eq!(verdict["status"], "success", "{verdict:#}");
+        let passed = passed_steps(&verdict);
+        for step in [
+            "computeLocalHash",
+            "compareHashes",
+            "checkReceipt",
+            "checkRevokedStatus",
+        ] {
+            assert!(passed.iter().any(|p| p == step), "{step} passed: {verdict:#}");
+        }
+        // The lookup names the certificate among the award's formats.
+        let listed = stack.awards(award["recipient"].as_str().unwrap()).await?.remove(0);
+        assert_eq!(listed["formats"]["blockcerts"], certificate["id"]);
+    }
+    // One anchor for the whole batch (the three awards arrived within the wait).
+    let batches = stack
+        .count(Service::Issuer, "SELECT count(*) AS n FROM blockcerts_batches")
+        .await?;
+    let certified = stack
+        .count(
+            Service::Issuer,
+            "SELECT coalesce(sum(size), 0)::bigint AS n FROM blockcerts_batches WHERE state = 'published'",
+        )
+        .await?;
+    assert_eq!(certified, 3, "every certificate in exactly one published batch");
+    assert!(batches <= 3, "{batches} batches");
+    assert_eq!(
+        stack
+            .count(Service::Issuer, "SELECT count(*) AS n FROM blockcerts_pending")
+            .await?,
+        0,
+        "nothing left in the queue"
+    );
+
+    // Tampered: one word of the claim changed, proof kept.
+    let mut tampered = certificates[1].clone();
+    tampered["credentialSubject"]["claim"]["name"] = json!("Advanced Data Science");
+    let verdict = judge(tampered, None).await?;
+    assert_eq!(verdict["status"], "failure", "{verdict:#}");
+    assert!(
+        !passed_steps(&verdict).iter().any(|s| s == "compareHashes"),
+        "{verdict:#}"
+    );
+    // A field no context defines: "unmapped", never silently dropped.
+    let mut extended = certificates[1].clone();
+    extended["credentialSubject"]["grade"] = json!("A");
+    assert_eq!(judge(extended, None).await?["status"], "failure");
+
+    // Revoked: the revocation list names it and the reference verifier fails it.
+    let revoke = stack
+        .admin(
+            Method::POST,
+            format!(
+                "{}/admin/awards/{}/revoke",
+                stack.url(Service::Issuer),
+                awards[2]["award_id"].as_str().unwrap()
+            ),
+        )
+        .json(&json!({"reason": "Issued in error"}))
+        .send()
+        .await?;
+    assert_eq!(revoke.status(), 200);
+    let list_url = profile["revocationList"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list: Value = stack
+            .http
+            .get(list_url)
+            .query(&[("assertionId", certificates[2]["id"].as_str().unwrap())])
+            .send()
+            .await?
+            .json()
+            .await?;
+        if list["revokedAssertions"].as_array().is_some_and(|a| a.len() == 1) {
+            assert_eq!(list["revokedAssertions"][0]["id"], certificates[2]["id"]);
+            assert_eq!(list["revokedAssertions"][0]["revocationReason"], "Issued in error");
+            break;
+        }
+        assert!(Instant::now() < deadline, "revocation not listed: {list}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let other: Value = stack
+        .http
+        .get(list_url)
+        .query(&[("assertionId", certificates[0]["id"].as_str().unwrap())])
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        other["revokedAssertions"],
+        json!([]),
+        "only the asked certificate's entry"
+    );
+    let verdict = judge(certificates[2].clone(), None).await?;
+    assert_eq!(verdict["status"], "failure", "{verdict:#}");
+    assert!(verdict.to_string().contains("Issued in error"), "{verdict:#}");
+    assert_eq!(judge(certificates[0].clone(), None).await?["status"], "success");
+    Ok(())
+}
+
+/// A local Ethereum chain (ganache, instant mining) on a free loopback port;
+/// killed when dropped.
+struct LocalChain {
+    child: Child,
+    url: String,
+}
+
+impl LocalChain {
+    async fn start() -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let bin =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/ganache/node_modules/.bin/ganache");
+        let child = Command::new(bin)
+            .args([
+                "--wallet.deterministic",
+                "--chain.chainId",
+                "11155111",
+                "--chain.networkId",
+                "11155111",
+                "--server.host",
+                "127.0.0.1",
+                "--server.port",
+                &port.to_string(),
+                "--logging.quiet",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("starting ganache (./scripts/install-test-tools): {e}"))?;
+        let chain = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while chain.call("eth_chainId", json!([])).await.is_err() {
+            anyhow::ensure!(Instant::now() < deadline, "ganache did not answer within 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(chain)
+    }
+
+    async fn call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
+        let body: Value = reqwest::Client::new()
+            .post(&self.url)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::ensure!(body.get("error").is_none(), "{method}: {body}");
+        Ok(body["result"].clone())
+    }
+}
+
+impl Drop for LocalChain {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ethereum_anchoring_on_a_local_chain_survives_a_crash_and_verifies() -> anyhow::Result<()> {
+    let chain = LocalChain::start().await?;
+    let mut stack = Stack::start().await?;
+    // Anchor on "Sepolia" = the local chain (same chain id), waiting for two
+    // blocks so that the batch is caught between sending and anchoring.
+    for (key, value) in [
+        ("AKASHI_ISSUER_BLOCKCERTS__CHAIN", "ethereum_sepolia"),
+        ("AKASHI_ISSUER_BLOCKCERTS__ETHEREUM_RPC_URL", chain.url.as_str()),
+        ("AKASHI_ISSUER_BLOCKCERTS__CONFIRMATIONS", "2"),
+    ] {
+        stack.set_env(Service::Issuer, key, value);
+    }
+    stack.restart(Service::Issuer).await?;
+    let seed = stack.seed().await?;
+
+    // Fund the issuer's anchoring account (from its profile) from a ganache account.
+    let profile_url = format!("{}/blockcerts/issuers/{}", stack.url(Service::Host), seed.issuer_id);
+    let profile = stack
+        .wait_for_status(&profile_url, 200, Duration::from_secs(10))
+        .await?;
+    let profile: Value = profile.json().await?;
+    let address = profile["publicKey"][0]["id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("ecdsa-koblitz-pubkey:")
+        .to_string();
+    let funder = chain.call("eth_accounts", json!([])).await?[0].clone();
+    chain
+        .call(
+            "eth_sendTransaction",
+            json!([{"from": funder, "to": address, "value": "0xde0b6b3a7640000"}]),
+        )
+        .await?;
+
+    let learners = ["sora@example.ac.jp", "yui@example.ac.jp", "ren@example.ac.jp"];
+    let awards = award_all(&stack, "evt-eth", &learners).await?;
+
+    // The anchor is mined (one block) but not yet confirmed (two wanted):
+    // kill the issuer there.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let nonce = chain
+            .call("eth_getTransactionCount", json!([address, "latest"]))
+            .await?;
+        let signed = stack
+            .count(
+                Service::Issuer,
+                "SELECT count(*) AS n FROM blockcerts_batches WHERE state = 'signed'",
+            )
+            .await?;
+        if nonce != json!("0x0") && signed > 0 {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no anchor mined (nonce {nonce}, signed {signed})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stack.kill(Service::Issuer);
+    let published_before = stack
+        .count(
+            Service::Issuer,
+            "SELECT count(*) AS n FROM blockcerts_batches WHERE state = 'published'",
+        )
+        .await?;
+    chain.call("evm_mine", json!([])).await?;
+    stack.restart(Service::Issuer).await?;
+
+    let mut certificates = Vec::new();
+    for award in &awards {
+        certificates.push(hosted_certificate(&stack, award, Duration::from_secs(30)).await?);
+    }
+    let batches = stack
+        .count(Service::Issuer, "SELECT count(*) AS n FROM blockcerts_batches")
+        .await?;
+    let sent = chain
+        .call("eth_getTransactionCount", json!([address, "latest"]))
+        .await?;
+    assert_eq!(
+        u64::from_str_radix(sent.as_str().unwrap().trim_start_matches("0x"), 16)?,
+        batches as u64,
+        "one transaction per batch: none lost, none sent twice across the crash ({published_before} published before it)"
+    );
+    let anchor_tx = certificates[0]["proof"]["proofValue"].as_str().unwrap().to_string();
+    assert!(anchor_tx.starts_with('z'));
+
+    for certificate in &certificates {
+        let verdict = judge(certificate.clone(), Some(chain.url.clone())).await?;
+        assert_eq!(verdict["status"], "success", "{verdict:#}");
+        let passed = passed_steps(&verdict);
+        for step in [
+            "computeLocalHash",
+            "fetchRemoteHash",
+            "compareHashes",
+            "checkMerkleRoot",
+            "checkReceipt",
+            "parseIssuerKeys",
+            "checkAuthenticity",
+        ] {
+            assert!(passed.iter().any(|p| p == step), "{step} passed: {verdict:#}");
+        }
+    }
+    let mut tampered = certificates[0].clone();
+    tampered["validFrom"] = json!("2020-01-01T00:00:00Z");
+    let verdict = judge(tampered, Some(chain.url.clone())).await?;
+    assert_eq!(verdict["status"], "failure", "{verdict:#}");
+    Ok(())
+}
