@@ -41,6 +41,11 @@ use crate::startup::AppState;
 const TICK: Duration = Duration::from_millis(250);
 /// How long a sent, unmined anchoring transaction waits before it is sent again.
 const RESEND_AFTER: Duration = Duration::from_secs(60);
+/// How old an anchoring key must be before it anchors. Profiles give a
+/// key's `created` in whole seconds and blocks their time in whole seconds;
+/// verifiers refuse a key "created after the transaction", so an anchor
+/// mined in the second its key was made would fail verification forever.
+const KEY_SETTLE: chrono::Duration = chrono::Duration::seconds(2);
 /// A JSON-RPC call's time limit.
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -350,6 +355,9 @@ impl Batcher {
                     .for_update()
                     .first(conn)
                     .await?;
+                if key.valid_from + KEY_SETTLE > Utc::now() {
+                    return Ok(false);
+                }
                 let account = keyring
                     .anchoring_key(&key)
                     .map_err(|e| BatchError::Other(format!("anchoring key: {e}")))?;

@@ -19,6 +19,11 @@ pub struct Config {
     /// Per-document fetch timeout.
     #[serde(default = "default_fetch_timeout_ms")]
     pub fetch_timeout_ms: u64,
+    /// The Ethereum JSON-RPC node Blockcerts anchors are looked up on
+    /// (`AKASHI_VERIFIER_ETHEREUM_RPC_URL`); without one, an Ethereum-anchored
+    /// certificate is answered `unknown`.
+    #[serde(default)]
+    pub ethereum_rpc_url: Option<String>,
     /// Largest document fetched.
     #[serde(default = "default_max_document_bytes")]
     pub max_document_bytes: usize,

@@ -1,6 +1,9 @@
 //! Wires the verifier: database, fetcher, routes.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use akashi_chain::EthRpc;
 
 use actix_web::web;
 use akashi_db::PgPool;
@@ -17,6 +20,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub fetcher: Fetcher,
     pub trusted_issuers: Vec<String>,
+    /// Where Ethereum anchors are looked up, if configured.
+    pub ethereum: Option<Arc<EthRpc>>,
 }
 
 /// Runs the verifier until a stop signal.
@@ -31,6 +36,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         pool: ctx.pool.clone(),
         fetcher,
         trusted_issuers: config.trusted_issuers.clone(),
+        ethereum: config
+            .ethereum_rpc_url
+            .as_deref()
+            .map(|url| Arc::new(EthRpc::new(url, Duration::from_millis(config.fetch_timeout_ms)))),
     });
     ctx.serve(routes::openapi(), move |cfg| {
         cfg.app_data(state.clone());

@@ -9,11 +9,53 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use akashi_e2e::{Service, Stack, blockcerts_judge, passed_steps};
+use akashi_ld::blockcerts::{Anchor, EthNetwork, Receipt};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn judge(certificate: Value, rpc: Option<String>) -> anyhow::Result<Value> {
     tokio::task::spawn_blocking(move || blockcerts_judge(&certificate, rpc.as_deref())).await?
+}
+
+/// Akashi's verifier on a certificate given as JSON.
+async fn verify_document(stack: &Stack, certificate: &Value, recipient: Option<&str>) -> anyhow::Result<Value> {
+    let mut body = json!({"credential": certificate});
+    if let Some(r) = recipient {
+        body["recipient"] = json!(r);
+    }
+    let response = stack
+        .http
+        .post(format!("{}/verify", stack.url(Service::Verifier)))
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 200, "verify answered {}", response.status());
+    Ok(response.json().await?)
+}
+
+/// The outcome of one check of an Akashi report.
+fn outcome<'a>(report: &'a Value, check: &str) -> &'a str {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == check))
+        .and_then(|c| c["outcome"].as_str())
+        .unwrap_or("absent")
+}
+
+/// The certificate with its proof's anchor replaced (a forgery's receipt).
+fn reanchored(certificate: &Value, anchor: Anchor) -> Value {
+    let mut receipt = Receipt::decode(certificate["proof"]["proofValue"].as_str().unwrap()).unwrap();
+    receipt.anchors = vec![anchor];
+    let mut forged = certificate.clone();
+    forged["proof"]["proofValue"] = json!(receipt.encode());
+    forged
+}
+
+fn tx_hash(value: &Value) -> [u8; 32] {
+    hex::decode(value.as_str().unwrap().trim_start_matches("0x"))
+        .unwrap()
+        .try_into()
+        .unwrap()
 }
 
 /// Completes DEMO-101 for each learner and waits for every award.
@@ -120,9 +162,35 @@ async fn mocknet_batches_verify_with_the_reference_verifier_and_fail_when_tamper
         "nothing left in the queue"
     );
 
+    // Akashi's verifier agrees, by URL, and checks the recipient's hash.
+    let report = stack
+        .verify(certificates[0]["id"].as_str().unwrap(), Some("hana@example.ac.jp"))
+        .await?;
+    assert_eq!(report["status"], "valid", "{report:#}");
+    assert_eq!(report["format"], "blockcerts");
+    assert_eq!(report["recipient"]["matched"], true);
+    assert_eq!(report["issuer"]["name"], "Akashi Demo University");
+    for (check, expected) in [
+        ("proof", "passed"),
+        ("local_hash", "passed"),
+        ("merkle_receipt", "passed"),
+        ("anchor", "warning"),
+        ("issuer_key", "skipped"),
+        ("revocation", "passed"),
+    ] {
+        assert_eq!(outcome(&report, check), expected, "{check}: {report:#}");
+    }
+    let report = stack
+        .verify(certificates[0]["id"].as_str().unwrap(), Some("kenji@example.ac.jp"))
+        .await?;
+    assert_eq!(report["status"], "invalid", "someone else's certificate");
+
     // Tampered: one word of the claim changed, proof kept.
     let mut tampered = certificates[1].clone();
     tampered["credentialSubject"]["claim"]["name"] = json!("Advanced Data Science");
+    let report = verify_document(&stack, &tampered, None).await?;
+    assert_eq!(report["status"], "invalid");
+    assert_eq!(outcome(&report, "local_hash"), "failed", "{report:#}");
     let verdict = judge(tampered, None).await?;
     assert_eq!(verdict["status"], "failure", "{verdict:#}");
     assert!(
@@ -132,7 +200,17 @@ async fn mocknet_batches_verify_with_the_reference_verifier_and_fail_when_tamper
     // A field no context defines: "unmapped", never silently dropped.
     let mut extended = certificates[1].clone();
     extended["credentialSubject"]["grade"] = json!("A");
+    let report = verify_document(&stack, &extended, None).await?;
+    assert_eq!(outcome(&report, "json_ld"), "failed", "{report:#}");
     assert_eq!(judge(extended, None).await?["status"], "failure");
+    // A receipt whose path leads elsewhere.
+    let mut receipt = Receipt::decode(certificates[1]["proof"]["proofValue"].as_str().unwrap())?;
+    receipt.merkle_root[0] ^= 1;
+    let mut rerooted = certificates[1].clone();
+    rerooted["proof"]["proofValue"] = json!(receipt.encode());
+    let report = verify_document(&stack, &rerooted, None).await?;
+    assert_eq!(outcome(&report, "merkle_receipt"), "failed", "{report:#}");
+    assert_eq!(judge(rerooted, None).await?["status"], "failure");
 
     // Revoked: the revocation list names it and the reference verifier fails it.
     let revoke = stack
@@ -183,6 +261,8 @@ async fn mocknet_batches_verify_with_the_reference_verifier_and_fail_when_tamper
     let verdict = judge(certificates[2].clone(), None).await?;
     assert_eq!(verdict["status"], "failure", "{verdict:#}");
     assert!(verdict.to_string().contains("Issued in error"), "{verdict:#}");
+    let report = verify_document(&stack, &certificates[2], None).await?;
+    assert_eq!(report["status"], "revoked", "{report:#}");
     assert_eq!(judge(certificates[0].clone(), None).await?["status"], "success");
     Ok(())
 }
@@ -252,6 +332,8 @@ impl Drop for LocalChain {
 async fn ethereum_anchoring_on_a_local_chain_survives_a_crash_and_verifies() -> anyhow::Result<()> {
     let chain = LocalChain::start().await?;
     let mut stack = Stack::start().await?;
+    stack.set_env(Service::Verifier, "AKASHI_VERIFIER_ETHEREUM_RPC_URL", &chain.url);
+    stack.restart(Service::Verifier).await?;
     // Anchor on "Sepolia" = the local chain (same chain id), waiting for two
     // blocks so that the batch is caught between sending and anchoring.
     for (key, value) in [
@@ -275,8 +357,9 @@ async fn ethereum_anchoring_on_a_local_chain_survives_a_crash_and_verifies() -> 
         .unwrap()
         .trim_start_matches("ecdsa-koblitz-pubkey:")
         .to_string();
-    let funder = chain.call("eth_accounts", json!([])).await?[0].clone();
-    chain
+    let accounts = chain.call("eth_accounts", json!([])).await?;
+    let funder = accounts[0].clone();
+    let funding = chain
         .call(
             "eth_sendTransaction",
             json!([{"from": funder, "to": address, "value": "0xde0b6b3a7640000"}]),
@@ -352,9 +435,62 @@ async fn ethereum_anchoring_on_a_local_chain_survives_a_crash_and_verifies() -> 
             assert!(passed.iter().any(|p| p == step), "{step} passed: {verdict:#}");
         }
     }
+    let report = stack.verify(certificates[0]["id"].as_str().unwrap(), None).await?;
+    assert_eq!(report["status"], "valid", "{report:#}");
+    for check in ["local_hash", "merkle_receipt", "anchor", "issuer_key", "revocation"] {
+        assert_eq!(outcome(&report, check), "passed", "{check}: {report:#}");
+    }
     let mut tampered = certificates[0].clone();
     tampered["validFrom"] = json!("2020-01-01T00:00:00Z");
+    assert_eq!(verify_document(&stack, &tampered, None).await?["status"], "invalid");
     let verdict = judge(tampered, Some(chain.url.clone())).await?;
     assert_eq!(verdict["status"], "failure", "{verdict:#}");
+
+    // Forgeries of the anchor. A transaction that carries another root (the funding one):
+    let other_root = reanchored(
+        &certificates[0],
+        Anchor::Ethereum {
+            network: EthNetwork::Sepolia,
+            tx_hash: tx_hash(&funding),
+        },
+    );
+    let report = verify_document(&stack, &other_root, None).await?;
+    assert_eq!(report["status"], "invalid");
+    assert_eq!(outcome(&report, "anchor"), "failed", "{report:#}");
+    assert_eq!(judge(other_root, Some(chain.url.clone())).await?["status"], "failure");
+    // The right root, anchored by someone who is not the issuer:
+    let root = Receipt::decode(certificates[0]["proof"]["proofValue"].as_str().unwrap())?.merkle_root;
+    let impostor = chain
+        .call(
+            "eth_sendTransaction",
+            json!([{
+                "from": accounts[1],
+                "to": "0xdeaddeaddeaddeaddeaddeaddeaddeaddeaddead",
+                "value": "0x0",
+                "data": format!("0x{}", hex::encode(root)),
+            }]),
+        )
+        .await?;
+    let impostor = reanchored(
+        &certificates[0],
+        Anchor::Ethereum {
+            network: EthNetwork::Sepolia,
+            tx_hash: tx_hash(&impostor),
+        },
+    );
+    let report = verify_document(&stack, &impostor, None).await?;
+    assert_eq!(report["status"], "invalid");
+    assert_eq!(outcome(&report, "issuer_key"), "failed", "{report:#}");
+    assert_eq!(judge(impostor, Some(chain.url.clone())).await?["status"], "failure");
+    // A transaction the chain never saw:
+    let unknown = reanchored(
+        &certificates[0],
+        Anchor::Ethereum {
+            network: EthNetwork::Sepolia,
+            tx_hash: [7; 32],
+        },
+    );
+    assert_eq!(verify_document(&stack, &unknown, None).await?["status"], "invalid");
+    assert_eq!(judge(unknown, Some(chain.url.clone())).await?["status"], "failure");
     Ok(())
 }

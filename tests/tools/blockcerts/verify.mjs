@@ -66,11 +66,22 @@ globalThis.fetch = async (input, init) => {
 const options = rpc
   ? {explorerAPIs: [{serviceURL: rpc, serviceUrl: rpc, apiType: 'rpc', chainType: 'eth', priority: 0}]}
   : {};
-const certificate = new Certificate(JSON.parse(fs.readFileSync(file, 'utf8')), options);
-await certificate.init();
+// The verifier logs its lookups on stdout; the verdict must be the only
+// line there, so everything else goes to stderr.
+const print = console.log.bind(console);
+console.log = (...items) => console.error(...items);
 const steps = [];
-const result = await certificate.verify(({code, label, status, errorMessage}) => {
-  steps.push({code, status, ...(errorMessage ? {error: errorMessage} : {})});
-});
-console.log(JSON.stringify({status: result.status, message: result.message, steps}));
+let result;
+try {
+  const certificate = new Certificate(JSON.parse(fs.readFileSync(file, 'utf8')), options);
+  await certificate.init();
+  result = await certificate.verify(({code, label, status, errorMessage}) => {
+    steps.push({code, status, ...(errorMessage ? {error: errorMessage} : {})});
+  });
+} catch (error) {
+  // An exception out of the verifier (an unknown transaction ends in one)
+  // is not a VERIFIED: it is reported as the failure it is.
+  result = {status: 'failure', message: `the verifier threw: ${error.message}`};
+}
+print(JSON.stringify({status: result.status, message: result.message, steps}));
 process.exit(result.status === 'success' ? 0 : 1);

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::checks::ob2_hosted::{self, Findings};
-use crate::checks::{ob2_signed, ob3_di, ob3_vcjwt};
+use crate::checks::{blockcerts, ob2_signed, ob3_di, ob3_vcjwt};
 use crate::db::verifications;
 use crate::domain::baked::{self, BakedError};
 use crate::domain::report::{Checks, RecipientMatch, Report, Status};
@@ -33,7 +33,9 @@ pub struct VerifyRequest {
     /// The credential's URL (an OB 2.0 hosted assertion).
     #[schema(example = "http://127.0.0.1:8082/ob2/assertions/0193…")]
     pub url: Option<String>,
-    /// The credential as JSON (an OB 2.0 assertion: its hosted copy at `id` is verified).
+    /// The credential as JSON: an OB 2.0 assertion (its hosted copy at `id` is
+    /// verified), an OB 3.0 credential with a Data Integrity proof, or a
+    /// Blockcerts v3 certificate.
     pub credential: Option<Value>,
     /// A compact JWS or VC-JWT.
     pub jwt: Option<String>,
@@ -51,6 +53,8 @@ enum Subject {
     Token(String),
     /// A JSON credential carrying a Data Integrity proof.
     DataIntegrity(Value),
+    /// A Blockcerts v3 certificate, and the URL it was fetched from (if it was).
+    Blockcerts(Value, Option<url::Url>),
     Unsupported {
         kind: &'static str,
         en: String,
@@ -87,8 +91,8 @@ async fn vc_jwt_at(state: &AppState, url: &url::Url) -> Option<String> {
 fn no_proof() -> Subject {
     Subject::Unsupported {
         kind: "credential",
-        en: "This credential carries no proof this version can check (OB 2.0 hosted or signed, OB 3.0 VC-JWT or Data Integrity); Blockcerts are not verified yet.".into(),
-        ja: "このバージョンで検証できる証明がありません（Blockcerts は未対応）。".into(),
+        en: "This credential carries no proof Akashi can check (OB 2.0 hosted or signed, OB 3.0 VC-JWT or Data Integrity, Blockcerts v3).".into(),
+        ja: "Akashi が検証できる証明がありません。".into(),
     }
 }
 
@@ -109,6 +113,7 @@ async fn subject_at(state: &AppState, url: url::Url) -> Subject {
         return Subject::Token(text);
     }
     match serde_json::from_slice::<Value>(&fetched.body) {
+        Ok(json) if blockcerts::is_blockcerts(&json) => Subject::Blockcerts(json, Some(url)),
         // The document itself is signed: verify what was served.
         Ok(json) if ob3_vcjwt::is_ob3(&json) && ob3_di::has_data_integrity_proof(&json) => Subject::DataIntegrity(json),
         Ok(json) if ob3_vcjwt::is_ob3(&json) => match vc_jwt_at(state, &url).await {
@@ -143,6 +148,9 @@ async fn resolve(
                     Some(id.clone()),
                     Subject::HostedUrl(parse_url(state, &id)?),
                 ));
+            }
+            if blockcerts::is_blockcerts(credential) {
+                return Ok(("credential", id, Subject::Blockcerts(credential.clone(), None)));
             }
             if ob3_vcjwt::is_ob3(credential) && ob3_di::has_data_integrity_proof(credential) {
                 return Ok(("credential", id, Subject::DataIntegrity(credential.clone())));
@@ -312,6 +320,19 @@ async fn verify_one(state: &AppState, request: VerifyRequest, started: Instant) 
             )
             .await;
             (Some("ob3-di".to_string()), findings)
+        }
+        Subject::Blockcerts(certificate, fetched_from) => {
+            let findings = blockcerts::verify(
+                &state.fetcher,
+                state.ethereum.as_deref(),
+                &certificate,
+                fetched_from.as_ref(),
+                recipient.as_ref(),
+                &state.trusted_issuers,
+                &mut checks,
+            )
+            .await;
+            (Some("blockcerts".to_string()), findings)
         }
         Subject::Unsupported { kind, en, ja } => {
             checks.fail("format", Status::Unknown, en, ja);
