@@ -29,7 +29,32 @@ fn safe_mode() -> Policy {
 }
 
 /// The canonical N-Quads of `document`, with contexts from the bundle only.
+///
+/// A panic inside the JSON-LD processor is an error about this input, not
+/// a crash of the service: the differential test found one (`pct-str`
+/// unwraps the UTF-8 of a percent-escape while hashing an IRI such as
+/// `https://host.example/%a0`).
 pub async fn canonicalize(document: &serde_json::Value) -> Result<String, CanonError> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(canonicalize_unguarded(document))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown failure");
+            Err(CanonError::Expansion(format!(
+                "the JSON-LD processor cannot read this document ({message})"
+            )))
+        }
+    }
+}
+
+async fn canonicalize_unguarded(document: &serde_json::Value) -> Result<String, CanonError> {
     check_contexts(document)?;
     let remote = RemoteDocument::new(None, None, json_syntax::Value::from_serde_json(document.clone()));
     let options = json_ld::Options {
@@ -181,6 +206,14 @@ mod tests {
             nquads.contains("<https://purl.imsglobal.org/spec/vccs/v1p0/context.json#1EdTechJsonSchemaValidator2019>"),
             "{nquads}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_percent_escape_that_is_not_utf8_is_an_error_not_a_crash() {
+        let mut doc = ob3();
+        doc["issuer"]["id"] = json!("https://host.example//%a0");
+        let err = canonicalize(&doc).await.unwrap_err();
+        assert!(matches!(err, CanonError::Expansion(_)), "{err}");
     }
 
     #[tokio::test]

@@ -11,5 +11,6 @@ pub mod blockcerts;
 pub mod canon;
 pub mod contexts;
 pub mod data_integrity;
+pub mod template;
 
 pub use canon::{CanonError, canonicalize};
