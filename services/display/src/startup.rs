@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use akashi_db::PgPool;
-use akashi_model::messages::{BadgeIssued, BadgeRevoked, BusMessage};
+use akashi_model::messages::{BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage};
 use akashi_runtime::ServiceContext;
 
 use crate::config::Config;
@@ -43,6 +43,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let s = state.clone();
     ctx.consume(BadgeIssued::ROUTING_KEY, move |m| consumers::badge_issued(s.clone(), m));
+    let s = state.clone();
+    ctx.consume(BlockcertsIssued::ROUTING_KEY, move |m| {
+        consumers::blockcerts_issued(s.clone(), m)
+    });
     let s = state.clone();
     ctx.consume(BadgeRevoked::ROUTING_KEY, move |m| {
         consumers::badge_revoked(s.clone(), m)

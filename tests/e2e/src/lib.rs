@@ -67,7 +67,7 @@ impl Service {
                 "status_list.published",
                 "blockcerts.issued",
             ],
-            Service::Display => &["badge.issued", "badge.revoked"],
+            Service::Display => &["badge.issued", "badge.revoked", "blockcerts.issued"],
             Service::Verifier => &[],
             Service::LmsAdapter => &["badge_class.published", "admin.token.created", "admin.token.revoked"],
         }

@@ -185,6 +185,42 @@ async fn mocknet_batches_verify_with_the_reference_verifier_and_fail_when_tamper
         .await?;
     assert_eq!(report["status"], "invalid", "someone else's certificate");
 
+    // The badge page shows the "verified on <chain>" panel, in both languages,
+    // and offers the certificate as a file.
+    let page_url = format!(
+        "{}/badges/{}",
+        stack.url(Service::Display),
+        awards[0]["award_id"].as_str().unwrap()
+    );
+    // Display hears of the certificate on its own queue: wait for it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let page = loop {
+        let page = stack.http.get(&page_url).send().await?.text().await?;
+        if page.contains(r#"id="blockcerts""#) || Instant::now() > deadline {
+            break page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(page.contains(r#"id="blockcerts" data-verified="true""#), "{page}");
+    assert!(page.contains("Verified on Mocknet"), "{page}");
+    let page_ja = stack
+        .http
+        .get(format!("{page_url}?lang=ja"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(page_ja.contains("検証済み： Mocknet"), "{page_ja}");
+    let download = stack.http.get(format!("{page_url}/blockcerts.json")).send().await?;
+    assert_eq!(download.status(), 200);
+    assert!(
+        download.headers()["content-disposition"]
+            .to_str()?
+            .starts_with("attachment"),
+        "a download"
+    );
+    assert_eq!(download.json::<Value>().await?, certificates[0]);
+
     // Tampered: one word of the claim changed, proof kept.
     let mut tampered = certificates[1].clone();
     tampered["credentialSubject"]["claim"]["name"] = json!("Advanced Data Science");
@@ -263,6 +299,18 @@ async fn mocknet_batches_verify_with_the_reference_verifier_and_fail_when_tamper
     assert!(verdict.to_string().contains("Issued in error"), "{verdict:#}");
     let report = verify_document(&stack, &certificates[2], None).await?;
     assert_eq!(report["status"], "revoked", "{report:#}");
+    let page = stack
+        .http
+        .get(format!(
+            "{}/badges/{}",
+            stack.url(Service::Display),
+            awards[2]["award_id"].as_str().unwrap()
+        ))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(page.contains(r#"id="blockcerts" data-verified="false""#), "{page}");
     assert_eq!(judge(certificates[0].clone(), None).await?["status"], "success");
     Ok(())
 }

@@ -2,12 +2,12 @@
 //! upsert), so a redelivery changes nothing.
 
 use akashi_bus::{HandlerError, IncomingMessage};
-use akashi_model::messages::{BadgeIssued, BadgeRevoked};
+use akashi_model::messages::{BadgeIssued, BadgeRevoked, BlockcertsIssued};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 
-use crate::db::known_awards;
+use crate::db::{known_awards, known_blockcerts};
 use crate::startup::AppState;
 
 /// `badge.issued`: remember the award and where its documents live.
@@ -36,6 +36,28 @@ pub async fn badge_issued(state: AppState, message: IncomingMessage) -> Result<(
         .execute(&mut conn)
         .await?;
     tracing::info!(award_id = %issued.award_id, "award known to display");
+    Ok(())
+}
+
+/// `blockcerts.issued`: remember where the anchored certificate is and on
+/// which chain; it never changes, so a copy that exists is kept.
+pub async fn blockcerts_issued(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let issued: BlockcertsIssued = message.data()?;
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    diesel::insert_into(known_blockcerts::table)
+        .values((
+            known_blockcerts::award_id.eq(issued.award_id),
+            known_blockcerts::url.eq(&issued.url),
+            known_blockcerts::chain.eq(&issued.chain),
+            known_blockcerts::anchor.eq(&issued.anchor),
+            known_blockcerts::anchored_at.eq(issued.anchored_at),
+            known_blockcerts::batch_size.eq(issued.batch_size),
+        ))
+        .on_conflict(known_blockcerts::award_id)
+        .do_nothing()
+        .execute(&mut conn)
+        .await?;
+    tracing::info!(award_id = %issued.award_id, chain = %issued.chain, "blockcerts certificate known to display");
     Ok(())
 }
 

@@ -19,3 +19,16 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    /// Anchored Blockcerts certificates announced on the bus.
+    known_blockcerts (award_id) {
+        award_id -> Uuid,
+        url -> Text,
+        chain -> Text,
+        anchor -> Text,
+        anchored_at -> Timestamptz,
+        batch_size -> Int4,
+        received_at -> Timestamptz,
+    }
+}

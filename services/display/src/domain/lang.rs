@@ -86,6 +86,14 @@ pub struct Texts {
     pub download_png: &'static str,
     pub download_svg: &'static str,
     pub add_to_linkedin: &'static str,
+    pub blockcerts_title: &'static str,
+    pub blockcerts_verified_on: &'static str,
+    pub blockcerts_not_verified: &'static str,
+    pub blockcerts_anchored_at: &'static str,
+    pub blockcerts_transaction: &'static str,
+    pub blockcerts_batch: &'static str,
+    pub blockcerts_download: &'static str,
+    pub blockcerts_test_chain: &'static str,
 }
 
 static EN: Texts = Texts {
@@ -118,6 +126,14 @@ static EN: Texts = Texts {
     download_png: "Download the badge image (PNG)",
     download_svg: "Download the badge image (SVG)",
     add_to_linkedin: "Add to LinkedIn profile",
+    blockcerts_title: "Blockchain record (Blockcerts)",
+    blockcerts_verified_on: "Verified on",
+    blockcerts_not_verified: "The Blockcerts certificate could not be verified",
+    blockcerts_anchored_at: "Anchored",
+    blockcerts_transaction: "Transaction",
+    blockcerts_batch: "Certificates in the batch",
+    blockcerts_download: "Download the Blockcerts certificate (JSON)",
+    blockcerts_test_chain: "a test chain: nothing is recorded on a public blockchain",
 };
 
 static JA: Texts = Texts {
@@ -150,6 +166,14 @@ static JA: Texts = Texts {
     download_png: "バッジ画像をダウンロード（PNG）",
     download_svg: "バッジ画像をダウンロード（SVG）",
     add_to_linkedin: "LinkedIn のプロフィールに追加",
+    blockcerts_title: "ブロックチェーン記録（Blockcerts）",
+    blockcerts_verified_on: "検証済み：",
+    blockcerts_not_verified: "Blockcerts 証明書を検証できませんでした",
+    blockcerts_anchored_at: "記録日時",
+    blockcerts_transaction: "トランザクション",
+    blockcerts_batch: "同じバッチの証明書数",
+    blockcerts_download: "Blockcerts 証明書をダウンロード（JSON）",
+    blockcerts_test_chain: "テスト用チェーンです。公開ブロックチェーンには記録されていません",
 };
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::db::known_awards;
+use crate::db::{known_awards, known_blockcerts};
 use crate::domain::lang::{Lang, Texts};
 use crate::domain::report_view;
 use crate::startup::AppState;
@@ -46,6 +46,76 @@ struct BadgePage<'a> {
     linkedin_url: String,
     revocation_reason: Option<String>,
     checks: Vec<(&'static str, String)>,
+    blockcerts: Option<BlockcertsPanel>,
+}
+
+/// The "verified on <chain>" panel of a badge with a Blockcerts certificate.
+struct BlockcertsPanel {
+    /// Whether the verifier says the certificate is valid now.
+    verified: bool,
+    status_text: &'static str,
+    chain_name: &'static str,
+    test_chain: bool,
+    anchored_at: String,
+    /// The anchoring transaction and its page on a block explorer.
+    transaction: Option<(String, String)>,
+    batch_size: i32,
+    download_url: String,
+}
+
+/// An anchored certificate display knows of.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = known_blockcerts)]
+pub(crate) struct KnownBlockcerts {
+    pub(crate) url: String,
+    chain: String,
+    anchor: String,
+    anchored_at: chrono::DateTime<chrono::Utc>,
+    batch_size: i32,
+}
+
+pub(crate) async fn known_blockcerts(state: &AppState, id: Uuid) -> Result<Option<KnownBlockcerts>, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    Ok(known_blockcerts::table
+        .find(id)
+        .select(KnownBlockcerts::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?)
+}
+
+/// A chain's name for people, and the block explorer of its transactions.
+fn chain_name(chain: &str) -> (&'static str, Option<&'static str>) {
+    match chain {
+        "ethereum_mainnet" => ("Ethereum", Some("https://etherscan.io/tx/0x")),
+        "ethereum_sepolia" => ("Ethereum Sepolia", Some("https://sepolia.etherscan.io/tx/0x")),
+        _ => ("Mocknet", None),
+    }
+}
+
+fn blockcerts_panel(
+    t: &'static Texts,
+    page_url: &str,
+    known: &KnownBlockcerts,
+    report: Option<&Value>,
+) -> BlockcertsPanel {
+    let status = report.and_then(|r| r["status"].as_str()).unwrap_or("unknown");
+    let (chain_name, explorer) = chain_name(&known.chain);
+    // `blink:eth:<network>:<64 hex>`: the transaction hash is the last part.
+    let transaction = explorer.and_then(|base| {
+        let hash = known.anchor.rsplit(':').next()?;
+        Some((format!("0x{hash}"), format!("{base}{hash}")))
+    });
+    BlockcertsPanel {
+        verified: status == "valid",
+        status_text: report_view::status_text(t, status),
+        chain_name,
+        test_chain: explorer.is_none(),
+        anchored_at: known.anchored_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        transaction,
+        batch_size: known.batch_size,
+        download_url: format!("{page_url}/blockcerts.json"),
+    }
 }
 
 #[derive(Template)]
@@ -143,7 +213,18 @@ pub async fn badge_page(
             None => None,
         }
     };
-    let (report, badge) = tokio::join!(verify(&state, &request_id, &award.assertion_url), badge_future);
+    let blockcerts = known_blockcerts(&state, id).await?;
+    let blockcerts_future = async {
+        match &blockcerts {
+            Some(known) => verify(&state, &request_id, &known.url).await,
+            None => None,
+        }
+    };
+    let (report, badge, blockcerts_report) = tokio::join!(
+        verify(&state, &request_id, &award.assertion_url),
+        badge_future,
+        blockcerts_future
+    );
     let badge = badge.unwrap_or(Value::Null);
     let issuer = match badge["issuer"].as_str() {
         Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
@@ -174,6 +255,9 @@ pub async fn badge_page(
     let badge_name = badge["name"].as_str().unwrap_or("Badge").to_string();
     let issuer_name = issuer["name"].as_str().unwrap_or_default().to_string();
     let linkedin_url = linkedin_add_to_profile(&badge_name, &issuer_name, issued, &page_url, &id.to_string());
+    let blockcerts = blockcerts
+        .as_ref()
+        .map(|known| blockcerts_panel(t, &page_url, known, blockcerts_report.as_ref()));
     let page = BadgePage {
         lang: lang.tag(),
         other_lang: if lang == Lang::Ja { "en" } else { "ja" },
@@ -200,6 +284,7 @@ pub async fn badge_page(
         status_text,
         revocation_reason,
         checks,
+        blockcerts,
     };
     html(actix_web::http::StatusCode::OK, page.render())
 }
@@ -219,6 +304,31 @@ pub async fn verification_report(
         .await
         .ok_or_else(|| ApiError::Unavailable("the verifier did not answer".into()))?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// The award's Blockcerts certificate as a file to keep (from host), e.g.
+/// for the Blockcerts wallet or another verifier.
+#[utoipa::path(responses((status = 200, content_type = "application/json"), (status = 404)))]
+#[get("/badges/{id}/blockcerts.json")]
+pub async fn blockcerts_download(
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    request_id: RequestId,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let known = known_blockcerts(&state, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("this badge has no anchored Blockcerts certificate".into()))?;
+    let certificate = fetch_json(&state, &request_id, &known.url)
+        .await
+        .ok_or_else(|| ApiError::Unavailable("host did not serve the certificate".into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"blockcerts-{id}.json\""),
+        ))
+        .body(serde_json::to_vec_pretty(&certificate).map_err(ApiError::internal)?))
 }
 
 /// LinkedIn's "Add to profile" link for a certification: name, issuing

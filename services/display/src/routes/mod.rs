@@ -11,6 +11,7 @@ use utoipa::OpenApi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(badge_page::badge_page)
         .service(badge_page::verification_report)
+        .service(badge_page::blockcerts_download)
         .service(baked::baked_png)
         .service(baked::baked_svg)
         .service(verify_page::verify_form)
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     paths(
         badge_page::badge_page,
         badge_page::verification_report,
+        badge_page::blockcerts_download,
         baked::baked_png,
         baked::baked_svg,
         verify_page::verify_form,
