@@ -400,23 +400,43 @@ fn key_value(entry: &Cbor) -> Result<(i64, &Cbor), ProofValueError> {
     }
 }
 
+/// The bytes inside a wrapped value, whatever the inner item (a mock
+/// transaction id may be text, as the Python encoder writes it).
+fn raw_inner(value: &Cbor) -> Vec<u8> {
+    let inner = value
+        .as_bytes()
+        .and_then(|outer| ciborium::from_reader::<Cbor, _>(outer.as_slice()).ok());
+    match inner {
+        Some(Cbor::Bytes(b)) => b,
+        Some(Cbor::Text(t)) => t.into_bytes(),
+        _ => Vec::new(),
+    }
+}
+
 fn decode_anchor(anchor: &Cbor) -> Result<Anchor, ProofValueError> {
-    let (mut chain, mut network, mut txid) = (None, None, None);
+    let (mut chain, mut network, mut txid, mut mock_id) = (None, None, None, None);
     for part in anchor.as_array().into_iter().flatten() {
         let (key, value) = key_value(part)?;
         match key {
             0 => chain = value.as_integer().map(|i| i128::from(i) as i64),
-            1 => network = value.as_integer().map(|i| i128::from(i) as i64),
-            2 => txid = Some(unwrapped(value)?),
+            1 => {
+                network = value.as_integer().map(|i| i128::from(i) as i64);
+                // cert-issuer (Python) writes mocknet as [[0,-1],[1,<text>]].
+                mock_id = Some(raw_inner(value));
+            }
+            2 => txid = Some(value),
             _ => {}
         }
     }
     match (chain, network, txid) {
-        (Some(-1), _, Some(txid)) => Ok(Anchor::Mocknet { txid }),
+        (Some(-1), _, txid) => Ok(Anchor::Mocknet {
+            txid: txid.map(raw_inner).or(mock_id).unwrap_or_default(),
+        }),
         (Some(1), Some(network), Some(txid)) => Ok(Anchor::Ethereum {
             network: EthNetwork::from_id(network)
                 .ok_or_else(|| ProofValueError::Cbor(format!("unknown Ethereum network {network}")))?,
-            tx_hash: txid
+            // Hex text ("0x…", the Python encoder) or raw bytes (the JS one).
+            tx_hash: unwrapped(txid)?
                 .try_into()
                 .map_err(|_| ProofValueError::Cbor("an Ethereum transaction hash is not 32 bytes".into()))?,
         }),
@@ -536,6 +556,24 @@ mod tests {
         for input in [&[][..], &[0], &[0, 0], &[1], &[57], &[58], &[0, 255, 255], &[255; 33]] {
             assert_eq!(base58btc(input), bs58::encode(input).into_string(), "{input:?}");
         }
+    }
+
+    /// A proof value cert-issuer 3.13.1 (Python encoder, mockchain) wrote:
+    /// its mocknet anchor carries text where ours carries bytes.
+    #[test]
+    fn a_reference_issuer_proof_value_decodes() {
+        let receipt = Receipt::decode("zXLtLjHCYXdac7zRmV3not9kZ9xXbwWwC8M1CM3X7QDnRmUt8RtWSFmWbb6WQnr15oyJ1eAMAE1vb64U9F4hHquh2Mc25D8s4AjtHcg2z5zPK21mEo5jV1xsci3yR1L9ujMrmyLpVGUQDMzZcB6ADt5wH4D6gS7Ur6xZeDi1S7VD3cuXL7fFQjQ2S3aPBCE4LSeneaMWco7f4VdtNZBeX7nTxR9ebxQdhYEdWNhD6qTUDtv4QtxsxcuteSgGxLceo6nCNrem9VSfrPunvbXHmdNJb8LfRFEfMKTU6A2raYk5CLDAwe6p4LmM3YowU6bv7JzpcqM8HDcECANn1TiYa62cjuoEiv2VZwD1Q2Zdr3JgUX2XZAeDgt6XLNjok8nhUxBNEfuSopPLi1c1dgedKWGBSiGB91m4sc4AfSLFmvdZcnCAZLsRBjHx7zrSnu6DEbP2J6j1eadDwBXweFm1cY5trojY2roNDpFj77ugNcRMDa").unwrap();
+        assert!(receipt.path_leads_to_root());
+        assert_eq!(
+            hex::encode(receipt.merkle_root),
+            "9308158cf690275b7f5eb45227bfc920876732d6d9cdeb8d9c711ee1b4e7f04b"
+        );
+        assert_eq!(
+            receipt.anchors,
+            vec![Anchor::Mocknet {
+                txid: b"This has not been issued on a blockchain and is for testing only".to_vec()
+            }]
+        );
     }
 
     #[test]

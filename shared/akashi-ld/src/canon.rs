@@ -56,7 +56,8 @@ pub async fn canonicalize(document: &serde_json::Value) -> Result<String, CanonE
 
 async fn canonicalize_unguarded(document: &serde_json::Value) -> Result<String, CanonError> {
     check_contexts(document)?;
-    let remote = RemoteDocument::new(None, None, json_syntax::Value::from_serde_json(document.clone()));
+    let document = without_redundant_contexts(document);
+    let remote = RemoteDocument::new(None, None, json_syntax::Value::from_serde_json(document));
     let options = json_ld::Options {
         expansion_policy: safe_mode(),
         ..Default::default()
@@ -117,6 +118,28 @@ fn to_oxrdf(quad: rdf_types::LexicalQuadRef<'_>) -> oxrdf::Quad {
         object,
         graph,
     )
+}
+
+/// The document without a Data Integrity v2 context that follows VC 2.0's.
+///
+/// VC 2.0 already defines every term of Data Integrity v2 (`id`, `type`,
+/// `DataIntegrityProof`), identically and protected, so listing both — as
+/// cert-issuer does — changes nothing in JSON-LD 1.1 (jsonld.js and pyld
+/// accept the identical redefinition). The json-ld crate, however, also
+/// compares the contexts' base URLs and refuses it as a "protected term
+/// redefinition"; dropping the redundant context gives the same expansion.
+fn without_redundant_contexts(document: &serde_json::Value) -> serde_json::Value {
+    let mut document = document.clone();
+    if let Some(list) = document.get_mut("@context").and_then(|c| c.as_array_mut())
+        && let Some(vc2) = list.iter().position(|c| c == contexts::CREDENTIALS_V2)
+    {
+        let mut index = 0;
+        list.retain(|c| {
+            index += 1;
+            !(index - 1 > vc2 && c == contexts::DATA_INTEGRITY_V2)
+        });
+    }
+    document
 }
 
 /// Refuses a context the bundle does not hold before any processing, with
@@ -214,6 +237,19 @@ mod tests {
         doc["issuer"]["id"] = json!("https://host.example//%a0");
         let err = canonicalize(&doc).await.unwrap_err();
         assert!(matches!(err, CanonError::Expansion(_)), "{err}");
+    }
+
+    /// Data Integrity v2 after VC 2.0 redefines three protected terms
+    /// identically: JSON-LD 1.1 allows it, and it changes nothing.
+    #[tokio::test]
+    async fn a_data_integrity_context_after_vc2_changes_nothing() {
+        let mut doc = ob3();
+        let plain = canonicalize(&doc).await.unwrap();
+        doc["@context"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(contexts::DATA_INTEGRITY_V2));
+        assert_eq!(canonicalize(&doc).await.unwrap(), plain);
     }
 
     #[tokio::test]

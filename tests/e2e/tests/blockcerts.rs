@@ -542,3 +542,135 @@ async fn ethereum_anchoring_on_a_local_chain_survives_a_crash_and_verifies() -> 
     assert_eq!(judge(unknown, Some(chain.url.clone())).await?["status"], "failure");
     Ok(())
 }
+
+/// A process killed when dropped (a helper server of a test).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Certificates made by the reference issuer (PyPI `cert-issuer` 3.13.1,
+/// mockchain, its Python proof encoder) get the same verdict from Akashi's
+/// verifier as from the reference verifier: issued ones verify, a revoked
+/// one (on the issuer's own revocation list) and a tampered one do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_issuer_certificates_get_the_same_verdict_from_both_verifiers() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let dir = std::env::temp_dir().join(format!("akashi-cert-issuer-{}", uuid::Uuid::new_v4()));
+    for sub in ["unsigned", "blockchain", "work", "usb", "site"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let base = format!("http://127.0.0.1:{port}");
+    let issuer = format!("{base}/issuer.json");
+    let write = |path: &str, value: &Value| std::fs::write(dir.join(path), serde_json::to_vec(value).unwrap());
+    write(
+        "site/issuer.json",
+        &json!({
+            "@context": ["https://w3id.org/openbadges/v2", "https://w3id.org/blockcerts/v3"],
+            "type": "Profile",
+            "id": issuer,
+            "name": "Reference Issuer University",
+            "email": "registrar@reference.example",
+            "url": "https://reference.example",
+            "revocationList": format!("{base}/revocations.json"),
+        }),
+    )?;
+    let id = |n: usize| format!("urn:uuid:6f3f2c8e-0000-4000-8000-00000000000{n}");
+    write(
+        "site/revocations.json",
+        &json!({
+            "@context": "https://w3id.org/openbadges/v2",
+            "id": format!("{base}/revocations.json"),
+            "type": "RevocationList",
+            "issuer": issuer,
+            "revokedAssertions": [{"id": id(3), "revocationReason": "Withdrawn by the registrar"}],
+        }),
+    )?;
+    for n in 1..=3 {
+        write(
+            &format!("unsigned/cert{n}.json"),
+            &json!({
+                "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/blockcerts/v3.2"],
+                "id": id(n),
+                "type": ["VerifiableCredential", "BlockcertsCredential"],
+                "issuer": issuer,
+                "validFrom": "2026-11-27T00:00:00Z",
+                "name": format!("Reference certificate {n}"),
+                "credentialSubject": {
+                    "id": format!("did:example:learner-{n}"),
+                    "claim": {"name": "Data Science", "description": format!("Completed DEMO-10{n}")}
+                }
+            }),
+        )?;
+    }
+    // Mockchain signs nothing, but the tool insists on a key file.
+    std::fs::write(
+        dir.join("usb/pk.txt"),
+        "0000000000000000000000000000000000000000000000000000000000000001",
+    )?;
+    let venv = std::env::var("AKASHI_CERT_ISSUER_VENV").unwrap_or_else(|_| "/var/cache/akashi-venv-cert-issuer".into());
+    let output = Command::new(format!("{venv}/bin/cert-issuer"))
+        .args(["--chain", "mockchain", "--no_safe_mode", "--key_file", "pk.txt"])
+        .arg("--usb_name")
+        .arg(dir.join("usb"))
+        .args(["--issuing_address", "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"])
+        .arg("--verification_method")
+        .arg(format!("{issuer}#key-1"))
+        .arg("--unsigned_certificates_dir")
+        .arg(dir.join("unsigned"))
+        .arg("--blockchain_certificates_dir")
+        .arg(dir.join("blockchain"))
+        .arg("--work_dir")
+        .arg(dir.join("work"))
+        .output()
+        .map_err(|e| anyhow::anyhow!("running cert-issuer (./scripts/install-test-tools): {e}"))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "cert-issuer failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let _site = Killed(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir.join("site"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    stack.wait_for_status(&issuer, 200, Duration::from_secs(10)).await?;
+
+    let read = |n: usize| -> anyhow::Result<Value> {
+        Ok(serde_json::from_slice(&std::fs::read(
+            dir.join(format!("blockchain/cert{n}.json")),
+        )?)?)
+    };
+    let mut tampered = read(1)?;
+    tampered["credentialSubject"]["claim"]["description"] = json!("Completed DEMO-999");
+    let cases = [
+        ("issued 1", read(1)?, "success", "valid"),
+        ("issued 2", read(2)?, "success", "valid"),
+        ("revoked", read(3)?, "failure", "revoked"),
+        ("tampered", tampered, "failure", "invalid"),
+    ];
+    for (name, certificate, reference, ours) in cases {
+        let verdict = judge(certificate.clone(), None).await?;
+        assert_eq!(verdict["status"], reference, "{name}, reference verifier: {verdict:#}");
+        let report = verify_document(&stack, &certificate, None).await?;
+        assert_eq!(report["status"], ours, "{name}, Akashi: {report:#}");
+        assert_eq!(report["format"], "blockcerts");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
