@@ -271,8 +271,8 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(
         keys.iter().map(|k| k["kty"].as_str().unwrap()).collect::<Vec<_>>(),
-        vec!["RSA", "OKP"],
-        "one RSA and one Ed25519 key"
+        vec!["RSA", "OKP", "EC"],
+        "one RSA, one Ed25519 and one secp256k1 (Blockcerts anchoring) key"
     );
     assert!(keys.iter().all(|k| k["valid_until"].is_null()));
     let refused = stack
@@ -296,13 +296,13 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     assert_eq!(rotated.status(), 200);
     let jwks: Value = rotated.json().await?;
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 4);
+    assert_eq!(keys.len(), 5, "two new signing keys; the anchoring account is not rotated");
     let old_rsa = keys.iter().find(|k| k["kid"] == old_kid.as_str()).unwrap();
     assert!(old_rsa["valid_until"].is_string(), "the old key has an end");
     assert_eq!(
         keys.iter().filter(|k| k["valid_until"].is_null()).count(),
-        2,
-        "one new key per algorithm signs from now on"
+        3,
+        "one new key per signing algorithm, and the anchoring key as it was"
     );
     let new_rsa = keys
         .iter()
