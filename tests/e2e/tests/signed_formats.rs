@@ -296,7 +296,11 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     assert_eq!(rotated.status(), 200);
     let jwks: Value = rotated.json().await?;
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 5, "two new signing keys; the anchoring account is not rotated");
+    assert_eq!(
+        keys.len(),
+        5,
+        "two new signing keys; the anchoring account is not rotated"
+    );
     let old_rsa = keys.iter().find(|k| k["kid"] == old_kid.as_str()).unwrap();
     assert!(old_rsa["valid_until"].is_string(), "the old key has an end");
     assert_eq!(
