@@ -24,11 +24,31 @@ pub struct Config {
     /// certificate is answered `unknown`.
     #[serde(default)]
     pub ethereum_rpc_url: Option<String>,
+    /// How long a fetched document is reused (0 = no cache). A third
+    /// party's revocation is seen within this; Akashi's own at once.
+    #[serde(default = "default_cache_ttl_secs")]
+    pub cache_ttl_secs: u64,
+    /// Bodies the document cache holds at most.
+    #[serde(default = "default_cache_max_bytes")]
+    pub cache_max_bytes: u64,
+    /// Verifications a minute per address for callers without an API key
+    /// (0: every caller needs a key).
+    #[serde(default = "default_anonymous_per_minute")]
+    pub anonymous_per_minute: u32,
     /// Largest document fetched.
     #[serde(default = "default_max_document_bytes")]
     pub max_document_bytes: usize,
 }
 
+fn default_anonymous_per_minute() -> u32 {
+    600
+}
+fn default_cache_ttl_secs() -> u64 {
+    60
+}
+fn default_cache_max_bytes() -> u64 {
+    64 * 1024 * 1024
+}
 fn default_fetch_timeout_ms() -> u64 {
     5_000
 }

@@ -3,8 +3,11 @@
 //! public HTTP, trusts nothing it was handed, and answers a report of every
 //! check. It owns no credential data.
 
+pub mod audit;
 pub mod checks;
+pub mod clients;
 pub mod config;
+pub mod consumers;
 pub mod db;
 pub mod domain;
 pub mod routes;

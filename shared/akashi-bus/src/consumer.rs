@@ -79,6 +79,11 @@ impl IncomingMessage {
 pub struct ConsumerSpec {
     pub routing_key: &'static str,
     pub consuming: Arc<AtomicBool>,
+    /// Every replica gets every message (on a queue of its own that lives
+    /// as long as its connection), instead of replicas sharing one durable
+    /// queue. For notices each process must act on, such as invalidating
+    /// its own cache; a missed notice must be harmless.
+    pub per_instance: bool,
 }
 
 impl ConsumerSpec {
@@ -87,6 +92,15 @@ impl ConsumerSpec {
         Self {
             routing_key,
             consuming: Arc::new(AtomicBool::new(false)),
+            per_instance: false,
+        }
+    }
+
+    /// A consumer of `routing_key` on a queue of this process's own.
+    pub fn per_instance(routing_key: &'static str) -> Self {
+        Self {
+            per_instance: true,
+            ..Self::new(routing_key)
         }
     }
 }
@@ -154,10 +168,15 @@ where
     let config = bus.config().clone();
     let channel = bus.open_channel().await?;
     channel.basic_qos(config.prefetch, BasicQosOptions::default()).await?;
-    let queue = bus
-        .topology()
-        .declare_consumer_queue(&channel, bus.service(), spec.routing_key, config.max_deliveries)
-        .await?;
+    let queue = if spec.per_instance {
+        bus.topology()
+            .declare_instance_queue(&channel, bus.service(), spec.routing_key)
+            .await?
+    } else {
+        bus.topology()
+            .declare_consumer_queue(&channel, bus.service(), spec.routing_key, config.max_deliveries)
+            .await?
+    };
     let tag = format!("{}-{}", bus.service(), uuid::Uuid::new_v4());
     let mut stream = channel
         .basic_consume(

@@ -110,6 +110,39 @@ impl Topology {
     }
 }
 
+impl Topology {
+    /// Declares and binds a queue for this process alone: server-named
+    /// after the service and routing key plus a random suffix, exclusive to
+    /// the connection and deleted with it.
+    pub async fn declare_instance_queue(
+        &self,
+        channel: &Channel,
+        service: &str,
+        routing_key: &str,
+    ) -> lapin::Result<String> {
+        let queue = format!("{}.{}", self.queue(service, routing_key), uuid::Uuid::new_v4().simple());
+        let options = QueueDeclareOptions {
+            durable: false,
+            exclusive: true,
+            auto_delete: true,
+            ..Default::default()
+        };
+        channel
+            .queue_declare(queue.clone().into(), options, FieldTable::default())
+            .await?;
+        channel
+            .queue_bind(
+                queue.clone().into(),
+                self.events_exchange().into(),
+                routing_key.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok(queue)
+    }
+}
+
 fn durable_queue() -> QueueDeclareOptions {
     QueueDeclareOptions {
         durable: true,

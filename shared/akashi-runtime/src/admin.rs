@@ -58,11 +58,13 @@ pub enum Scope {
     SourcesWrite,
     EventsRead,
     TokensWrite,
+    /// The verifier's API clients (HR systems' keys and rate limits).
+    ApiClientsWrite,
 }
 
 impl Scope {
     /// Every scope, for validation and documentation.
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::All,
         Scope::IssuersRead,
         Scope::IssuersWrite,
@@ -74,6 +76,7 @@ impl Scope {
         Scope::SourcesWrite,
         Scope::EventsRead,
         Scope::TokensWrite,
+        Scope::ApiClientsWrite,
     ];
 
     /// The scope's name in tokens and documentation.
@@ -90,6 +93,7 @@ impl Scope {
             Scope::SourcesWrite => "sources:write",
             Scope::EventsRead => "events:read",
             Scope::TokensWrite => "tokens:write",
+            Scope::ApiClientsWrite => "api-clients:write",
         }
     }
 

@@ -89,6 +89,19 @@ impl ServiceContext {
             .spawn(consumer::run(self.bus.clone(), spec, handler, self.shutdown.clone()));
     }
 
+    /// Starts a consumer of `routing_key` on a queue of this process's own
+    /// (every replica gets every message; see [`ConsumerSpec::per_instance`]).
+    pub fn consume_per_instance<F, Fut>(&mut self, routing_key: &'static str, handler: F)
+    where
+        F: Fn(IncomingMessage) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        let spec = ConsumerSpec::per_instance(routing_key);
+        self.consumers.push(spec.clone());
+        self.tasks
+            .spawn(consumer::run(self.bus.clone(), spec, handler, self.shutdown.clone()));
+    }
+
     /// Runs a background task of this service: it gets the stop signal and
     /// is waited for while the service drains.
     pub fn spawn<F, Fut>(&self, task: F)

@@ -3,17 +3,19 @@
 //! checked), a time limit and a size limit per document.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+use crate::domain::cache::{DocumentCache, Miss};
 use crate::domain::net_policy::{NetPolicy, PolicyError};
 
 /// Redirects followed at most.
 pub const MAX_REDIRECTS: usize = 5;
 
 /// Why a document could not be fetched.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum FetchError {
     #[error("refused by the address policy: {0}")]
     Policy(#[from] PolicyError),
@@ -57,6 +59,9 @@ pub struct Fetcher {
     policy: Arc<NetPolicy>,
     max_bytes: usize,
     timeout: Duration,
+    cache: Option<DocumentCache>,
+    /// Set when this fetcher (a verification's session) answered from the cache.
+    used_cache: Arc<AtomicBool>,
 }
 
 impl Fetcher {
@@ -84,7 +89,37 @@ impl Fetcher {
             policy,
             max_bytes,
             timeout,
+            cache: None,
+            used_cache: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// This fetcher for one verification: it remembers whether it answered
+    /// from the cache.
+    pub fn session(&self) -> Self {
+        Self {
+            used_cache: Arc::new(AtomicBool::new(false)),
+            ..self.clone()
+        }
+    }
+
+    /// This fetcher without the cache.
+    pub fn fresh(&self) -> Self {
+        Self {
+            cache: None,
+            ..self.session()
+        }
+    }
+
+    /// Whether this session answered anything from the cache.
+    pub fn used_cache(&self) -> bool {
+        self.used_cache.load(Ordering::Relaxed)
+    }
+
+    /// The same fetcher, answering from `cache` when it can.
+    pub fn with_cache(mut self, cache: DocumentCache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// The policy in force.
@@ -92,9 +127,27 @@ impl Fetcher {
         &self.policy
     }
 
-    /// GETs `url` asking for `accept`, reading at most the size limit.
+    /// GETs `url` asking for `accept` (from the cache, if there is one),
+    /// reading at most the size limit.
     pub async fn get(&self, url: &url::Url, accept: &str) -> Result<Fetched, FetchError> {
         self.policy.check_url(url)?;
+        let Some(cache) = &self.cache else {
+            return self.fetch(url, accept).await;
+        };
+        match cache.get_or_load(url, accept, self.fetch(url, accept)).await {
+            Ok((document, hit)) => {
+                if hit {
+                    self.used_cache.store(true, Ordering::Relaxed);
+                }
+                Ok((*document).clone())
+            }
+            Err(Miss::Uncacheable(fetched)) => Ok(fetched),
+            Err(Miss::Failed(e)) => Err(e),
+        }
+    }
+
+    /// GETs `url` from the network.
+    async fn fetch(&self, url: &url::Url, accept: &str) -> Result<Fetched, FetchError> {
         let work = async {
             let response = self
                 .client

@@ -10,15 +10,15 @@ use akashi_runtime::ApiError;
 use akashi_runtime::http::read_body_limited;
 use akashi_runtime::http::{header_str, read_field_limited};
 use chrono::Utc;
-use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::checks::ob2_hosted::{self, Findings};
 use crate::checks::{blockcerts, ob2_signed, ob3_di, ob3_vcjwt};
-use crate::db::verifications;
+use crate::clients::Caller;
 use crate::domain::baked::{self, BakedError};
 use crate::domain::report::{Checks, RecipientMatch, Report, Status};
 use crate::startup::AppState;
@@ -197,11 +197,12 @@ pub async fn verify(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
+    let caller = state.admission.admit(&req, 1).await?;
     let content_type = header_str(&req, CONTENT_TYPE);
     if content_type.starts_with("multipart/form-data") {
         let (image, recipient) = read_upload(Multipart::new(req.headers(), payload)).await?;
         let request = request_for_image(&image, recipient)?;
-        return Ok(HttpResponse::Ok().json(verify_one(&state, request, started).await?));
+        return Ok(HttpResponse::Ok().json(verify_one(&state, request, caller, started).await?));
     }
     if !content_type.starts_with("application/json") {
         return Err(ApiError::UnsupportedMediaType(
@@ -210,7 +211,7 @@ pub async fn verify(
     }
     let body = read_body_limited(payload, MAX_REQUEST).await?;
     let request: VerifyRequest = serde_json::from_slice(&body).map_err(|e| invalid("invalid_json", e.to_string()))?;
-    Ok(HttpResponse::Ok().json(verify_one(&state, request, started).await?))
+    Ok(HttpResponse::Ok().json(verify_one(&state, request, caller, started).await?))
 }
 
 /// Largest image upload accepted.
@@ -257,14 +258,52 @@ fn request_for_image(image: &[u8], recipient: Option<String>) -> Result<VerifyRe
 }
 
 /// Verifies one request: the work behind `/verify` and each item of `/verify/batch`.
-async fn verify_one(state: &AppState, request: VerifyRequest, started: Instant) -> Result<Report, ApiError> {
+///
+/// Documents may come from the cache, but a verdict other than `valid` is
+/// never based on a cached one: it is checked again against fresh
+/// documents, so that a key the issuer has just added (a rotation) cannot
+/// make a good credential look bad.
+async fn verify_one(
+    state: &AppState,
+    request: VerifyRequest,
+    caller: Caller,
+    started: Instant,
+) -> Result<Report, ApiError> {
     let recipient = request
         .recipient
         .as_deref()
         .map(EmailAddress::parse)
         .transpose()
         .map_err(|e| invalid("invalid_recipient", format!("recipient: {e}")))?;
-    let (input_kind, subject_text, subject) = resolve(state, &request).await?;
+    let session = AppState {
+        fetcher: state.fetcher.session(),
+        ..state.clone()
+    };
+    let (mut report, mut audit) = examine(&session, &request, recipient.as_ref(), started).await?;
+    if report.status != Status::Valid && session.fetcher.used_cache() {
+        let fresh = AppState {
+            fetcher: state.fetcher.fresh(),
+            ..state.clone()
+        };
+        (report, audit) = examine(&fresh, &request, recipient.as_ref(), started).await?;
+        metrics::counter!("akashi_verifier_fresh_rechecks_total").increment(1);
+    }
+    metrics::counter!("akashi_verifications_total", "status" => report.status.as_str()).increment(1);
+    audit.api_client_id = caller.client_id();
+    state.audit.record(audit).await;
+    Ok(report)
+}
+
+/// One pass of a verification with the fetcher `state` holds: the report
+/// and its audit entry.
+async fn examine(
+    state: &AppState,
+    request: &VerifyRequest,
+    recipient: Option<&EmailAddress>,
+    started: Instant,
+) -> Result<(Report, AuditEntry), ApiError> {
+    let recipient = recipient.cloned();
+    let (input_kind, subject_text, subject) = resolve(state, request).await?;
     let mut checks = Checks::default();
     let (format, findings) = match subject {
         Subject::HostedUrl(url) => {
@@ -357,9 +396,16 @@ async fn verify_one(state: &AppState, request: VerifyRequest, started: Instant) 
         verified_at: Utc::now(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    metrics::counter!("akashi_verifications_total", "status" => report.status.as_str()).increment(1);
-    record(state, &report, input_kind, subject_text).await;
-    Ok(report)
+    let audit = AuditEntry {
+        id: report.id,
+        input_kind,
+        subject: subject_text,
+        status: report.status.as_str(),
+        format: report.format.clone(),
+        elapsed_ms: report.elapsed_ms as i64,
+        api_client_id: None,
+    };
+    Ok((report, audit))
 }
 
 /// Most items in one batch.
@@ -410,12 +456,14 @@ pub async fn verify_batch(
     if batch.items.is_empty() || batch.items.len() > MAX_BATCH {
         return Err(invalid("invalid_batch", format!("items: 1 to {MAX_BATCH}")));
     }
+    // Each item counts against the caller's rate limit.
+    let caller = state.admission.admit(&req, batch.items.len() as u32).await?;
     let state = state.into_inner();
     let results: Vec<serde_json::Value> = futures_util::stream::iter(batch.items)
         .map(|item| {
             let state = state.clone();
             async move {
-                match verify_one(&state, item, Instant::now()).await {
+                match verify_one(&state, item, caller, Instant::now()).await {
                     Ok(report) => serde_json::to_value(report).unwrap_or_default(),
                     Err(e) => serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}}),
                 }
@@ -428,28 +476,4 @@ pub async fn verify_batch(
         results,
         elapsed_ms: started.elapsed().as_millis() as u64,
     }))
-}
-
-/// Writes the audit row; a failure is logged, never shown to the caller.
-async fn record(state: &AppState, report: &Report, input_kind: &str, subject: Option<String>) {
-    use diesel::ExpressionMethods;
-    let result = async {
-        let mut conn = akashi_db::conn(&state.pool).await?;
-        diesel::insert_into(verifications::table)
-            .values((
-                verifications::id.eq(report.id),
-                verifications::input_kind.eq(input_kind),
-                verifications::subject.eq(subject),
-                verifications::status.eq(report.status.as_str()),
-                verifications::format.eq(report.format.clone()),
-                verifications::elapsed_ms.eq(report.elapsed_ms as i64),
-            ))
-            .execute(&mut conn)
-            .await?;
-        Ok::<_, anyhow::Error>(())
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "could not record the verification");
-    }
 }
