@@ -56,6 +56,7 @@ pub async fn canonicalize(document: &serde_json::Value) -> Result<String, CanonE
 
 async fn canonicalize_unguarded(document: &serde_json::Value) -> Result<String, CanonError> {
     check_contexts(document)?;
+    check_percent_escapes(document)?;
     let document = without_redundant_contexts(document);
     let remote = RemoteDocument::new(None, None, json_syntax::Value::from_serde_json(document));
     let options = json_ld::Options {
@@ -140,6 +141,31 @@ fn without_redundant_contexts(document: &serde_json::Value) -> serde_json::Value
         });
     }
     document
+}
+
+/// Refuses a string (key or value) whose percent-escapes do not decode to
+/// UTF-8, before the JSON-LD processor sees it: `pct-str` panics on such an
+/// IRI (`https://h/%a0`, or a key `%EE` expanded against a vocabulary).
+/// The panic is caught too, but a refusal up front is cheaper and clearer —
+/// and fuzzing treats any panic as a crash.
+fn check_percent_escapes(value: &serde_json::Value) -> Result<(), CanonError> {
+    let check = |s: &str| {
+        if s.contains('%') && percent_encoding::percent_decode_str(s).decode_utf8().is_err() {
+            return Err(CanonError::Expansion(format!(
+                "{s:?} has percent-escapes that are not UTF-8"
+            )));
+        }
+        Ok(())
+    };
+    match value {
+        serde_json::Value::String(s) => check(s),
+        serde_json::Value::Array(items) => items.iter().try_for_each(check_percent_escapes),
+        serde_json::Value::Object(map) => map.iter().try_for_each(|(k, v)| {
+            check(k)?;
+            check_percent_escapes(v)
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses a context the bundle does not hold before any processing, with
@@ -237,6 +263,13 @@ mod tests {
         doc["issuer"]["id"] = json!("https://host.example//%a0");
         let err = canonicalize(&doc).await.unwrap_err();
         assert!(matches!(err, CanonError::Expansion(_)), "{err}");
+        // Found by cargo-fuzz: a key, expanded against a vocabulary.
+        let err = canonicalize(&json!({"%EE": 3})).await.unwrap_err();
+        assert!(matches!(err, CanonError::Expansion(_)), "{err}");
+        // Valid escapes are fine.
+        let mut doc = ob3();
+        doc["issuer"]["id"] = json!("https://host.example/%C3%A9cole");
+        assert!(canonicalize(&doc).await.is_ok());
     }
 
     /// Data Integrity v2 after VC 2.0 redefines three protected terms

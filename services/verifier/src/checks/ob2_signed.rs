@@ -16,14 +16,14 @@ use crate::domain::fetch::Fetcher;
 use crate::domain::report::{Checks, Status};
 
 /// Decodes the payload of a compact JWS without verifying it (yet).
-pub(crate) fn jws_payload(token: &str) -> Option<Value> {
+pub fn jws_payload(token: &str) -> Option<Value> {
     let part = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
 /// Decodes the protected header of a compact JWS as JSON.
-pub(crate) fn jws_header(token: &str) -> Option<Value> {
+pub fn jws_header(token: &str) -> Option<Value> {
     let part = token.split('.').next()?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok()?;
     serde_json::from_slice(&bytes).ok()

@@ -26,10 +26,13 @@ pub fn extract(bytes: &[u8]) -> Result<String, BakedError> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         return from_png(bytes);
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| BakedError::NotAnImage)?;
-    if !text[..text.len().min(1024)].contains("<svg") {
+    // The first KiB is searched as bytes: cut as text, it could split a
+    // character (cargo-fuzz found that panic).
+    let head = &bytes[..bytes.len().min(1024)];
+    if !head.windows(4).any(|w| w == b"<svg") {
         return Err(BakedError::NotAnImage);
     }
+    let text = std::str::from_utf8(bytes).map_err(|_| BakedError::NotAnImage)?;
     from_svg(text)
 }
 
@@ -133,5 +136,13 @@ mod tests {
             extract(b"\x89PNG\r\n\x1a\nbroken"),
             Err(BakedError::BadPng(_))
         ));
+    }
+
+    #[test]
+    fn a_character_across_the_first_kib_is_not_a_panic() {
+        let mut svg = "<svg>".to_string();
+        svg.push_str(&"x".repeat(1018));
+        svg.push_str("証明</svg>");
+        assert_eq!(extract(svg.as_bytes()), Err(BakedError::NothingBaked));
     }
 }
