@@ -247,3 +247,92 @@ async fn a_cached_badge_is_seen_revoked_as_soon_as_akashi_revokes_it() -> anyhow
     }
     Ok(())
 }
+
+/// A listener that counts the connections it receives (it must get none).
+fn trap(addr: &str) -> anyhow::Result<(u16, std::sync::Arc<std::sync::atomic::AtomicUsize>)> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    let port = listener.local_addr()?.port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    Ok((port, hits))
+}
+
+/// SSRF through redirects: an allow-listed host (127.0.0.1) that redirects
+/// to loopback addresses that are not allow-listed (127.0.0.2, [::1]), or
+/// round in circles. Each is refused, and the forbidden addresses never see
+/// a connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_to_forbidden_addresses_are_refused_without_a_connection() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let (v4_port, v4_hits) = trap("127.0.0.2:0")?;
+    let (v6_port, v6_hits) = trap("[::1]:0")?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let script = format!(
+        r#"
+import http.server
+TARGETS = {{
+    "/to-v4": "http://127.0.0.2:{v4_port}/assertion",
+    "/to-v6": "http://[::1]:{v6_port}/assertion",
+    "/to-file": "file:///etc/passwd",
+    "/loop": "/loop",
+}}
+class Redirect(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302)
+        self.send_header("Location", TARGETS.get(self.path, "/loop"))
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", {port}), Redirect).serve_forever()
+"#
+    );
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Server(std::process::Command::new("python3").arg("-c").arg(script).spawn()?);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redirect server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for path in ["/to-v4", "/to-v6", "/to-file", "/loop"] {
+        let (status, report, _) = verify_with(&stack, &format!("http://127.0.0.1:{port}{path}"), None).await?;
+        assert_eq!(status, 200, "{path}: the request itself is fine: {report}");
+        assert_ne!(report["status"], "valid", "{path}: {report:#}");
+        let reasons = report["checks"].to_string();
+        assert!(
+            ["non-public", "redirect", "scheme", "HTTP 302"].iter().any(|w| reasons.contains(w)),
+            "{path}: the report says why: {report:#}"
+        );
+    }
+    // Directly, the same addresses are refused before anything is fetched.
+    for url in [
+        format!("http://127.0.0.2:{v4_port}/assertion"),
+        format!("http://[::1]:{v6_port}/assertion"),
+    ] {
+        let (status, body, _) = verify_with(&stack, &url, None).await?;
+        assert_eq!(status, 422, "{url}: {body}");
+        assert_eq!(body["error"]["code"], "url_not_allowed");
+    }
+    assert_eq!(
+        v4_hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "127.0.0.2 was never contacted"
+    );
+    assert_eq!(
+        v6_hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "[::1] was never contacted"
+    );
+    Ok(())
+}
