@@ -6,6 +6,7 @@ use actix_web::web;
 use akashi_db::PgPool;
 use akashi_model::messages::{BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage};
 use akashi_runtime::ServiceContext;
+use secrecy::SecretString;
 
 use crate::config::Config;
 use crate::{consumers, db, routes};
@@ -16,6 +17,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub http: reqwest::Client,
     pub verifier_url: String,
+    /// Sent by badge pages' status checks (see `Config::verifier_api_key`).
+    pub verifier_api_key: Option<SecretString>,
     pub public_base: String,
 }
 
@@ -39,6 +42,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .unwrap_or_else(|| urls.verifier.clone())
             .trim_end_matches('/')
             .to_string(),
+        verifier_api_key: config.verifier_api_key.clone(),
         public_base: urls.display.trim_end_matches('/').to_string(),
     };
     let s = state.clone();

@@ -194,6 +194,24 @@ async fn api_keys_and_rate_limits_guard_the_verifier() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // Badge pages check status with display's own key: the anonymous limit
+    // (used up above) does not make them unknown.
+    let display_client: Value = create_client(&stack, &stack.admin_token, "display", 1000)
+        .await?
+        .json()
+        .await?;
+    stack.set_env(
+        Service::Display,
+        "AKASHI_DISPLAY_VERIFIER_API_KEY",
+        display_client["api_key"].as_str().unwrap(),
+    );
+    stack.restart(Service::Display).await?;
+    let page_url = badge["badge_page"].as_str().unwrap();
+    for _ in 0..5 {
+        let page = stack.http.get(page_url).send().await?.text().await?;
+        assert!(page.contains(r#"data-status="valid""#), "{page}");
+    }
+
     // With anonymous access off, a key is required.
     stack.set_env(Service::Verifier, "AKASHI_VERIFIER_ANONYMOUS_PER_MINUTE", "0");
     stack.restart(Service::Verifier).await?;
@@ -311,7 +329,9 @@ http.server.HTTPServer(("127.0.0.1", {port}), Redirect).serve_forever()
         assert_ne!(report["status"], "valid", "{path}: {report:#}");
         let reasons = report["checks"].to_string();
         assert!(
-            ["non-public", "redirect", "scheme", "HTTP 302"].iter().any(|w| reasons.contains(w)),
+            ["non-public", "redirect", "scheme", "HTTP 302"]
+                .iter()
+                .any(|w| reasons.contains(w)),
             "{path}: the report says why: {report:#}"
         );
     }

@@ -162,14 +162,16 @@ pub(crate) async fn fetch_json(state: &AppState, request_id: &RequestId, url: &s
 
 /// Asks the verifier about an assertion URL; `None` if it did not answer.
 async fn verify(state: &AppState, request_id: &RequestId, assertion_url: &str) -> Option<Value> {
-    let response = state
+    let mut call = state
         .http
         .post(format!("{}/verify", state.verifier_url))
         .header(REQUEST_ID_HEADER, &request_id.0)
-        .json(&json!({"url": assertion_url}))
-        .send()
-        .await
-        .ok()?;
+        .json(&json!({"url": assertion_url}));
+    if let Some(key) = &state.verifier_api_key {
+        use secrecy::ExposeSecret;
+        call = call.header("x-api-key", key.expose_secret());
+    }
+    let response = call.send().await.ok()?;
     if !response.status().is_success() {
         tracing::warn!(status = response.status().as_u16(), "verifier refused the badge's URL");
         return None;
