@@ -87,6 +87,23 @@ pub struct RecipientMatch {
 
 /// The answer of `POST /verify`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193f7c2-5b1e-7a40-9c1d-2f6e8a1b3c4d",
+    "status": "revoked",
+    "format": "ob3-vcjwt",
+    "credential_id": "https://badges.example.ac.jp/ob3/credentials/0193f7c2-0000-7000-8000-000000000001",
+    "issuer": {"id": "https://badges.example.ac.jp/ob3/issuers/0193f7c2-0000-7000-8000-0000000000aa", "name": "Akashi Demo University", "trusted": true},
+    "badge": {"id": "https://badges.example.ac.jp/ob2/badges/0193f7c2-0000-7000-8000-0000000000bb", "name": "Introduction to Data Science", "description": "Awarded for completing DEMO-101.", "image": "https://badges.example.ac.jp/ob2/badges/0193f7c2-0000-7000-8000-0000000000bb/image"},
+    "recipient": {"checked": true, "matched": true},
+    "issued_on": "2026-11-27T02:58:33Z",
+    "expires": null,
+    "checks": [
+        {"id": "signature", "outcome": "passed", "reason": {"en": "The signature verifies under the issuer's key.", "ja": "発行者の鍵で署名を検証できました。"}},
+        {"id": "status", "outcome": "failed", "failure_means": "revoked", "reason": {"en": "The issuer revoked this credential.", "ja": "発行者はこの資格情報を失効させました。"}}
+    ],
+    "verified_at": "2026-11-27T03:00:00Z",
+    "elapsed_ms": 4
+}))]
 pub struct Report {
     pub id: Uuid,
     pub status: Status,

@@ -416,6 +416,11 @@ const BATCH_CONCURRENCY: usize = 8;
 /// A candidate's whole record at once.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"items": [
+    {"url": "https://badges.example.ac.jp/ob2/assertions/0193f7c2-0000-7000-8000-000000000001", "recipient": "hanako@example.ac.jp"},
+    {"jwt": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiIsInR5cCI6IkpXVCJ9.eyJ2YyI6Ii4uLiJ9.c2lnbmF0dXJl"},
+    {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/blockcerts/v3.2"], "type": ["VerifiableCredential", "BlockcertsCredential"], "proof": {"type": "DataIntegrityProof", "cryptosuite": "merkle-proof-2019"}}}
+]}))]
 pub struct BatchRequest {
     /// Up to 50 items, each as for `POST /verify`.
     pub items: Vec<VerifyRequest>,
