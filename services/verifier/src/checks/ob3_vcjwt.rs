@@ -10,6 +10,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
+use std::sync::{Arc, OnceLock};
 
 use crate::checks::ob2_hosted::{Fetch, Findings, fetch_node, reference, report_recipient};
 use crate::checks::ob2_signed::{jws_header, jws_payload, signature_verifies};
@@ -254,19 +255,11 @@ async fn check_bitstring(fetcher: &Fetcher, status: &Value, issuer_id: &str, che
         Ok(f) => return unknown(checks, format!("HTTP {}", f.status)),
         Err(e) => return unknown(checks, e.to_string()),
     };
-    let Some(kid) = jws_header(&token).and_then(|h| h["kid"].as_str().map(str::to_owned)) else {
-        return unknown(checks, "the list has no kid".into());
+    let list = match verified_list(fetcher, token).await {
+        Ok(list) => list,
+        Err(why) => return unknown(checks, why),
     };
-    if let Err(why) = verify_by_kid(fetcher, &token, &kid).await {
-        return unknown(checks, why);
-    }
-    let list = jws_payload(&token).unwrap_or(Value::Null);
-    let list_issuer = list["issuer"]
-        .get("id")
-        .unwrap_or(&list["issuer"])
-        .as_str()
-        .unwrap_or_default();
-    if list_issuer != issuer_id {
+    if list.issuer != issuer_id {
         return checks.fail(
             "status",
             Status::Invalid,
@@ -274,20 +267,7 @@ async fn check_bitstring(fetcher: &Fetcher, status: &Value, issuer_id: &str, che
             "ステータスリストの発行者が資格情報の発行者と異なります。",
         );
     }
-    let encoded = list["credentialSubject"]["encodedList"].as_str().unwrap_or_default();
-    let bits = encoded
-        .strip_prefix('u')
-        .and_then(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b).ok())
-        .and_then(|gz| {
-            let mut out = Vec::new();
-            // A bounded read: a hostile list must not inflate without end.
-            flate2::read::GzDecoder::new(gz.as_slice())
-                .take(16 * 1024 * 1024)
-                .read_to_end(&mut out)
-                .ok()
-                .map(|_| out)
-        });
-    match bits {
+    match &list.bits {
         Some(bits) if index / 8 < bits.len() => {
             if bits[index / 8] & (0x80 >> (index % 8)) != 0 {
                 checks.fail(
@@ -306,6 +286,61 @@ async fn check_bitstring(fetcher: &Fetcher, status: &Value, issuer_id: &str, che
         }
         _ => unknown(checks, "the list cannot be decoded".into()),
     }
+}
+
+/// A status list whose signature held, decoded.
+struct VerifiedList {
+    issuer: String,
+    /// The bitstring, or `None` if it cannot be decoded.
+    bits: Option<Vec<u8>>,
+}
+
+/// How long a verified list is remembered by its exact bytes: as long as a
+/// fetched document is by default. A changed list is a different token.
+const VERIFIED_LIST_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The status list in `token`, its signature verified under the key its
+/// `kid` names. Every credential on one list shares the list, so the result
+/// is remembered by the token's exact bytes: the signature check, base64
+/// and decompression are paid once per list, not once per credential.
+async fn verified_list(fetcher: &Fetcher, token: String) -> Result<Arc<VerifiedList>, String> {
+    static VERIFIED: OnceLock<moka::future::Cache<String, Arc<VerifiedList>>> = OnceLock::new();
+    let verified = VERIFIED.get_or_init(|| {
+        moka::future::Cache::builder()
+            .time_to_live(VERIFIED_LIST_TTL)
+            .max_capacity(1024)
+            .build()
+    });
+    if let Some(list) = verified.get(&token).await {
+        return Ok(list);
+    }
+    let Some(kid) = jws_header(&token).and_then(|h| h["kid"].as_str().map(str::to_owned)) else {
+        return Err("the list has no kid".into());
+    };
+    verify_by_kid(fetcher, &token, &kid).await?;
+    let payload = jws_payload(&token).unwrap_or(Value::Null);
+    let issuer = payload["issuer"]
+        .get("id")
+        .unwrap_or(&payload["issuer"])
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let encoded = payload["credentialSubject"]["encodedList"].as_str().unwrap_or_default();
+    let bits = encoded
+        .strip_prefix('u')
+        .and_then(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b).ok())
+        .and_then(|gz| {
+            let mut out = Vec::new();
+            // A bounded read: a hostile list must not inflate without end.
+            flate2::read::GzDecoder::new(gz.as_slice())
+                .take(16 * 1024 * 1024)
+                .read_to_end(&mut out)
+                .ok()
+                .map(|_| out)
+        });
+    let list = Arc::new(VerifiedList { issuer, bits });
+    verified.insert(token, list.clone()).await;
+    Ok(list)
 }
 
 /// Runs the OB 3.0 VC-JWT procedure.
