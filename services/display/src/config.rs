@@ -16,9 +16,28 @@ pub struct Config {
     /// are not counted against the anonymous per-address limit. The public
     /// verify page never uses it: its visitors are anonymous callers.
     pub verifier_api_key: Option<SecretString>,
+    /// E-mail to earners on award and revocation (`AKASHI_DISPLAY_MAIL__*`);
+    /// none is sent without it.
+    #[serde(default)]
+    pub mail: Option<MailConfig>,
     /// Time limit for each call to host or the verifier.
     #[serde(default = "default_upstream_timeout_ms")]
     pub upstream_timeout_ms: u64,
+}
+
+/// Where mail goes out.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailConfig {
+    /// `smtp://host:port` (plain, for a local relay), `smtp://…?tls=required`
+    /// (STARTTLS) or `smtps://user:password@host` (TLS); lettre's URL form.
+    pub smtp_url: SecretString,
+    /// The sender, e.g. `Akashi Badges <badges@university.example>`.
+    #[serde(default = "default_mail_from")]
+    pub from: String,
+}
+
+fn default_mail_from() -> String {
+    "Akashi <badges@akashi.example>".into()
 }
 
 fn default_upstream_timeout_ms() -> u64 {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod consumers;
 pub mod db;
 pub mod domain;
+pub mod mailer;
 pub mod routes;
 pub mod startup;
 

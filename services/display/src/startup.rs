@@ -20,6 +20,8 @@ pub struct AppState {
     /// Sent by badge pages' status checks (see `Config::verifier_api_key`).
     pub verifier_api_key: Option<SecretString>,
     pub public_base: String,
+    /// Whether earners are sent e-mail (`mail` is configured).
+    pub mail_enabled: bool,
 }
 
 /// Runs display until a stop signal.
@@ -44,7 +46,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .to_string(),
         verifier_api_key: config.verifier_api_key.clone(),
         public_base: urls.display.trim_end_matches('/').to_string(),
+        mail_enabled: config.mail.is_some(),
     };
+    if let Some(mail) = &config.mail {
+        let mailer = crate::mailer::Mailer::new(state.clone(), mail)?;
+        ctx.spawn(move |shutdown| mailer.run(shutdown));
+    }
     let s = state.clone();
     ctx.consume(BadgeIssued::ROUTING_KEY, move |m| consumers::badge_issued(s.clone(), m));
     let s = state.clone();

@@ -35,6 +35,9 @@ pub async fn badge_issued(state: AppState, message: IncomingMessage) -> Result<(
         ))
         .execute(&mut conn)
         .await?;
+    if state.mail_enabled {
+        crate::mailer::queue(&mut conn, issued.award_id, "issued", None).await?;
+    }
     tracing::info!(award_id = %issued.award_id, "award known to display");
     Ok(())
 }
@@ -81,6 +84,9 @@ pub async fn badge_revoked(state: AppState, message: IncomingMessage) -> Result<
         ))
         .execute(&mut conn)
         .await?;
+    if state.mail_enabled {
+        crate::mailer::queue(&mut conn, revoked.award_id, "revoked", Some(&revoked.reason)).await?;
+    }
     tracing::info!(award_id = %revoked.award_id, "revocation known to display");
     Ok(())
 }

@@ -32,3 +32,18 @@ diesel::table! {
         received_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    /// E-mail to send to earners (one per award and kind).
+    mail_outbox (id) {
+        id -> Uuid,
+        award_id -> Uuid,
+        kind -> Text,
+        reason -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}

@@ -1,0 +1,248 @@
+//! E-mail to earners: "you have earned a badge" and "your badge was
+//! revoked", in Japanese and English, with the badge page's link.
+//!
+//! The consumers only queue a row per award and kind (`mail_outbox`,
+//! unique), in their own transaction-free idempotent insert, so a message
+//! delivered twice queues one mail. This task renders due rows (reading the
+//! badge's name from host at send time) and sends them through SMTP; a
+//! failure — SMTP down, host unreachable, the award not known yet — is
+//! retried with back-off (2 s doubling to 10 min), never dropped.
+
+use std::time::Duration;
+
+use askama::Template;
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::MailConfig;
+use crate::db::{known_awards, mail_outbox};
+use crate::startup::AppState;
+
+/// Rows sent per pass at most.
+const BATCH: i64 = 50;
+/// How often due mail is looked for.
+const TICK: Duration = Duration::from_millis(500);
+
+#[derive(Template)]
+#[template(path = "mail_issued.txt", escape = "none")]
+struct IssuedMail<'a> {
+    recipient_name: &'a str,
+    badge_name: &'a str,
+    issuer_name: &'a str,
+    page_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail_revoked.txt", escape = "none")]
+struct RevokedMail<'a> {
+    recipient_name: &'a str,
+    badge_name: &'a str,
+    issuer_name: &'a str,
+    page_url: &'a str,
+    reason: &'a str,
+}
+
+/// Queues a mail (once per award and kind; a repeat is ignored).
+pub async fn queue(
+    conn: &mut diesel_async::AsyncPgConnection,
+    award_id: Uuid,
+    kind: &str,
+    reason: Option<&str>,
+) -> QueryResult<()> {
+    diesel::insert_into(mail_outbox::table)
+        .values((
+            mail_outbox::id.eq(Uuid::now_v7()),
+            mail_outbox::award_id.eq(award_id),
+            mail_outbox::kind.eq(kind),
+            mail_outbox::reason.eq(reason),
+        ))
+        .on_conflict((mail_outbox::award_id, mail_outbox::kind))
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The sender task.
+pub struct Mailer {
+    state: AppState,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl Mailer {
+    /// A mailer for `config`; an unusable URL or sender is an error at start-up.
+    pub fn new(state: AppState, config: &MailConfig) -> anyhow::Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.smtp_url.expose_secret())?
+            .timeout(Some(Duration::from_secs(10)))
+            .build();
+        Ok(Self {
+            state,
+            transport,
+            from: config.from.parse()?,
+        })
+    }
+
+    /// Sends due mail until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(TICK) => {}
+            }
+            if let Err(e) = self.pass().await {
+                tracing::warn!(error = %e, "mail pass failed; will retry");
+            }
+        }
+    }
+
+    async fn pass(&self) -> anyhow::Result<()> {
+        let mut conn = akashi_db::conn(&self.state.pool).await?;
+        let due: Vec<(Uuid, Uuid, String, Option<String>, i32)> = mail_outbox::table
+            .filter(
+                mail_outbox::sent_at
+                    .is_null()
+                    .and(mail_outbox::next_attempt_at.le(Utc::now())),
+            )
+            .order(mail_outbox::next_attempt_at)
+            .limit(BATCH)
+            .select((
+                mail_outbox::id,
+                mail_outbox::award_id,
+                mail_outbox::kind,
+                mail_outbox::reason,
+                mail_outbox::attempts,
+            ))
+            .load(&mut conn)
+            .await?;
+        drop(conn);
+        for (id, award_id, kind, reason, attempts) in due {
+            let outcome = self.send_one(award_id, &kind, reason.as_deref()).await;
+            let mut conn = akashi_db::conn(&self.state.pool).await?;
+            match outcome {
+                Ok(()) => {
+                    diesel::update(mail_outbox::table.find(id))
+                        .set((
+                            mail_outbox::sent_at.eq(Utc::now()),
+                            mail_outbox::attempts.eq(attempts + 1),
+                        ))
+                        .execute(&mut conn)
+                        .await?;
+                    metrics::counter!("akashi_mail_sent_total", "kind" => kind.clone()).increment(1);
+                    tracing::info!(%award_id, kind, "mail sent");
+                }
+                Err(e) => {
+                    let delay = Duration::from_secs(2u64.saturating_pow(attempts.clamp(1, 9) as u32).min(600));
+                    diesel::update(mail_outbox::table.find(id))
+                        .set((
+                            mail_outbox::attempts.eq(attempts + 1),
+                            mail_outbox::next_attempt_at
+                                .eq(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default()),
+                            mail_outbox::last_error.eq(e.to_string()),
+                        ))
+                        .execute(&mut conn)
+                        .await?;
+                    metrics::counter!("akashi_mail_failures_total").increment(1);
+                    tracing::warn!(%award_id, kind, error = %e, retry_in_s = delay.as_secs(), "mail not sent; will retry");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders and sends one mail.
+    async fn send_one(&self, award_id: Uuid, kind: &str, reason: Option<&str>) -> anyhow::Result<()> {
+        let mut conn = akashi_db::conn(&self.state.pool).await?;
+        let known: Option<(Option<String>, Option<String>, Option<String>)> = known_awards::table
+            .find(award_id)
+            .select((
+                known_awards::recipient_email,
+                known_awards::recipient_name,
+                known_awards::badge_class_url,
+            ))
+            .first(&mut conn)
+            .await
+            .optional()?;
+        drop(conn);
+        let Some((Some(email), name, Some(badge_url))) = known else {
+            anyhow::bail!("award {award_id} is not known to display yet");
+        };
+        let badge = self.fetch(&badge_url).await?;
+        let issuer = match badge["issuer"].as_str() {
+            Some(url) => self.fetch(url).await?,
+            None => Value::Null,
+        };
+        let badge_name = badge["name"].as_str().unwrap_or("badge");
+        let issuer_name = issuer["name"].as_str().unwrap_or("the issuer");
+        let recipient_name = name.as_deref().unwrap_or(email.as_str());
+        let page_url = format!("{}/badges/{award_id}", self.state.public_base);
+        let (subject, body) = match kind {
+            "revoked" => (
+                format!("バッジが取り消されました / Badge revoked: {badge_name}"),
+                RevokedMail {
+                    recipient_name,
+                    badge_name,
+                    issuer_name,
+                    page_url: &page_url,
+                    reason: reason.unwrap_or("—"),
+                }
+                .render()?,
+            ),
+            _ => (
+                format!("バッジが発行されました / You earned a badge: {badge_name}"),
+                IssuedMail {
+                    recipient_name,
+                    badge_name,
+                    issuer_name,
+                    page_url: &page_url,
+                }
+                .render()?,
+            ),
+        };
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(lettre::message::Mailbox::new(name.clone(), email.parse()?))
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .header(MessageKey(format!("{award_id}.{kind}")))
+            .body(body)?;
+        self.transport.send(message).await?;
+        Ok(())
+    }
+
+    async fn fetch(&self, url: &str) -> anyhow::Result<Value> {
+        let response = self
+            .state
+            .http
+            .get(url)
+            .header("accept", "application/ld+json")
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
+        Ok(response.json().await?)
+    }
+}
+
+/// `X-Akashi-Mail`: which award and kind a mail is, so that a receiver (or
+/// a test) can tell a duplicate from a second mail.
+#[derive(Clone)]
+struct MessageKey(String);
+
+impl lettre::message::header::Header for MessageKey {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("X-Akashi-Mail")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_string()))
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}

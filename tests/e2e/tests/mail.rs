@@ -1,0 +1,151 @@
+//! E-mail to earners through a real SMTP server (PyPI aiosmtpd): the award
+//! mail arrives once — although the SMTP server is down at first and
+//! display crashes after recording the award, before acknowledging it, so
+//! the message is delivered to it twice — with the badge page's link in
+//! Japanese and English; the revocation mail follows with the reason.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use akashi_e2e::{Service, Stack};
+use reqwest::Method;
+use serde_json::json;
+
+struct Sink(Child);
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_sink(port: u16, dir: &Path) -> anyhow::Result<Sink> {
+    let venv = std::env::var("AKASHI_TEST_VENV").unwrap_or_else(|_| "/var/cache/akashi-venv".into());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/smtp_sink.py");
+    let child = Command::new(format!("{venv}/bin/python"))
+        .arg(script)
+        .arg(port.to_string())
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(Sink(child))
+}
+
+fn mails(dir: &Path) -> Vec<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect()
+}
+
+async fn wait_for_mails(dir: &Path, n: usize, timeout: Duration) -> anyhow::Result<Vec<String>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let found = mails(dir);
+        if found.len() >= n {
+            return Ok(found);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{} mails after {timeout:?}, expected {n}",
+            found.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The body of a mail with quoted-printable soft breaks and escapes undone
+/// enough to search it for a URL and words.
+fn readable(mail: &str) -> String {
+    mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_earner_gets_one_mail_on_award_and_one_on_revocation() -> anyhow::Result<()> {
+    let mut stack = Stack::start().await?;
+    stack.seed().await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let dir = std::env::temp_dir().join(format!("akashi-mail-{}", uuid::Uuid::new_v4()));
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    // Display crashes after its transaction commits and before it acks
+    // badge.issued: the broker delivers the message again after the restart.
+    stack.set_env(Service::Display, "AKASHI_DISPLAY_MAIL__SMTP_URL", &smtp);
+    stack.set_env(Service::Display, "AKASHI_TEST_CRASH_BEFORE_ACK", "badge.issued");
+    stack.restart(Service::Display).await?;
+
+    let email = "mei@example.ac.jp";
+    let response = stack
+        .post_completion(&Stack::completion("evt-mail-1", email, "DEMO-101"))
+        .await?;
+    assert_eq!(response.status(), 202);
+    stack.wait_exit(Service::Display, Duration::from_secs(20)).await?;
+    stack.clear_env(Service::Display);
+    stack.set_env(Service::Display, "AKASHI_DISPLAY_MAIL__SMTP_URL", &smtp);
+    stack.restart(Service::Display).await?;
+    let award = stack
+        .wait_for_awards(email, 1, Duration::from_secs(10))
+        .await?
+        .remove(0);
+    // The SMTP server is down until now: the mail waits and is retried.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let queued = stack
+        .count(
+            Service::Display,
+            "SELECT count(*) AS n FROM mail_outbox WHERE sent_at IS NULL AND attempts > 0",
+        )
+        .await?;
+    assert_eq!(queued, 1, "one mail, not sent yet, already tried");
+    let _sink = start_sink(port, &dir)?;
+
+    let found = wait_for_mails(&dir, 1, Duration::from_secs(30)).await?;
+    let mail = readable(&found[0]);
+    let page = award["badge_page"].as_str().unwrap();
+    assert!(
+        mail.contains(&format!("To: {email}")) || mail.contains(&format!("<{email}>")),
+        "{mail}"
+    );
+    assert!(mail.contains(&format!("{page}?lang=ja")), "{mail}");
+    assert!(mail.contains(&format!("{page}?lang=en")), "{mail}");
+    assert!(
+        mail.contains(&format!(
+            "X-Akashi-Mail: {}.issued",
+            award["award_id"].as_str().unwrap()
+        )),
+        "{mail}"
+    );
+    // Still exactly one a while later (the redelivery queued nothing more).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(mails(&dir).len(), 1, "exactly one award mail");
+    assert_eq!(
+        stack
+            .count(Service::Display, "SELECT count(*) AS n FROM mail_outbox")
+            .await?,
+        1
+    );
+
+    let revoke = stack
+        .admin(
+            Method::POST,
+            format!(
+                "{}/admin/awards/{}/revoke",
+                stack.url(Service::Issuer),
+                award["award_id"].as_str().unwrap()
+            ),
+        )
+        .json(&json!({"reason": "Issued in error"}))
+        .send()
+        .await?;
+    assert_eq!(revoke.status(), 200);
+    let found = wait_for_mails(&dir, 2, Duration::from_secs(20)).await?;
+    let revoked = readable(&found[1]);
+    assert!(revoked.contains(".revoked"), "{revoked}");
+    assert!(revoked.contains(&format!("{page}?lang=en")), "{revoked}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(mails(&dir).len(), 2, "one award mail, one revocation mail");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
