@@ -228,3 +228,100 @@ async fn baked_png_and_svg_unbake_to_the_assertion_and_validate() -> anyhow::Res
     assert_eq!(missing.status(), 404);
     Ok(())
 }
+
+/// The PNG's text chunks as an independent reader (pypng) sees them.
+async fn png_text_chunks(png: Vec<u8>) -> anyhow::Result<Value> {
+    tokio::task::spawn_blocking(move || {
+        let venv = std::env::var("AKASHI_TEST_VENV").unwrap_or_else(|_| "/var/cache/akashi-venv".into());
+        let path = std::env::temp_dir().join(format!("akashi-ob3-{}.png", uuid::Uuid::new_v4()));
+        std::fs::write(&path, &png)?;
+        let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/png_text.py");
+        let output = std::process::Command::new(format!("{venv}/bin/python"))
+            .arg(script)
+            .arg(&path)
+            .output()?;
+        let _ = std::fs::remove_file(&path);
+        Ok(serde_json::from_slice(&output.stdout)?)
+    })
+    .await?
+}
+
+/// OB 3.0 baking (`?format=ob3`): PNG `iTXt` `openbadgecredential`
+/// (uncompressed) holding the VC-JWT, SVG `openbadges:credential` with it in
+/// `verify`; read back by pypng, judged by the VC-JWT judge, and verified by
+/// Akashi when uploaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ob3_baked_images_carry_the_vc_jwt() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    stack.seed().await?;
+    let response = stack
+        .post_completion(&Stack::completion("evt-ob3-bake", "kaito@example.ac.jp", "DEMO-101"))
+        .await?;
+    assert_eq!(response.status(), 202);
+    let award = stack
+        .wait_for_awards("kaito@example.ac.jp", 1, Duration::from_secs(10))
+        .await?
+        .remove(0);
+    let jwt = stack
+        .http
+        .get(award["formats"]["ob3_vcjwt"].as_str().unwrap())
+        .header("accept", "application/jwt")
+        .send()
+        .await?
+        .text()
+        .await?;
+    let page = award["badge_page"].as_str().unwrap();
+
+    let png = stack.http.get(format!("{page}/image.png?format=ob3")).send().await?;
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let png = png.bytes().await?.to_vec();
+    let chunks = png_text_chunks(png.clone()).await?;
+    let baked: Vec<&Value> = chunks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["keyword"] == "openbadgecredential")
+        .collect();
+    assert_eq!(baked.len(), 1, "one openbadgecredential chunk: {chunks}");
+    assert_eq!(baked[0]["type"], "iTXt");
+    assert_eq!(baked[0]["compressed"], false);
+    assert_eq!(baked[0]["text"], jwt.as_str());
+    assert!(
+        !chunks.as_array().unwrap().iter().any(|c| c["keyword"] == "openbadges"),
+        "no OB 2.0 chunk beside it"
+    );
+    let verdict = tokio::task::spawn_blocking({
+        let jwt = jwt.clone();
+        move || akashi_e2e::vcjwt_judge(&["--token", &jwt])
+    })
+    .await??;
+    assert_eq!(verdict["valid"], true, "{verdict:#}");
+    let (status, report) = upload(&stack, png, "png", Some("kaito@example.ac.jp")).await?;
+    assert_eq!(status, 200);
+    assert_eq!(report["format"], "ob3-vcjwt", "{report:#}");
+    assert_eq!(report["status"], "valid", "{report:#}");
+
+    let svg = stack
+        .http
+        .get(format!("{page}/image.svg?format=ob3"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        svg.contains(r#"xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0""#),
+        "{svg}"
+    );
+    assert!(
+        svg.contains(&format!(r#"<openbadges:credential verify="{jwt}">"#)),
+        "{svg}"
+    );
+    let (status, report) = upload(&stack, svg.into_bytes(), "svg", None).await?;
+    assert_eq!(status, 200);
+    assert_eq!(report["status"], "valid", "{report:#}");
+
+    let unknown = stack.http.get(format!("{page}/image.png?format=ob4")).send().await?;
+    assert_eq!(unknown.status(), 422);
+    Ok(())
+}

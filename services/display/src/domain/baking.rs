@@ -30,10 +30,15 @@ pub enum BakeError {
     Render(String),
 }
 
-/// Re-encodes `source` with the assertion in an `openbadges` iTXt chunk.
-/// Existing chunks other than the pixels are not carried over, so an old
-/// baked assertion cannot survive next to the new one.
-pub fn bake_png(source: &[u8], assertion: &str) -> Result<Vec<u8>, BakeError> {
+/// The iTXt keyword of OB 2.0 (an assertion, its URL or a JWS).
+pub const OB2_KEYWORD: &str = "openbadges";
+/// The iTXt keyword of OB 3.0 (a credential as JSON or VC-JWT).
+pub const OB3_KEYWORD: &str = "openbadgecredential";
+
+/// Re-encodes `source` with `text` in one uncompressed iTXt chunk named
+/// `keyword`. Existing chunks other than the pixels are not carried over,
+/// so an old baked credential cannot survive next to the new one.
+pub fn bake_png(source: &[u8], keyword: &str, text: &str) -> Result<Vec<u8>, BakeError> {
     let mut decoder = png::Decoder::new(Cursor::new(source));
     decoder.set_limits(png::Limits {
         bytes: MAX_DECODED_BYTES,
@@ -55,7 +60,7 @@ pub fn bake_png(source: &[u8], assertion: &str) -> Result<Vec<u8>, BakeError> {
         encoder.set_color(color);
         encoder.set_depth(depth);
         encoder
-            .add_itxt_chunk("openbadges".to_string(), assertion.to_string())
+            .add_itxt_chunk(keyword.to_string(), text.to_string())
             .map_err(|e| BakeError::Encode(e.to_string()))?;
         let mut writer = encoder.write_header().map_err(|e| BakeError::Encode(e.to_string()))?;
         writer
@@ -98,6 +103,33 @@ pub fn bake_svg(source: &str, assertion_url: &str, assertion: &str) -> Result<St
         baked.push_str(&element);
         baked.push_str(&source[end + 1..]);
     }
+    Ok(baked)
+}
+
+/// Bakes an SVG badge image the OB 3.0 way: the OB 3.0 namespace on the
+/// root and an `openbadges:credential` element — a VC-JWT in its `verify`
+/// attribute, or the credential's JSON as its body.
+pub fn bake_svg_ob3(source: &str, credential: &str) -> Result<String, BakeError> {
+    let start = source.find("<svg").filter(|i| *i < 256).ok_or(BakeError::NotSvg)?;
+    let end = start + source[start..].find('>').ok_or(BakeError::NotSvg)?;
+    let self_closing = source[..end].ends_with('/');
+    let tag_end = if self_closing { end - 1 } else { end };
+    let element = if credential.trim_start().starts_with('{') {
+        format!("<openbadges:credential>{}</openbadges:credential>", cdata(credential))
+    } else {
+        format!(
+            "<openbadges:credential verify=\"{}\"></openbadges:credential>",
+            attribute(credential)
+        )
+    };
+    let mut baked = String::with_capacity(source.len() + credential.len() + 200);
+    baked.push_str(&source[..tag_end]);
+    baked.push_str(" xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\">");
+    baked.push_str(&element);
+    if self_closing {
+        baked.push_str("</svg>");
+    }
+    baked.push_str(&source[end + 1..]);
     Ok(baked)
 }
 
@@ -170,7 +202,7 @@ mod tests {
 
     #[test]
     fn the_png_chunk_is_written_the_way_bakery_reads_it() {
-        let baked = bake_png(&png(), r#"{"id":"x"}"#).unwrap();
+        let baked = bake_png(&png(), OB2_KEYWORD, r#"{"id":"x"}"#).unwrap();
         let needle = b"iTXtopenbadges\0\0\0\0\0{\"id\":\"x\"}";
         assert!(
             baked.windows(needle.len()).any(|w| w == needle),

@@ -51,15 +51,17 @@ fn from_png(bytes: &[u8]) -> Result<String, BakedError> {
         .next_frame(&mut pixels)
         .map_err(|e| BakedError::BadPng(e.to_string()))?;
     let info = reader.info();
+    // OB 2.0 bakes under `openbadges`, OB 3.0 under `openbadgecredential`.
+    let baked = |k: &str| k == "openbadges" || k == "openbadgecredential";
     let itxt = info
         .utf8_text
         .iter()
-        .find(|c| c.keyword == "openbadges")
+        .find(|c| baked(&c.keyword))
         .and_then(|c| c.get_text().ok());
     let text = itxt.or_else(|| {
         info.uncompressed_latin1_text
             .iter()
-            .find(|c| c.keyword == "openbadges")
+            .find(|c| baked(&c.keyword))
             .map(|c| c.text.clone())
     });
     text.map(|t| t.trim().to_string())
@@ -72,7 +74,14 @@ fn from_svg(text: &str) -> Result<String, BakedError> {
     if lower.contains("<!doctype") || lower.contains("<!entity") {
         return Err(BakedError::UnsafeSvg);
     }
-    let start = text.find("<openbadges:assertion").ok_or(BakedError::NothingBaked)?;
+    // OB 2.0: <openbadges:assertion>; OB 3.0: <openbadges:credential>.
+    let (start, closing) = match text.find("<openbadges:assertion") {
+        Some(start) => (start, "</openbadges:assertion>"),
+        None => (
+            text.find("<openbadges:credential").ok_or(BakedError::NothingBaked)?,
+            "</openbadges:credential>",
+        ),
+    };
     let tag_end = start + text[start..].find('>').ok_or(BakedError::NothingBaked)?;
     let tag = &text[start..tag_end];
     // The verify attribute (a URL or JWS) is what verifiers use first.
@@ -89,7 +98,7 @@ fn from_svg(text: &str) -> Result<String, BakedError> {
         }
     }
     let body_end = text[tag_end..]
-        .find("</openbadges:assertion>")
+        .find(closing)
         .map(|i| tag_end + i)
         .ok_or(BakedError::NothingBaked)?;
     let body = &text[tag_end + 1..body_end];
@@ -136,6 +145,14 @@ mod tests {
             extract(b"\x89PNG\r\n\x1a\nbroken"),
             Err(BakedError::BadPng(_))
         ));
+    }
+
+    #[test]
+    fn ob3_baked_svg_gives_the_vc_jwt_or_the_json() {
+        let jwt = r#"<svg xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0"><openbadges:credential verify="a.b.c"></openbadges:credential></svg>"#;
+        assert_eq!(extract(jwt.as_bytes()).unwrap(), "a.b.c");
+        let json = r#"<svg><openbadges:credential><![CDATA[{"id":"x"}]]></openbadges:credential></svg>"#;
+        assert_eq!(extract(json.as_bytes()).unwrap(), r#"{"id":"x"}"#);
     }
 
     #[test]
