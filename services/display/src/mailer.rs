@@ -70,6 +70,21 @@ pub async fn queue(
     Ok(())
 }
 
+/// A claimed row.
+#[derive(QueryableByName)]
+struct Due {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    award_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    reason: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
+}
+
 /// The sender task.
 pub struct Mailer {
     state: AppState,
@@ -105,24 +120,22 @@ impl Mailer {
 
     async fn pass(&self) -> anyhow::Result<()> {
         let mut conn = akashi_db::conn(&self.state.pool).await?;
-        let due: Vec<(Uuid, Uuid, String, Option<String>, i32)> = mail_outbox::table
-            .filter(
-                mail_outbox::sent_at
-                    .is_null()
-                    .and(mail_outbox::next_attempt_at.le(Utc::now())),
-            )
-            .order(mail_outbox::next_attempt_at)
-            .limit(BATCH)
-            .select((
-                mail_outbox::id,
-                mail_outbox::award_id,
-                mail_outbox::kind,
-                mail_outbox::reason,
-                mail_outbox::attempts,
-            ))
-            .load(&mut conn)
-            .await?;
+        // Claim due rows with a lease (their next attempt pushed past the
+        // time a send can take), so that two display replicas never send
+        // the same mail; a replica that dies mid-send leaves the lease to expire.
+        let due: Vec<Due> = diesel::sql_query(
+            "UPDATE mail_outbox SET next_attempt_at = now() + interval '5 minutes' \
+             WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= now() \
+             ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, award_id, kind, reason, attempts",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(BATCH)
+        .load(&mut conn)
+        .await?;
         drop(conn);
+        let due = due
+            .into_iter()
+            .map(|d| (d.id, d.award_id, d.kind, d.reason, d.attempts));
         for (id, award_id, kind, reason, attempts) in due {
             let outcome = self.send_one(award_id, &kind, reason.as_deref()).await;
             let mut conn = akashi_db::conn(&self.state.pool).await?;

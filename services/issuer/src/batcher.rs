@@ -160,12 +160,15 @@ impl Batcher {
             if !(full || old) {
                 continue;
             }
-            // A backlog becomes several full batches and, when due, one last partial one.
-            loop {
+            // A backlog becomes full batches; what is left waits for its own
+            // deadline unless the queue was due by age.
+            let mut remaining = queued as usize;
+            while remaining >= self.config.batch_size || (old && remaining > 0) {
                 let formed = self.form_batch(issuer_id).await?;
-                if formed < self.config.batch_size {
+                if formed == 0 {
                     break;
                 }
+                remaining = remaining.saturating_sub(formed);
             }
         }
         Ok(())
