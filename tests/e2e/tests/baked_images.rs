@@ -262,6 +262,14 @@ async fn ob3_baked_images_carry_the_vc_jwt() -> anyhow::Result<()> {
         .wait_for_awards("kaito@example.ac.jp", 1, Duration::from_secs(10))
         .await?
         .remove(0);
+    // Host and display learn of the award over the bus, a moment after the issuer.
+    stack
+        .wait_for_status(
+            award["formats"]["ob2_hosted"].as_str().unwrap(),
+            200,
+            Duration::from_secs(10),
+        )
+        .await?;
     let jwt = stack
         .http
         .get(award["formats"]["ob3_vcjwt"].as_str().unwrap())
@@ -272,7 +280,9 @@ async fn ob3_baked_images_carry_the_vc_jwt() -> anyhow::Result<()> {
         .await?;
     let page = award["badge_page"].as_str().unwrap();
 
-    let png = stack.http.get(format!("{page}/image.png?format=ob3")).send().await?;
+    let png = stack
+        .wait_for_status(&format!("{page}/image.png?format=ob3"), 200, Duration::from_secs(10))
+        .await?;
     assert_eq!(png.status(), 200);
     assert_eq!(png.headers()["content-type"], "image/png");
     let png = png.bytes().await?.to_vec();

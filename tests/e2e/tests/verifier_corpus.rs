@@ -123,6 +123,10 @@ struct Forms {
 
 async fn forms(stack: &Stack, award: &Value) -> anyhow::Result<Forms> {
     let f = &award["formats"];
+    // Host learns of the award over the bus, a moment after the issuer.
+    stack
+        .wait_for_status(f["ob2_hosted"].as_str().unwrap(), 200, Duration::from_secs(10))
+        .await?;
     let get = |url: &str, accept: &str| stack.http.get(url).header("accept", accept).send();
     Ok(Forms {
         hosted_url: f["ob2_hosted"].as_str().unwrap().to_string(),

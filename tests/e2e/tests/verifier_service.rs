@@ -14,10 +14,19 @@ async fn award(stack: &Stack, event: &str, email: &str) -> anyhow::Result<Value>
         .post_completion(&Stack::completion(event, email, "DEMO-101"))
         .await?;
     anyhow::ensure!(response.status() == 202, "webhook answered {}", response.status());
-    Ok(stack
+    let award = stack
         .wait_for_awards(email, 1, Duration::from_secs(10))
         .await?
-        .remove(0))
+        .remove(0);
+    // Host learns of the award over the bus, a moment after the issuer.
+    stack
+        .wait_for_status(
+            award["formats"]["ob2_hosted"].as_str().unwrap(),
+            200,
+            Duration::from_secs(10),
+        )
+        .await?;
+    Ok(award)
 }
 
 /// POST /verify with an optional key header; answers (status, body, Retry-After).
