@@ -343,13 +343,7 @@ impl Batcher {
         let mut conn = self.conn().await?;
         let signed = conn
             .transaction::<_, BatchError, _>(async |conn| {
-                let state: String = blockcerts_batches::table
-                    .find(batch.id)
-                    .select(blockcerts_batches::state)
-                    .for_update()
-                    .first(conn)
-                    .await?;
-                if state != "built" {
+                if locked_state(conn, batch.id).await? != "built" {
                     return Ok(false);
                 }
                 let key: SigningKeyRow = signing_keys::table
@@ -508,13 +502,7 @@ impl Batcher {
         let mut conn = self.conn().await?;
         let published = conn
             .transaction::<_, BatchError, _>(async |conn| {
-                let state: String = blockcerts_batches::table
-                    .find(batch.id)
-                    .select(blockcerts_batches::state)
-                    .for_update()
-                    .first(conn)
-                    .await?;
-                if state != "anchored" {
+                if locked_state(conn, batch.id).await? != "anchored" {
                     return Ok(0);
                 }
                 let members: Vec<(Uuid, serde_json::Value, Vec<u8>)> = blockcerts_pending::table
@@ -592,6 +580,16 @@ impl Batcher {
         tracing::info!(batch_id = %batch.id, certificates = published, anchor = %anchor.blink(), "blockcerts batch published");
         Ok(true)
     }
+}
+
+/// A batch's state, its row locked until the caller's transaction ends.
+async fn locked_state(conn: &mut diesel_async::AsyncPgConnection, batch_id: Uuid) -> QueryResult<String> {
+    blockcerts_batches::table
+        .find(batch_id)
+        .select(blockcerts_batches::state)
+        .for_update()
+        .first(conn)
+        .await
 }
 
 /// A stored 32-byte hash.

@@ -97,23 +97,13 @@ impl Topology {
         channel
             .queue_declare(queue.clone().into(), durable_queue(), args)
             .await?;
-        channel
-            .queue_bind(
-                queue.clone().into(),
-                self.events_exchange().into(),
-                routing_key.into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        self.bind_to_events(channel, &queue, routing_key).await?;
         Ok(queue)
     }
-}
 
-impl Topology {
-    /// Declares and binds a queue for this process alone: server-named
-    /// after the service and routing key plus a random suffix, exclusive to
-    /// the connection and deleted with it.
+    /// Declares and binds a queue for this process alone: named after the
+    /// service and routing key plus a random suffix, exclusive to the
+    /// connection and deleted with it.
     pub async fn declare_instance_queue(
         &self,
         channel: &Channel,
@@ -130,16 +120,21 @@ impl Topology {
         channel
             .queue_declare(queue.clone().into(), options, FieldTable::default())
             .await?;
+        self.bind_to_events(channel, &queue, routing_key).await?;
+        Ok(queue)
+    }
+
+    /// Binds `queue` to the events exchange for `routing_key`.
+    async fn bind_to_events(&self, channel: &Channel, queue: &str, routing_key: &str) -> lapin::Result<()> {
         channel
             .queue_bind(
-                queue.clone().into(),
+                queue.into(),
                 self.events_exchange().into(),
                 routing_key.into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
-            .await?;
-        Ok(queue)
+            .await
     }
 }
 

@@ -10,8 +10,8 @@ use serde_json::json;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::ob2::{ASSERTION_MAX_AGE, STATIC_MAX_AGE, not_found, plain_json};
-use crate::db::schema::{hosted_blockcerts, hosted_issuers, revocations};
+use super::ob2::{ASSERTION_MAX_AGE, ProfileKind, STATIC_MAX_AGE, hosted_profile, not_found, plain_json};
+use crate::db::schema::{hosted_blockcerts, revocations};
 use crate::startup::AppState;
 
 /// An anchored Blockcerts certificate with its `merkle-proof-2019` proof.
@@ -46,14 +46,8 @@ pub async fn issuer(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let profile: Option<serde_json::Value> = hosted_issuers::table
-        .find(path.into_inner())
-        .select(hosted_issuers::blockcerts_profile)
-        .first(&mut conn)
-        .await
-        .optional()?
-        .flatten();
-    plain_json(&req, &profile.ok_or_else(|| not_found("issuer"))?, STATIC_MAX_AGE)
+    let profile = hosted_profile(&mut conn, path.into_inner(), ProfileKind::Blockcerts).await?;
+    plain_json(&req, &profile, STATIC_MAX_AGE)
 }
 
 /// The revocation list query: the reference verifier asks about one certificate.
@@ -76,14 +70,7 @@ pub async fn revocation_list(
 ) -> Result<HttpResponse, ApiError> {
     let issuer_id = path.into_inner();
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let profile: serde_json::Value = hosted_issuers::table
-        .find(issuer_id)
-        .select(hosted_issuers::blockcerts_profile)
-        .first::<Option<serde_json::Value>>(&mut conn)
-        .await
-        .optional()?
-        .flatten()
-        .ok_or_else(|| not_found("issuer"))?;
+    let profile = hosted_profile(&mut conn, issuer_id, ProfileKind::Blockcerts).await?;
     let issuer_url = profile["id"].as_str().unwrap_or_default();
     let host_base = issuer_url.split("/blockcerts/issuers/").next().unwrap_or_default();
     let certificate_url = |id: Uuid| format!("{host_base}/blockcerts/{id}");

@@ -103,6 +103,31 @@ pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError::NotFound(format!("no such {what}"))
 }
 
+/// The profiles an issuer has besides its OB 2.0 one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ProfileKind {
+    /// The OB 3.0 Profile and key controller document.
+    Ob3,
+    /// The Blockcerts issuer profile.
+    Blockcerts,
+}
+
+/// An issuer's hosted profile of `kind`; 404 if the issuer, or that
+/// profile, is not hosted.
+pub(crate) async fn hosted_profile(
+    conn: &mut diesel_async::AsyncPgConnection,
+    issuer_id: Uuid,
+    kind: ProfileKind,
+) -> Result<serde_json::Value, ApiError> {
+    let query = hosted_issuers::table.find(issuer_id);
+    let profile: Option<Option<serde_json::Value>> = match kind {
+        ProfileKind::Ob3 => query.select(hosted_issuers::ob3_profile).first(conn).await,
+        ProfileKind::Blockcerts => query.select(hosted_issuers::blockcerts_profile).first(conn).await,
+    }
+    .optional()?;
+    profile.flatten().ok_or_else(|| not_found("issuer"))
+}
+
 /// The hosted OB 2.0 Assertion. 410 Gone when revoked (with `revoked: true`
 /// and the reason); an HTML request is redirected to the badge page.
 #[utoipa::path(responses(
@@ -232,14 +257,7 @@ pub async fn ob3_issuer(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let doc: Option<serde_json::Value> = hosted_issuers::table
-        .find(path.into_inner())
-        .select(hosted_issuers::ob3_profile)
-        .first(&mut conn)
-        .await
-        .optional()?
-        .flatten();
-    let doc = doc.ok_or_else(|| not_found("issuer"))?;
+    let doc = hosted_profile(&mut conn, path.into_inner(), ProfileKind::Ob3).await?;
     plain_json(&req, &doc, STATIC_MAX_AGE)
 }
 
@@ -254,14 +272,7 @@ pub async fn ob3_revocation_list(
 ) -> Result<HttpResponse, ApiError> {
     let issuer_id = path.into_inner();
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let profile: Option<serde_json::Value> = hosted_issuers::table
-        .find(issuer_id)
-        .select(hosted_issuers::ob3_profile)
-        .first(&mut conn)
-        .await
-        .optional()?
-        .flatten();
-    let profile = profile.ok_or_else(|| not_found("issuer"))?;
+    let profile = hosted_profile(&mut conn, issuer_id, ProfileKind::Ob3).await?;
     let revoked: Vec<(Uuid, String, chrono::DateTime<chrono::Utc>)> = revocations::table
         .filter(revocations::issuer_id.eq(issuer_id))
         .select((revocations::assertion_id, revocations::reason, revocations::revoked_at))

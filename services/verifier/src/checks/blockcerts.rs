@@ -10,12 +10,10 @@ use akashi_model::EmailAddress;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::checks::SKEW_SECS;
 use crate::checks::ob2_hosted::{Fetch, Findings, fetch_node, report_recipient};
 use crate::domain::fetch::Fetcher;
 use crate::domain::report::{BadgeSummary, Checks, IssuerSummary, Status};
-
-/// Clock skew allowed on dates.
-const SKEW_SECS: i64 = 300;
 
 /// The Blockcerts contexts (every alias the reference verifier preloads).
 fn is_blockcerts_context(context: &str) -> bool {

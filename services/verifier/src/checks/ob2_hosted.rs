@@ -9,14 +9,13 @@ use akashi_model::EmailAddress;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
+use crate::checks::SKEW_SECS;
 use crate::domain::fetch::{FetchError, Fetcher};
 use crate::domain::report::{BadgeSummary, Checks, IssuerSummary, RecipientMatch, Status};
 
 /// The OB 2.0 context URL every hosted document must carry.
 const OB2_CONTEXT: &str = "https://w3id.org/openbadges/v2";
 pub(crate) const ACCEPT_JSON_LD: &str = "application/ld+json, application/json;q=0.9";
-/// Clock skew tolerated on `issuedOn`.
-const SKEW_SECS: i64 = 300;
 
 /// What the procedure found, besides its checks.
 #[derive(Debug, Default)]

@@ -12,6 +12,7 @@ use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 
+use crate::checks::SKEW_SECS;
 use crate::checks::ob2_hosted::{Fetch, Findings, fetch_node, reference, report_recipient};
 use crate::checks::ob2_signed::{jws_header, jws_payload, signature_verifies};
 use crate::domain::fetch::Fetcher;
@@ -19,7 +20,6 @@ use crate::domain::report::{BadgeSummary, Checks, IssuerSummary, Status};
 
 const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
 const OB3_CONTEXT_PREFIX: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context";
-const SKEW_SECS: i64 = 300;
 
 /// Whether a JWT payload is an Open Badges 3.0 credential.
 pub fn is_ob3(payload: &Value) -> bool {
