@@ -11,6 +11,20 @@ pub struct Config {
     /// How old (or how far ahead) a webhook signature may be, in seconds.
     #[serde(default = "default_tolerance")]
     pub signature_tolerance_secs: i64,
+    /// How long a platform's JWKS is trusted before it is fetched again.
+    #[serde(default = "default_jwks_cache")]
+    pub jwks_cache_secs: u64,
+    /// The shortest time between two fetches of one JWKS caused by an unknown `kid`.
+    #[serde(default = "default_jwks_min_refetch")]
+    pub jwks_min_refetch_ms: u64,
+}
+
+fn default_jwks_cache() -> u64 {
+    3600
+}
+
+fn default_jwks_min_refetch() -> u64 {
+    1000
 }
 
 fn default_tolerance() -> i64 {

@@ -6,9 +6,13 @@
 pub mod config;
 pub mod consumers;
 pub mod db;
+pub mod decisions;
 pub mod domain;
+pub mod jwks;
 pub mod routes;
+pub mod sources;
 pub mod startup;
+pub mod webhook_auth;
 
 /// The service's name on the bus, in logs and in its database name.
 pub const SERVICE: &str = "lms-adapter";

@@ -14,13 +14,20 @@ pub struct EventRow {
     pub source: String,
     pub external_id: String,
     pub raw_body: String,
-    pub learner_email: String,
+    pub learner_email: Option<String>,
     pub learner_name: Option<String>,
     pub lms_user_id: Option<String>,
     pub course_id: String,
     pub completed_at: Option<DateTime<Utc>>,
     pub grade: Option<f64>,
     pub received_at: DateTime<Utc>,
+    pub kind: String,
+    pub activity_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// `decided`, or `held` until the learner directory knows the learner.
+    pub status: String,
+    pub progress_done: Option<i32>,
+    pub progress_total: Option<i32>,
 }
 
 /// A completion rule.
@@ -33,4 +40,6 @@ pub struct RuleRow {
     pub course_id: String,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    pub activity_id: Option<String>,
+    pub min_grade: Option<f64>,
 }

@@ -6,6 +6,9 @@ diesel::table! {
         secrets -> Array<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        jwks_url -> Nullable<Text>,
+        api_base_url -> Nullable<Text>,
+        api_token -> Nullable<Text>,
     }
 }
 
@@ -15,13 +18,19 @@ diesel::table! {
         source -> Text,
         external_id -> Text,
         raw_body -> Text,
-        learner_email -> Text,
+        learner_email -> Nullable<Text>,
         learner_name -> Nullable<Text>,
         lms_user_id -> Nullable<Text>,
         course_id -> Text,
         completed_at -> Nullable<Timestamptz>,
         grade -> Nullable<Float8>,
         received_at -> Timestamptz,
+        kind -> Text,
+        activity_id -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        status -> Text,
+        progress_done -> Nullable<Int4>,
+        progress_total -> Nullable<Int4>,
     }
 }
 
@@ -42,6 +51,8 @@ diesel::table! {
         course_id -> Text,
         active -> Bool,
         created_at -> Timestamptz,
+        activity_id -> Nullable<Text>,
+        min_grade -> Nullable<Float8>,
     }
 }
 
@@ -57,7 +68,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    learner_identities (source, lms_user_id) {
+        source -> Text,
+        lms_user_id -> Text,
+        email -> Text,
+        name -> Nullable<Text>,
+        origin -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(rules -> known_badge_classes (badge_class_id));
 diesel::joinable!(award_decisions -> rules (rule_id));
 diesel::joinable!(award_decisions -> lms_events (event_id));
-diesel::allow_tables_to_appear_in_same_query!(webhook_sources, lms_events, known_badge_classes, rules, award_decisions);
+diesel::allow_tables_to_appear_in_same_query!(
+    webhook_sources,
+    lms_events,
+    known_badge_classes,
+    rules,
+    award_decisions,
+    learner_identities
+);

@@ -1,14 +1,12 @@
 //! One normalised completion event type. Each webhook source parses its own
-//! LMS format into a [`CompletionEvent`]; nothing past this point knows which
+//! LMS format into [`CompletionEvent`]s; nothing past this point knows which
 //! LMS spoke.
 
 use akashi_model::EmailAddress;
-use akashi_model::messages::Recipient;
-use chrono::{DateTime, FixedOffset, Utc};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-/// Why a payload is not a completion we can act on (answered as 422).
+/// Why a payload is not an event we can act on (answered as 422).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CompletionError {
     #[error("body is not valid JSON for this source: {0}")]
@@ -24,18 +22,24 @@ pub struct CourseId(String);
 impl CourseId {
     /// Parses a course id.
     pub fn parse(raw: &str) -> Result<Self, CompletionError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > 200 || trimmed.chars().any(char::is_control) {
-            return Err(CompletionError::Field(
-                "course.id: must be 1-200 characters without control characters".into(),
-            ));
-        }
-        Ok(Self(trimmed.to_string()))
+        Ok(Self(bounded_id("course.id", raw)?))
     }
     /// The id.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// An id (course, activity, user) as an LMS names it: 1–200 characters, no
+/// control characters.
+pub fn bounded_id(field: &str, raw: &str) -> Result<String, CompletionError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 200 || trimmed.chars().any(char::is_control) {
+        return Err(CompletionError::Field(format!(
+            "{field}: must be 1-200 characters without control characters"
+        )));
+    }
+    Ok(trimmed.to_string())
 }
 
 /// A grade in [0, 1].
@@ -51,50 +55,100 @@ impl Grade {
             Err(CompletionError::Field("grade: must be a number from 0 to 1".into()))
         }
     }
+    /// `given / maximum`, for sources that report points. A maximum of zero
+    /// or less names no grade.
+    pub fn from_points(given: f64, maximum: f64) -> Result<Option<Self>, CompletionError> {
+        if !(maximum.is_finite() && maximum > 0.0) {
+            return Ok(None);
+        }
+        if !(given.is_finite() && given >= 0.0) {
+            return Err(CompletionError::Field("score: must be a number of 0 or more".into()));
+        }
+        // Extra credit can exceed the maximum; it is still full marks.
+        Ok(Some(Self((given / maximum).min(1.0))))
+    }
     /// The grade.
     pub fn value(self) -> f64 {
         self.0
     }
 }
 
-/// A learner completed a course.
+/// What happened. Only [`EventKind::Completed`], [`EventKind::Passed`] and
+/// (for rules with a score threshold) [`EventKind::Graded`] can earn a badge;
+/// the others are kept for progress and audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// The course (or the named activity) was completed.
+    Completed,
+    /// The learner passed (Open edX passing status, xAPI `passed`, a certificate).
+    Passed,
+    /// A score was given, with no claim of completion.
+    Graded,
+    /// Progress toward completion (Canvas `course_progress`).
+    Progress,
+    /// A fail. Never revokes anything: a badge once earned stays earned.
+    Failed,
+}
+
+impl EventKind {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Completed => "completed",
+            EventKind::Passed => "passed",
+            EventKind::Graded => "graded",
+            EventKind::Progress => "progress",
+            EventKind::Failed => "failed",
+        }
+    }
+    /// The kind a stored name stands for.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        [
+            EventKind::Completed,
+            EventKind::Passed,
+            EventKind::Graded,
+            EventKind::Progress,
+            EventKind::Failed,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+}
+
+/// Who the event is about. Many LMSs name the learner only by their own user
+/// id; the learner directory maps (source, user id) to an e-mail.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Learner {
+    pub email: Option<EmailAddress>,
+    pub name: Option<String>,
+    pub lms_user_id: Option<String>,
+}
+
+/// Progress toward completion: `done` of `total` requirements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: i32,
+    pub total: i32,
+}
+
+/// One thing a learner did in a course, as every source is normalised to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompletionEvent {
     /// The source's natural key of this event (idempotency).
     pub external_id: String,
-    pub learner: Recipient,
+    pub kind: EventKind,
+    pub learner: Learner,
     pub course_id: CourseId,
+    /// The activity inside the course (quiz, assignment, module item), when
+    /// the event is about one rather than the course.
+    pub activity_id: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
     pub grade: Option<Grade>,
+    pub progress: Option<Progress>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GenericLearner {
-    email: String,
-    name: Option<String>,
-    lms_user_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GenericCourse {
-    id: String,
-    #[allow(dead_code)] // kept in the raw body for audit; the id is what rules match
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GenericBody {
-    event_id: Option<String>,
-    learner: GenericLearner,
-    course: GenericCourse,
-    completed_at: Option<DateTime<FixedOffset>>,
-    grade: Option<f64>,
-}
-
-fn bounded_optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, CompletionError> {
+/// Trims an optional text field; refuses one that is too long or has control characters.
+pub fn bounded_optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, CompletionError> {
     match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
         Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => Err(CompletionError::Field(format!(
             "{field}: must be at most {max} characters without control characters"
@@ -103,34 +157,13 @@ fn bounded_optional(field: &str, value: Option<String>, max: usize) -> Result<Op
     }
 }
 
-/// Parses the contract's generic completion webhook body.
-///
-/// The event's key is `event_id`, else the `Idempotency-Key` header, else a
-/// hash of the body, so that a sender that retries the same body is safe
-/// even without either.
-pub fn parse_generic(body: &[u8], idempotency_header: Option<&str>) -> Result<CompletionEvent, CompletionError> {
-    let parsed: GenericBody = serde_json::from_slice(body).map_err(|e| CompletionError::Json(e.to_string()))?;
-    let email = EmailAddress::parse(&parsed.learner.email)
-        .map_err(|e| CompletionError::Field(format!("learner.email: {e}")))?;
-    let event_id = bounded_optional("event_id", parsed.event_id, 200)?;
-    let header = bounded_optional("Idempotency-Key", idempotency_header.map(str::to_owned), 200)?;
-    let external_id = event_id
-        .or(header)
-        .unwrap_or_else(|| format!("sha256:{}", hex_digest(body)));
-    Ok(CompletionEvent {
-        external_id,
-        learner: Recipient {
-            email,
-            name: bounded_optional("learner.name", parsed.learner.name, 200)?,
-            lms_user_id: bounded_optional("learner.lms_user_id", parsed.learner.lms_user_id, 200)?,
-        },
-        course_id: CourseId::parse(&parsed.course.id)?,
-        completed_at: parsed.completed_at.map(|t| t.with_timezone(&Utc)),
-        grade: parsed.grade.map(Grade::parse).transpose()?,
-    })
+/// Parses an e-mail address field.
+pub fn email_field(field: &str, raw: &str) -> Result<EmailAddress, CompletionError> {
+    EmailAddress::parse(raw).map_err(|e| CompletionError::Field(format!("{field}: {e}")))
 }
 
-fn hex_digest(body: &[u8]) -> String {
+/// Hex SHA-256, the fallback natural key of a body that names none.
+pub fn hex_digest(body: &[u8]) -> String {
     Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -138,53 +171,23 @@ fn hex_digest(body: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = r#"{"event_id": "evt-8f3a", "learner": {"email": "Hanako@Example.ac.jp", "name": "Hanako Yamada", "lms_user_id": "42"},
-        "course": {"id": "DEMO-101", "name": "Introduction to Data Science"},
-        "completed_at": "2026-11-27T09:00:00+09:00", "grade": 0.93}"#;
-
     #[test]
-    fn parses_the_contract_sample() {
-        let e = parse_generic(SAMPLE.as_bytes(), None).unwrap();
-        assert_eq!(e.external_id, "evt-8f3a");
-        assert_eq!(e.learner.email.as_str(), "hanako@example.ac.jp");
-        assert_eq!(e.learner.lms_user_id.as_deref(), Some("42"));
-        assert_eq!(e.course_id.as_str(), "DEMO-101");
-        assert_eq!(e.completed_at.unwrap().to_rfc3339(), "2026-11-27T00:00:00+00:00");
-        assert_eq!(e.grade.unwrap().value(), 0.93);
+    fn points_become_a_grade_and_extra_credit_is_full_marks() {
+        assert_eq!(Grade::from_points(92.0, 100.0).unwrap().unwrap().value(), 0.92);
+        assert_eq!(Grade::from_points(110.0, 100.0).unwrap().unwrap().value(), 1.0);
+        assert_eq!(Grade::from_points(5.0, 0.0).unwrap(), None);
+        assert!(Grade::from_points(-1.0, 10.0).is_err());
+        assert!(Grade::parse(f64::NAN).is_err());
     }
 
     #[test]
-    fn the_key_falls_back_to_the_header_then_the_body() {
-        let body = br#"{"learner": {"email": "a@b.jp"}, "course": {"id": "C"}}"#;
-        assert_eq!(parse_generic(body, Some("key-1")).unwrap().external_id, "key-1");
-        let a = parse_generic(body, None).unwrap().external_id;
-        assert!(a.starts_with("sha256:"));
-        assert_eq!(a, parse_generic(body, None).unwrap().external_id, "same body, same key");
-    }
-
-    #[test]
-    fn refuses_bad_fields() {
-        let bad = |s: &str| parse_generic(s.as_bytes(), None).unwrap_err();
-        assert!(matches!(bad("not json"), CompletionError::Json(_)));
-        assert!(matches!(
-            bad(r#"{"learner": {"email": "nope"}, "course": {"id": "C"}}"#),
-            CompletionError::Field(_)
-        ));
-        assert!(matches!(
-            bad(r#"{"learner": {"email": "a@b.jp"}, "course": {"id": " "}}"#),
-            CompletionError::Field(_)
-        ));
-        assert!(matches!(
-            bad(r#"{"learner": {"email": "a@b.jp"}, "course": {"id": "C"}, "grade": 1.5}"#),
-            CompletionError::Field(_)
-        ));
-        assert!(matches!(
-            bad(r#"{"learner": {"email": "a@b.jp"}, "course": {"id": "C"}, "completed_at": "yesterday"}"#),
-            CompletionError::Json(_)
-        ));
-        assert!(matches!(
-            bad(r#"{"learner": {"email": "a@b.jp"}, "course": {"id": "C"}, "surprise": 1}"#),
-            CompletionError::Json(_)
-        ));
+    fn ids_are_bounded() {
+        assert!(CourseId::parse(" ").is_err());
+        assert!(CourseId::parse(&"x".repeat(201)).is_err());
+        assert!(CourseId::parse("a\nb").is_err());
+        assert_eq!(CourseId::parse(" C-1 ").unwrap().as_str(), "C-1");
+        for k in ["completed", "passed", "graded", "progress", "failed"] {
+            assert_eq!(EventKind::from_stored(k).unwrap().as_str(), k);
+        }
     }
 }

@@ -1,35 +1,48 @@
-//! Completion rules: which badges a completion earns.
+//! Completion rules: which badges an event earns.
+//!
+//! A rule names a course and, optionally, one activity in it and a minimum
+//! grade. A completion or a pass of exactly that course or activity earns
+//! the badge (at or above the grade, when the rule asks for one); a bare
+//! score earns it only under a rule that asks for a grade. Progress reports
+//! and fails never earn anything and never take anything away.
 
+use akashi_model::EmailAddress;
 use uuid::Uuid;
 
 use crate::db::models::RuleRow;
-use crate::domain::completion::CompletionEvent;
+use crate::domain::completion::{CompletionEvent, EventKind};
+
+/// Whether `event` satisfies `rule`.
+pub fn satisfies(rule: &RuleRow, event: &CompletionEvent) -> bool {
+    if !rule.active || rule.course_id != event.course_id.as_str() || rule.activity_id != event.activity_id {
+        return false;
+    }
+    let grade_ok = |minimum: f64| event.grade.is_some_and(|g| g.value() >= minimum);
+    match (event.kind, rule.min_grade) {
+        (EventKind::Completed | EventKind::Passed, None) => true,
+        (EventKind::Completed | EventKind::Passed | EventKind::Graded, Some(minimum)) => grade_ok(minimum),
+        (EventKind::Graded | EventKind::Progress | EventKind::Failed, _) => false,
+    }
+}
 
 /// The rules among `rules` that `event` satisfies.
 pub fn matching<'a>(rules: &'a [RuleRow], event: &CompletionEvent) -> Vec<&'a RuleRow> {
-    rules
-        .iter()
-        .filter(|r| r.active && r.course_id == event.course_id.as_str())
-        .collect()
+    rules.iter().filter(|r| satisfies(r, event)).collect()
 }
 
 /// The award's idempotency key: one award per (rule, learner, course run).
-/// The generic webhook names no run, so the course id stands for it.
-pub fn idempotency_key(rule_id: Uuid, event: &CompletionEvent) -> String {
-    format!(
-        "rule:{rule_id}:learner:{}:course:{}",
-        event.learner.email,
-        event.course_id.as_str()
-    )
+/// LMS events name no run, so the course id stands for it.
+pub fn idempotency_key(rule_id: Uuid, learner: &EmailAddress, course_id: &str) -> String {
+    format!("rule:{rule_id}:learner:{learner}:course:{course_id}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::completion::parse_generic;
+    use crate::domain::completion::{CourseId, Grade, Learner};
     use chrono::Utc;
 
-    fn rule(course: &str, active: bool) -> RuleRow {
+    fn rule(course: &str, activity: Option<&str>, min_grade: Option<f64>, active: bool) -> RuleRow {
         RuleRow {
             id: Uuid::new_v4(),
             issuer_id: Uuid::new_v4(),
@@ -37,39 +50,70 @@ mod tests {
             course_id: course.into(),
             active,
             created_at: Utc::now(),
+            activity_id: activity.map(str::to_owned),
+            min_grade,
         }
     }
 
-    fn event(course: &str, email: &str, id: &str) -> CompletionEvent {
-        let body =
-            format!(r#"{{"event_id": "{id}", "learner": {{"email": "{email}"}}, "course": {{"id": "{course}"}}}}"#);
-        parse_generic(body.as_bytes(), None).unwrap()
+    fn event(kind: EventKind, course: &str, activity: Option<&str>, grade: Option<f64>) -> CompletionEvent {
+        CompletionEvent {
+            external_id: "e".into(),
+            kind,
+            learner: Learner {
+                email: Some(EmailAddress::parse("a@b.jp").unwrap()),
+                ..Learner::default()
+            },
+            course_id: CourseId::parse(course).unwrap(),
+            activity_id: activity.map(str::to_owned),
+            completed_at: None,
+            grade: grade.map(|g| Grade::parse(g).unwrap()),
+            progress: None,
+        }
     }
 
     #[test]
-    fn matches_active_rules_of_the_course_only() {
-        let rules = vec![
-            rule("DEMO-101", true),
-            rule("DEMO-101", false),
-            rule("OTHER", true),
-            rule("DEMO-101", true),
-        ];
-        let hits = matching(&rules, &event("DEMO-101", "a@b.jp", "e1"));
-        assert_eq!(hits.len(), 2);
-        assert!(hits.iter().all(|r| r.course_id == "DEMO-101" && r.active));
+    fn a_course_rule_takes_completions_and_passes_of_that_course_only() {
+        let r = rule("DEMO-101", None, None, true);
+        assert!(satisfies(&r, &event(EventKind::Completed, "DEMO-101", None, None)));
+        assert!(satisfies(&r, &event(EventKind::Passed, "DEMO-101", None, None)));
         assert!(
-            matching(&rules, &event("demo-101", "a@b.jp", "e1")).is_empty(),
-            "course ids are exact"
+            !satisfies(&r, &event(EventKind::Completed, "demo-101", None, None)),
+            "ids are exact"
         );
+        assert!(
+            !satisfies(&r, &event(EventKind::Completed, "DEMO-101", Some("quiz"), None)),
+            "an activity is not the course"
+        );
+        for kind in [EventKind::Graded, EventKind::Progress, EventKind::Failed] {
+            assert!(!satisfies(&r, &event(kind, "DEMO-101", None, Some(1.0))));
+        }
+        assert!(!satisfies(
+            &rule("DEMO-101", None, None, false),
+            &event(EventKind::Completed, "DEMO-101", None, None)
+        ));
     }
 
     #[test]
-    fn the_key_ignores_the_event_but_not_the_learner() {
-        let r = rule("C", true);
-        let k1 = idempotency_key(r.id, &event("C", "a@b.jp", "e1"));
-        let k2 = idempotency_key(r.id, &event("C", "A@B.jp", "e2"));
-        let k3 = idempotency_key(r.id, &event("C", "x@b.jp", "e1"));
-        assert_eq!(k1, k2, "a second completion of the same learner is the same award");
-        assert_ne!(k1, k3);
+    fn a_grade_rule_takes_any_score_at_or_above_its_threshold() {
+        let r = rule("C", Some("quiz"), Some(0.8), true);
+        assert!(satisfies(&r, &event(EventKind::Graded, "C", Some("quiz"), Some(0.8))));
+        assert!(satisfies(&r, &event(EventKind::Passed, "C", Some("quiz"), Some(0.95))));
+        assert!(!satisfies(&r, &event(EventKind::Graded, "C", Some("quiz"), Some(0.79))));
+        assert!(
+            !satisfies(&r, &event(EventKind::Completed, "C", Some("quiz"), None)),
+            "no grade, no award"
+        );
+        assert!(!satisfies(&r, &event(EventKind::Graded, "C", Some("other"), Some(1.0))));
+        assert!(!satisfies(&r, &event(EventKind::Failed, "C", Some("quiz"), Some(0.9))));
+    }
+
+    #[test]
+    fn the_key_is_per_rule_learner_and_course() {
+        let id = Uuid::new_v4();
+        let a = EmailAddress::parse("A@B.jp").unwrap();
+        let b = EmailAddress::parse("a@b.jp").unwrap();
+        assert_eq!(idempotency_key(id, &a, "C"), idempotency_key(id, &b, "C"));
+        assert_ne!(idempotency_key(id, &a, "C"), idempotency_key(id, &a, "D"));
+        assert_ne!(idempotency_key(id, &a, "C"), idempotency_key(Uuid::new_v4(), &a, "C"));
     }
 }

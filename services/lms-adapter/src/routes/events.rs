@@ -20,8 +20,14 @@ pub struct EventView {
     pub id: Uuid,
     pub source: String,
     pub external_id: String,
-    pub learner_email: String,
+    /// `completed`, `passed`, `graded`, `progress` or `failed`.
+    pub kind: String,
+    /// `decided`, or `held` until the learner directory knows the learner.
+    pub status: String,
+    pub learner_email: Option<String>,
+    pub lms_user_id: Option<String>,
     pub course_id: String,
+    pub activity_id: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
     pub grade: Option<f64>,
     pub received_at: DateTime<Utc>,
@@ -35,6 +41,9 @@ pub struct EventView {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct EventFilter {
     pub learner: Option<String>,
+    pub source: Option<String>,
+    /// `held` lists events waiting for their learner's e-mail.
+    pub status: Option<String>,
     /// At most this many, newest first (default 50, at most 500).
     pub limit: Option<i64>,
 }
@@ -64,6 +73,12 @@ pub async fn list_events(
         let email = EmailAddress::parse(learner).map_err(|e| ApiError::invalid_field(format!("learner: {e}")))?;
         q = q.filter(lms_events::learner_email.eq(email.to_string()));
     }
+    if let Some(source) = &filter.source {
+        q = q.filter(lms_events::source.eq(source.clone()));
+    }
+    if let Some(status) = &filter.status {
+        q = q.filter(lms_events::status.eq(status.clone()));
+    }
     let rows: Vec<EventRow> = q.load(&mut conn).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let decisions: Vec<(Uuid, Uuid)> = award_decisions::table
@@ -78,8 +93,12 @@ pub async fn list_events(
             id: r.id,
             source: r.source,
             external_id: r.external_id,
+            kind: r.kind,
+            status: r.status,
             learner_email: r.learner_email,
+            lms_user_id: r.lms_user_id,
             course_id: r.course_id,
+            activity_id: r.activity_id,
             completed_at: r.completed_at,
             grade: r.grade,
             received_at: r.received_at,

@@ -1,6 +1,7 @@
 //! The lms-adapter's HTTP API: webhooks (signed per source) and admin endpoints.
 
 pub mod events;
+pub mod learners;
 pub mod rules;
 pub mod sources;
 pub mod webhooks;
@@ -15,7 +16,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(rules::list_rules)
         .service(sources::put_source)
         .service(sources::list_sources)
-        .service(events::list_events);
+        .service(events::list_events)
+        .service(learners::put_learners)
+        .service(learners::list_learners);
 }
 
 #[derive(OpenApi)]
@@ -30,10 +33,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         rules::list_rules,
         sources::put_source,
         sources::list_sources,
-        events::list_events
+        events::list_events,
+        learners::put_learners,
+        learners::list_learners
     ),
     components(schemas(
         webhooks::Accepted,
+        crate::decisions::EventOutcome,
+        learners::LearnerEntry,
+        learners::LearnerBatch,
+        learners::LearnerBatchResult,
+        learners::LearnerView,
         rules::NewRule,
         rules::RuleView,
         sources::SourceSecrets,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::db::models::RuleRow;
 use crate::db::schema::{known_badge_classes, rules};
-use crate::domain::completion::CourseId;
+use crate::domain::completion::{CourseId, Grade, bounded_id};
 use crate::startup::AppState;
 
 /// A new rule.
@@ -22,6 +22,13 @@ pub struct NewRule {
     pub course_id: String,
     /// A badge class the issuer has published.
     pub badge_class_id: Uuid,
+    /// One activity of the course (quiz, assignment, module) instead of the
+    /// course itself, named as the source names it (docs/integrations.md).
+    pub activity_id: Option<String>,
+    /// A minimum grade from 0 to 1: a score at or above it earns the badge
+    /// (AGS, xAPI, Caliper and Canvas grades), and a completion earns it
+    /// only with such a grade.
+    pub min_grade: Option<f64>,
 }
 
 /// A rule as the admin API shows it.
@@ -32,6 +39,8 @@ pub struct RuleView {
     pub badge_class_id: Uuid,
     pub badge_class_name: String,
     pub course_id: String,
+    pub activity_id: Option<String>,
+    pub min_grade: Option<f64>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -43,6 +52,8 @@ fn view(row: RuleRow, badge_class_name: String) -> RuleView {
         badge_class_id: row.badge_class_id,
         badge_class_name,
         course_id: row.course_id,
+        activity_id: row.activity_id,
+        min_grade: row.min_grade,
         active: row.active,
         created_at: row.created_at,
     }
@@ -68,6 +79,18 @@ pub async fn create_rule(
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::RulesWrite)?;
     let course = CourseId::parse(&body.course_id).map_err(|e| ApiError::invalid_field(e.to_string()))?;
+    let activity_id = body
+        .activity_id
+        .as_deref()
+        .map(|a| bounded_id("activity_id", a))
+        .transpose()
+        .map_err(|e| ApiError::invalid_field(e.to_string()))?;
+    let min_grade = body
+        .min_grade
+        .map(Grade::parse)
+        .transpose()
+        .map_err(|_| ApiError::invalid_field("min_grade: must be a number from 0 to 1"))?
+        .map(Grade::value);
     let mut conn = akashi_db::conn(&state.pool).await?;
     let badge: Option<(Uuid, String)> = known_badge_classes::table
         .find(body.badge_class_id)
@@ -87,12 +110,18 @@ pub async fn create_rule(
         course_id: course.as_str().to_string(),
         active: true,
         created_at: Utc::now(),
+        activity_id,
+        min_grade,
     };
     match diesel::insert_into(rules::table).values(&row).execute(&mut conn).await {
         Err(e) if akashi_db::is_unique_violation(&e) => {
             return Err(ApiError::Conflict(format!(
-                "course {:?} already earns this badge",
-                row.course_id
+                "course {:?}{} already earns this badge",
+                row.course_id,
+                row.activity_id
+                    .as_deref()
+                    .map(|a| format!(" activity {a:?}"))
+                    .unwrap_or_default()
             )));
         }
         other => other?,

@@ -1,4 +1,6 @@
-//! Webhook sources and their secrets (several at once during rotation).
+//! Webhook sources and their credentials: secrets (several at once during
+//! rotation), Canvas's JWKS URL, and the Canvas REST API the reconciliation
+//! job polls.
 
 use actix_web::{HttpResponse, get, put, web};
 use akashi_runtime::{ApiError, Grant, Scope};
@@ -11,14 +13,35 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::webhook_sources;
-use crate::routes::webhooks::KNOWN_SOURCES;
+use crate::sources::KNOWN_SOURCES;
 use crate::startup::AppState;
 
-/// The secrets a source signs with; the first signs, all verify.
+/// A source's credentials.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SourceSecrets {
+    /// HMAC secrets and shared tokens (Moodle's body token, an LRS's Basic
+    /// password, a Bearer key); any of them is accepted.
     #[schema(value_type = Vec<String>)]
     pub secrets: Vec<SecretString>,
+    /// canvas: the JWKS that signs "Sign Payload" deliveries.
+    pub jwks_url: Option<String>,
+    /// canvas: the instance's base URL (`https://canvas.example.edu`) for the
+    /// reconciliation job.
+    pub api_base_url: Option<String>,
+    /// canvas: an API access token with read access to course progress.
+    #[schema(value_type = Option<String>)]
+    pub api_token: Option<SecretString>,
+}
+
+fn http_url(field: &str, raw: &Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    match url::Url::parse(raw.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(Some(u.as_str().trim_end_matches('/').to_string()))
+        }
+        _ => Err(ApiError::invalid_field(format!("{field}: must be an http(s) URL"))),
+    }
 }
 
 /// A source as the admin API shows it (never its secrets).
@@ -26,6 +49,9 @@ pub struct SourceSecrets {
 pub struct SourceView {
     pub name: String,
     pub secret_count: usize,
+    pub jwks_url: Option<String>,
+    pub api_base_url: Option<String>,
+    pub has_api_token: bool,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -61,13 +87,33 @@ pub async fn put_source(
             "secrets: 1 to 5 secrets of {MIN_SECRET_LEN} to 512 bytes each"
         )));
     }
+    let jwks_url = http_url("jwks_url", &body.jwks_url)?;
+    let api_base_url = http_url("api_base_url", &body.api_base_url)?;
+    let api_token = body.api_token.as_ref().map(|t| t.expose_secret().to_string());
+    if name != "canvas" && (jwks_url.is_some() || api_base_url.is_some() || api_token.is_some()) {
+        return Err(ApiError::invalid_field(
+            "jwks_url, api_base_url and api_token are for the canvas source only",
+        ));
+    }
+    if api_base_url.is_some() != api_token.is_some() {
+        return Err(ApiError::invalid_field("api_base_url and api_token go together"));
+    }
     let mut conn = akashi_db::conn(&state.pool).await?;
     let updated_at: DateTime<Utc> = diesel::insert_into(webhook_sources::table)
-        .values((webhook_sources::name.eq(&name), webhook_sources::secrets.eq(&secrets)))
+        .values((
+            webhook_sources::name.eq(&name),
+            webhook_sources::secrets.eq(&secrets),
+            webhook_sources::jwks_url.eq(&jwks_url),
+            webhook_sources::api_base_url.eq(&api_base_url),
+            webhook_sources::api_token.eq(&api_token),
+        ))
         .on_conflict(webhook_sources::name)
         .do_update()
         .set((
             webhook_sources::secrets.eq(excluded(webhook_sources::secrets)),
+            webhook_sources::jwks_url.eq(excluded(webhook_sources::jwks_url)),
+            webhook_sources::api_base_url.eq(excluded(webhook_sources::api_base_url)),
+            webhook_sources::api_token.eq(excluded(webhook_sources::api_token)),
             webhook_sources::updated_at.eq(diesel::dsl::now),
         ))
         .returning(webhook_sources::updated_at)
@@ -77,6 +123,9 @@ pub async fn put_source(
     Ok(HttpResponse::Ok().json(SourceView {
         name,
         secret_count: secrets.len(),
+        has_api_token: api_token.is_some(),
+        jwks_url,
+        api_base_url,
         updated_at,
     }))
 }
@@ -87,10 +136,21 @@ pub async fn put_source(
 pub async fn list_sources(state: web::Data<AppState>, grant: Grant) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::SourcesWrite)?;
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let rows: Vec<(String, Vec<String>, DateTime<Utc>)> = webhook_sources::table
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        String,
+        Vec<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        DateTime<Utc>,
+    )> = webhook_sources::table
         .select((
             webhook_sources::name,
             webhook_sources::secrets,
+            webhook_sources::jwks_url,
+            webhook_sources::api_base_url,
+            webhook_sources::api_token,
             webhook_sources::updated_at,
         ))
         .order(webhook_sources::name)
@@ -98,11 +158,16 @@ pub async fn list_sources(state: web::Data<AppState>, grant: Grant) -> Result<Ht
         .await?;
     let views: Vec<SourceView> = rows
         .into_iter()
-        .map(|(name, secrets, updated_at)| SourceView {
-            name,
-            secret_count: secrets.len(),
-            updated_at,
-        })
+        .map(
+            |(name, secrets, jwks_url, api_base_url, api_token, updated_at)| SourceView {
+                name,
+                secret_count: secrets.len(),
+                jwks_url,
+                api_base_url,
+                has_api_token: api_token.is_some(),
+                updated_at,
+            },
+        )
         .collect();
     Ok(HttpResponse::Ok().json(views))
 }

@@ -1,14 +1,11 @@
-//! `POST /webhooks/{source}`: signed completion events from an LMS.
+//! `POST /webhooks/{source}`: completion events from every LMS.
 //!
-//! Order matters: the signature is checked before anything is parsed or
-//! stored; the event, the award decisions and the `issue.requested` messages
-//! commit in one transaction; only then is 202 answered, so an answered
-//! event is durable.
+//! Order matters: the delivery is authenticated (per source, see
+//! [`crate::webhook_auth`]) before anything is stored; the events, the award
+//! decisions and the `issue.requested` messages commit in one transaction;
+//! only then is 202 answered, so an answered event is durable.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use akashi_bus::{Envelope, outbox};
-use akashi_crypto::webhook::{self, SignatureError};
-use akashi_model::messages::{AwardOrigin, IssueRequested};
 use akashi_runtime::ApiError;
 use akashi_runtime::http::{RequestId, read_body_limited};
 use chrono::Utc;
@@ -18,40 +15,38 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::models::{EventRow, RuleRow};
-use crate::db::schema::{award_decisions, lms_events, rules, webhook_sources};
-use crate::domain::completion::{self, CompletionError, CompletionEvent};
-use crate::domain::rules::{idempotency_key, matching};
+use crate::db::schema::webhook_sources;
+use crate::decisions::{self, EventOutcome};
+use crate::domain::completion::{CompletionError, CompletionEvent};
+use crate::sources::{self, KNOWN_SOURCES};
 use crate::startup::AppState;
+use crate::webhook_auth::{self, AuthError, Presented};
 
-/// Sources the contract names. Only `generic` is implemented so far; the
-/// others answer 404 `source_not_supported` until their parsers exist.
-pub const KNOWN_SOURCES: [&str; 6] = ["generic", "moodle", "canvas", "xapi", "caliper", "openedx"];
-/// Largest webhook body accepted.
-pub const MAX_BODY: usize = 64 * 1024;
-/// The signature header of the generic webhook.
+/// Largest webhook body accepted (an xAPI or Caliper batch fits).
+pub const MAX_BODY: usize = 1024 * 1024;
+/// The signature header every source accepts.
 pub const SIGNATURE_HEADER: &str = "X-Akashi-Signature";
 
-/// The answer to an accepted (or recognised duplicate) event.
+/// The answer to a delivery.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Accepted {
-    /// The stored event's id.
-    pub id: Uuid,
-    /// `accepted`, or `duplicate` for an event received before (nothing new was done).
+    /// The (first) stored event's id; absent when the delivery held no event
+    /// about completion.
+    pub id: Option<Uuid>,
+    /// `accepted`, `held` (stored; the learner's e-mail is not known yet),
+    /// `duplicate` (seen before; nothing new was done) or `ignored` (valid,
+    /// but about nothing that can earn a badge; not stored).
     pub status: &'static str,
-    /// How many awards this event caused to be requested.
+    /// How many awards this delivery caused to be requested.
     pub awards_requested: usize,
+    /// Each event of the delivery (xAPI and Caliper deliver several).
+    pub events: Vec<EventOutcome>,
 }
 
-fn signature_error(e: SignatureError) -> ApiError {
-    let code = match e {
-        SignatureError::Missing => "signature_missing",
-        SignatureError::Malformed(_) => "signature_malformed",
-        SignatureError::Stale(_) => "signature_stale",
-        SignatureError::Mismatch => "signature_mismatch",
-    };
-    tracing::warn!(code, "webhook refused: {e}");
-    ApiError::Unauthorized(format!("{code}: {e}"))
+fn auth_error(source: &str, e: AuthError) -> ApiError {
+    tracing::warn!(source, "webhook refused: {e}");
+    metrics::counter!("lms_webhook_refused_total", "source" => source.to_string()).increment(1);
+    ApiError::Unauthorized(e.to_string())
 }
 
 fn completion_error(e: CompletionError) -> ApiError {
@@ -61,19 +56,29 @@ fn completion_error(e: CompletionError) -> ApiError {
     }
 }
 
-/// Receives one LMS event. 202 once it is stored (with the award requests it
-/// caused); 200 `duplicate` for one seen before; 401 for a missing, wrong or
-/// stale signature (nothing stored).
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+struct SourceConfig {
+    secrets: Vec<String>,
+    jwks_url: Option<String>,
+}
+
+/// Receives one delivery from an LMS. 202 once its events are stored (with
+/// the award requests they caused); 200 for a delivery seen before or about
+/// nothing that earns a badge; 401 for missing, wrong or stale credentials
+/// (nothing stored).
 #[utoipa::path(
     params(("source" = String, Path, description = "generic, moodle, canvas, xapi, caliper or openedx")),
-    request_body(content = String, description = "the source's own format; for `generic` see docs/api.md", content_type = "application/json"),
+    request_body(content = String, description = "the source's own format (docs/integrations.md); for `generic` see docs/api.md", content_type = "application/json"),
     responses(
-        (status = 202, body = Accepted, description = "stored; awards requested"),
-        (status = 200, body = Accepted, description = "seen before; ignored"),
-        (status = 401, description = "signature missing, malformed, stale (> 300 s) or wrong"),
+        (status = 202, body = Accepted, description = "stored; awards requested (or held until the learner is known)"),
+        (status = 200, body = Accepted, description = "seen before, or nothing about completion; ignored"),
+        (status = 401, description = "credentials missing, malformed, stale (> 300 s) or wrong"),
         (status = 404, description = "unknown or unconfigured source"),
-        (status = 413, description = "body over 64 KiB"),
-        (status = 422, description = "not a valid completion"),
+        (status = 413, description = "body over 1 MiB"),
+        (status = 422, description = "not a valid event of this source"),
     ),
 )]
 #[post("/webhooks/{source}")]
@@ -88,144 +93,172 @@ pub async fn receive(
     if !KNOWN_SOURCES.contains(&source.as_str()) {
         return Err(ApiError::NotFound(format!("unknown webhook source {source:?}")));
     }
-    if source != "generic" {
-        return Err(ApiError::NotFound(format!(
-            "source_not_supported: the {source} webhook is not available in this version; use /webhooks/generic"
-        )));
-    }
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let secrets: Vec<String> = webhook_sources::table
+    let config = webhook_sources::table
         .find(&source)
-        .select(webhook_sources::secrets)
-        .first(&mut conn)
+        .select((webhook_sources::secrets, webhook_sources::jwks_url))
+        .first::<(Vec<String>, Option<String>)>(&mut conn)
         .await
         .optional()?
+        .map(|(secrets, jwks_url)| SourceConfig { secrets, jwks_url })
         .ok_or_else(|| ApiError::NotFound(format!("webhook source {source:?} is not configured")))?;
     let body = read_body_limited(payload, MAX_BODY).await?;
-    let signature = req.headers().get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    webhook::verify(
-        signature,
-        &body,
-        &secrets,
-        Utc::now().timestamp(),
-        state.signature_tolerance_secs,
-    )
-    .map_err(signature_error)?;
-    let idempotency_header = req.headers().get("Idempotency-Key").and_then(|v| v.to_str().ok());
-    let event = completion::parse_generic(&body, idempotency_header).map_err(completion_error)?;
-    let raw_body =
-        String::from_utf8(body).map_err(|_| ApiError::unprocessable("invalid_payload", "body is not UTF-8"))?;
-    let accepted = store_and_decide(&mut conn, &source, raw_body, &event, &request_id.0).await?;
-    if accepted.awards_requested > 0 {
+    let (events, raw_body) = authenticate_and_parse(&state, &source, &config, &req, &body).await?;
+    let delivery_key = header(&req, "Idempotency-Key")
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200);
+    if events.is_empty() {
+        metrics::counter!("lms_webhook_events_total", "source" => source.clone(), "status" => "ignored").increment(1);
+        return Ok(HttpResponse::Ok().json(Accepted {
+            id: None,
+            status: "ignored",
+            awards_requested: 0,
+            events: vec![],
+        }));
+    }
+    let many = events.len() > 1;
+    let correlation = request_id.0.clone();
+    let outcomes = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let mut outcomes = Vec::with_capacity(events.len());
+            for (index, event) in events.iter().enumerate() {
+                let key = delivery_key.map(|k| if many { format!("{k}#{index}") } else { k.to_string() });
+                outcomes.push(decisions::record(conn, &source, &raw_body, event, key.as_deref(), &correlation).await?);
+            }
+            Ok(outcomes)
+        })
+        .await?;
+    let awards: usize = outcomes.iter().map(|o| o.awards_requested).sum();
+    if awards > 0 {
         state.relay.wake();
     }
-    tracing::info!(event_id = %accepted.id, status = accepted.status, awards = accepted.awards_requested, source, "webhook event");
-    Ok(if accepted.status == "duplicate" {
-        HttpResponse::Ok().json(accepted)
+    let status = ["accepted", "held", "duplicate"]
+        .into_iter()
+        .find(|s| outcomes.iter().any(|o| o.status == *s))
+        .unwrap_or("duplicate");
+    for o in &outcomes {
+        metrics::counter!("lms_webhook_events_total", "source" => source.clone(), "status" => o.status).increment(1);
+    }
+    tracing::info!(source, status, events = outcomes.len(), awards, "webhook delivery");
+    let answer = Accepted {
+        id: <[EventOutcome]>::first(&outcomes).map(|o| o.id),
+        status,
+        awards_requested: awards,
+        events: outcomes,
+    };
+    Ok(if status == "duplicate" {
+        HttpResponse::Ok().json(answer)
     } else {
-        HttpResponse::Accepted().json(accepted)
+        HttpResponse::Accepted().json(answer)
     })
 }
 
-/// Stores the event and, in the same transaction, the award decisions of
-/// every rule it satisfies and their `issue.requested` messages.
-pub async fn store_and_decide(
-    conn: &mut diesel_async::AsyncPgConnection,
+/// Authenticates a delivery as its source requires and parses its events.
+/// Returns the events and the body as it is kept for audit.
+async fn authenticate_and_parse(
+    state: &AppState,
     source: &str,
-    raw_body: String,
-    event: &CompletionEvent,
-    correlation: &str,
-) -> Result<Accepted, ApiError> {
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let row = EventRow {
-            id: Uuid::now_v7(),
-            source: source.to_string(),
-            external_id: event.external_id.clone(),
-            raw_body,
-            learner_email: event.learner.email.to_string(),
-            learner_name: event.learner.name.clone(),
-            lms_user_id: event.learner.lms_user_id.clone(),
-            course_id: event.course_id.as_str().to_string(),
-            completed_at: event.completed_at,
-            grade: event.grade.map(|g| g.value()),
-            received_at: Utc::now(),
-        };
-        let inserted = diesel::insert_into(lms_events::table)
-            .values(&row)
-            .on_conflict((lms_events::source, lms_events::external_id))
-            .do_nothing()
-            .execute(conn)
-            .await?;
-        if inserted == 0 {
-            let id: Uuid = lms_events::table
-                .filter(
-                    lms_events::source
-                        .eq(source)
-                        .and(lms_events::external_id.eq(&event.external_id)),
-                )
-                .select(lms_events::id)
-                .first(conn)
-                .await?;
-            return Ok(Accepted {
-                id,
-                status: "duplicate",
-                awards_requested: 0,
-            });
-        }
-        let candidates: Vec<RuleRow> = rules::table
-            .filter(rules::course_id.eq(event.course_id.as_str()))
-            .select(RuleRow::as_select())
-            .load(conn)
-            .await?;
-        let mut requested = 0;
-        for rule in matching(&candidates, event) {
-            let key = idempotency_key(rule.id, event);
-            let decided = diesel::insert_into(award_decisions::table)
-                .values((
-                    award_decisions::id.eq(Uuid::now_v7()),
-                    award_decisions::idempotency_key.eq(&key),
-                    award_decisions::rule_id.eq(rule.id),
-                    award_decisions::event_id.eq(row.id),
-                    award_decisions::learner_email.eq(event.learner.email.as_str()),
-                    award_decisions::badge_class_id.eq(rule.badge_class_id),
-                ))
-                .on_conflict(award_decisions::idempotency_key)
-                .do_nothing()
-                .execute(conn)
-                .await?;
-            if decided == 0 {
-                continue; // this learner already earned this rule's badge
+    config: &SourceConfig,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Vec<CompletionEvent>, String), ApiError> {
+    let now = Utc::now().timestamp();
+    let tolerance = state.signature_tolerance_secs;
+    let presented = Presented {
+        signature: header(req, SIGNATURE_HEADER),
+        authorization: header(req, "Authorization"),
+    };
+    let extra = webhook_auth::extra_for(source);
+    let authenticated = webhook_auth::check_headers(&presented, extra, body, &config.secrets, now, tolerance)
+        .map_err(|e| auth_error(source, e))?;
+    let text = |bytes: &[u8]| {
+        String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::unprocessable("invalid_payload", "body is not UTF-8"))
+    };
+    match source {
+        "generic" => {
+            if !authenticated {
+                return Err(auth_error(source, AuthError::Missing("X-Akashi-Signature")));
             }
-            let request = IssueRequested {
-                idempotency_key: key,
-                issuer_id: rule.issuer_id,
-                badge_class_id: rule.badge_class_id,
-                recipient: event.learner.clone(),
-                origin: AwardOrigin {
-                    kind: "lms".into(),
-                    source: Some(source.to_string()),
-                    event_id: Some(row.id),
-                    rule_id: Some(rule.id),
-                    course_id: Some(event.course_id.as_str().to_string()),
-                    supersedes: None,
-                },
-                completed_at: event.completed_at,
-                narrative: None,
-                evidence: vec![],
-            };
-            outbox::enqueue(
-                conn,
-                &Envelope::new(crate::SERVICE, request, Some(correlation.to_string())),
-            )
-            .await
-            .map_err(ApiError::internal)?;
-            requested += 1;
+            let event = sources::generic::parse(body, header(req, "Idempotency-Key")).map_err(completion_error)?;
+            Ok((vec![event], text(body)?))
         }
-        Ok(Accepted {
-            id: row.id,
-            status: "accepted",
-            awards_requested: requested,
-        })
-    })
-    .await
+        "moodle" => {
+            let delivery = match sources::moodle::parse(body) {
+                Ok(d) => d,
+                // An unauthenticated body that cannot even be read carries no token.
+                Err(_) if !authenticated => {
+                    return Err(auth_error(
+                        source,
+                        AuthError::Missing("the body's token or X-Akashi-Signature"),
+                    ));
+                }
+                Err(e) => return Err(completion_error(e)),
+            };
+            if !authenticated {
+                match &delivery.token {
+                    Some(token) if webhook_auth::matches_a_secret(token, &config.secrets) => {}
+                    Some(_) => return Err(auth_error(source, AuthError::Mismatch)),
+                    None => {
+                        return Err(auth_error(
+                            source,
+                            AuthError::Missing("the body's token or X-Akashi-Signature"),
+                        ));
+                    }
+                }
+            }
+            Ok((delivery.events, delivery.redacted_body))
+        }
+        "canvas" => {
+            if !authenticated && webhook_auth::looks_like_jwt(body) {
+                let url = config.jwks_url.as_deref().ok_or_else(|| {
+                    auth_error(
+                        source,
+                        AuthError::Jwt("signed payloads need the source's jwks_url to be configured".into()),
+                    )
+                })?;
+                let claims = webhook_auth::verify_canvas_jwt(body, &state.jwks, url, now, tolerance)
+                    .await
+                    .map_err(|e| auth_error(source, e))?;
+                let events = if claims.get("data").is_some() {
+                    sources::caliper::parse_value(&claims, true)
+                } else {
+                    sources::canvas::parse_value(&claims)
+                }
+                .map_err(completion_error)?;
+                return Ok((events, text(body)?));
+            }
+            if !authenticated {
+                return Err(auth_error(
+                    source,
+                    AuthError::Missing("a signed payload (JWT), Authorization: Bearer, or X-Akashi-Signature"),
+                ));
+            }
+            Ok((sources::canvas::parse(body).map_err(completion_error)?, text(body)?))
+        }
+        "xapi" | "caliper" | "openedx" => {
+            if !authenticated {
+                let wanted = if source == "xapi" {
+                    "Authorization: Basic or Bearer, or X-Akashi-Signature"
+                } else {
+                    "Authorization: Bearer, or X-Akashi-Signature"
+                };
+                return Err(auth_error(source, AuthError::Missing(wanted)));
+            }
+            let events = match source {
+                "xapi" => sources::xapi::parse(body),
+                "caliper" => sources::caliper::parse(body),
+                _ => {
+                    let attributes = sources::openedx::HeaderAttributes {
+                        id: header(req, "ce-id").or(header(req, "ce_id")).map(str::to_owned),
+                        event_type: header(req, "ce-type").or(header(req, "ce_type")).map(str::to_owned),
+                        time: header(req, "ce-time").or(header(req, "ce_time")).map(str::to_owned),
+                    };
+                    sources::openedx::parse(body, &attributes)
+                }
+            }
+            .map_err(completion_error)?;
+            Ok((events, text(body)?))
+        }
+        _ => Err(ApiError::NotFound(format!("unknown webhook source {source:?}"))),
+    }
 }
