@@ -1,6 +1,7 @@
 //! The lms-adapter's configuration (see `akashi_runtime::config` for the layering).
 
 use akashi_runtime::CommonConfig;
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// lms-adapter settings.
@@ -17,6 +18,17 @@ pub struct Config {
     /// The shortest time between two fetches of one JWKS caused by an unknown `kid`.
     #[serde(default = "default_jwks_min_refetch")]
     pub jwks_min_refetch_ms: u64,
+    /// Seals the LTI tool key at rest (base64 of 32 bytes); without one the
+    /// key is stored unsealed and a warning is logged.
+    pub master_key: Option<SecretString>,
+    /// How often Canvas is polled for lost completions and LTI rosters and
+    /// scores are synced, seconds (0: never; the admin API still can).
+    #[serde(default = "default_reconcile_interval")]
+    pub reconcile_interval_secs: u64,
+}
+
+fn default_reconcile_interval() -> u64 {
+    900
 }
 
 fn default_jwks_cache() -> u64 {

@@ -2,15 +2,22 @@
 
 use actix_web::web;
 use akashi_bus::Relay;
+use akashi_crypto::keys::MasterKey;
 use akashi_db::PgPool;
-use akashi_model::messages::{AdminTokenCreated, AdminTokenRevoked, BadgeClassPublished, BusMessage};
+use akashi_model::messages::{
+    AdminTokenCreated, AdminTokenRevoked, BadgeClassPublished, BadgeIssued, BadgeRevoked, BusMessage,
+};
 use akashi_runtime::ServiceContext;
+use anyhow::Context;
+use secrecy::ExposeSecret;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
 use crate::jwks::JwksCache;
+use crate::lti::keys::ToolKeys;
+use crate::lti::services::TokenCache;
 use crate::{consumers, db, routes};
 
 /// What handlers and consumers share.
@@ -23,10 +30,21 @@ pub struct AppState {
     pub jwks: Arc<JwksCache>,
     /// Outgoing HTTP (JWKS, LTI services, Canvas's API).
     pub http: reqwest::Client,
+    /// This service's public base URL (LTI redirect and launch URLs).
+    pub public_url: String,
+    /// The LTI tool's signing keys.
+    pub tool_keys: Arc<ToolKeys>,
+    /// LTI service access tokens.
+    pub service_tokens: Arc<TokenCache>,
 }
 
 /// Runs the lms-adapter until a stop signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let master = config
+        .master_key
+        .as_ref()
+        .map(|k| MasterKey::from_base64(k.expose_secret()).context("master_key"))
+        .transpose()?;
     let mut ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -42,7 +60,32 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             Duration::from_millis(config.jwks_min_refetch_ms),
         )),
         http,
+        public_url: config.common.public_urls.lms_adapter.trim_end_matches('/').to_string(),
+        tool_keys: Arc::new(ToolKeys::new(master)),
+        service_tokens: Arc::new(TokenCache::default()),
     };
+    {
+        let mut conn = akashi_db::conn(&state.pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        state
+            .tool_keys
+            .ensure(&mut conn)
+            .await
+            .map_err(|e| anyhow::anyhow!("LTI tool key: {e}"))?;
+    }
+    let s = state.clone();
+    ctx.consume(BadgeIssued::ROUTING_KEY, move |m| {
+        consumers::awards::issued(s.clone(), m)
+    });
+    let s = state.clone();
+    ctx.consume(BadgeRevoked::ROUTING_KEY, move |m| {
+        consumers::awards::revoked(s.clone(), m)
+    });
+    if config.reconcile_interval_secs > 0 {
+        tokio::spawn(crate::sync::run_loop(
+            state.clone(),
+            Duration::from_secs(config.reconcile_interval_secs),
+        ));
+    }
     let s = state.clone();
     ctx.consume(BadgeClassPublished::ROUTING_KEY, move |m| {
         consumers::badge_class_published::handle(s.clone(), m)

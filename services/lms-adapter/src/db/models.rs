@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::schema::{lms_events, rules};
+use super::schema::{lms_events, lti_platforms, rules};
 
 /// A stored LMS event.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -42,4 +42,22 @@ pub struct RuleRow {
     pub created_at: DateTime<Utc>,
     pub activity_id: Option<String>,
     pub min_grade: Option<f64>,
+}
+
+/// A registered LTI 1.3 platform.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = lti_platforms)]
+pub struct PlatformRow {
+    pub id: Uuid,
+    pub issuer: String,
+    pub client_id: String,
+    pub deployment_ids: Vec<String>,
+    pub jwks_url: String,
+    pub auth_url: String,
+    pub token_url: String,
+    pub token_audience: Option<String>,
+    pub user_source: Option<String>,
+    pub name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }

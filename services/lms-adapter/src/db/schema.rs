@@ -79,6 +79,97 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lti_platforms (id) {
+        id -> Uuid,
+        issuer -> Text,
+        client_id -> Text,
+        deployment_ids -> Array<Text>,
+        jwks_url -> Text,
+        auth_url -> Text,
+        token_url -> Text,
+        token_audience -> Nullable<Text>,
+        user_source -> Nullable<Text>,
+        name -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lti_tool_keys (kid) {
+        kid -> Text,
+        private_key -> Bytea,
+        sealed -> Bool,
+        created_at -> Timestamptz,
+        retired_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    lti_logins (state) {
+        state -> Text,
+        nonce -> Text,
+        platform_id -> Uuid,
+        binding_hash -> Text,
+        storage_target -> Nullable<Text>,
+        created_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    lti_contexts (platform_id, context_id) {
+        platform_id -> Uuid,
+        context_id -> Text,
+        title -> Nullable<Text>,
+        label -> Nullable<Text>,
+        lineitems_url -> Nullable<Text>,
+        ags_scopes -> Array<Text>,
+        memberships_url -> Nullable<Text>,
+        synced_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lti_deep_links (id) {
+        id -> Text,
+        platform_id -> Uuid,
+        deployment_id -> Text,
+        return_url -> Text,
+        data -> Nullable<Text>,
+        context_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    lti_registration_links (token_hash) {
+        token_hash -> Text,
+        user_source -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        platform_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    known_awards (award_id) {
+        award_id -> Uuid,
+        badge_class_id -> Uuid,
+        learner_email -> Text,
+        badge_page -> Text,
+        issued_on -> Timestamptz,
+        revoked -> Bool,
+    }
+}
+
+diesel::joinable!(lti_logins -> lti_platforms (platform_id));
+diesel::joinable!(lti_contexts -> lti_platforms (platform_id));
+diesel::joinable!(known_awards -> known_badge_classes (badge_class_id));
 diesel::joinable!(rules -> known_badge_classes (badge_class_id));
 diesel::joinable!(award_decisions -> rules (rule_id));
 diesel::joinable!(award_decisions -> lms_events (event_id));
@@ -88,5 +179,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     known_badge_classes,
     rules,
     award_decisions,
-    learner_identities
+    learner_identities,
+    lti_platforms,
+    lti_tool_keys,
+    lti_logins,
+    lti_contexts,
+    lti_deep_links,
+    lti_registration_links,
+    known_awards
 );

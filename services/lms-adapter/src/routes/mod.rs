@@ -2,6 +2,8 @@
 
 pub mod events;
 pub mod learners;
+pub mod lti;
+pub mod platforms;
 pub mod rules;
 pub mod sources;
 pub mod webhooks;
@@ -18,7 +20,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(sources::list_sources)
         .service(events::list_events)
         .service(learners::put_learners)
-        .service(learners::list_learners);
+        .service(learners::list_learners)
+        .service(lti::login_get)
+        .service(lti::login_post)
+        .service(lti::launch_post)
+        .service(lti::deep_link_post)
+        .service(lti::tool_jwks)
+        .service(lti::register_get)
+        .service(platforms::create_platform)
+        .service(platforms::update_platform)
+        .service(platforms::list_platforms)
+        .service(platforms::delete_platform)
+        .service(platforms::create_registration_link)
+        .service(platforms::sync_now)
+        .service(platforms::list_contexts)
+        .service(platforms::rotate_key)
+        .service(platforms::reconcile_canvas);
 }
 
 #[derive(OpenApi)]
@@ -35,7 +52,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         sources::list_sources,
         events::list_events,
         learners::put_learners,
-        learners::list_learners
+        learners::list_learners,
+        platforms::create_platform,
+        platforms::update_platform,
+        platforms::list_platforms,
+        platforms::delete_platform,
+        platforms::create_registration_link,
+        platforms::sync_now,
+        platforms::list_contexts,
+        platforms::rotate_key,
+        platforms::reconcile_canvas
     ),
     components(schemas(
         webhooks::Accepted,
@@ -44,6 +70,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         learners::LearnerBatch,
         learners::LearnerBatchResult,
         learners::LearnerView,
+        platforms::NewPlatform,
+        platforms::PlatformView,
+        platforms::ToolUrls,
+        platforms::NewRegistrationLink,
+        platforms::RegistrationLink,
+        platforms::SyncRequest,
+        platforms::ContextView,
+        platforms::RotatedKey,
+        crate::sync::SyncReport,
         rules::NewRule,
         rules::RuleView,
         sources::SourceSecrets,
