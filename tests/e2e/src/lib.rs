@@ -219,6 +219,7 @@ impl Stack {
             // Tests call the verifier anonymously, far more often than people do.
             .env("AKASHI_VERIFIER_ANONYMOUS_PER_MINUTE", "1000000")
             .env("AKASHI_ISSUER_MASTER_KEY", &self.master_key)
+            .env("AKASHI_LMS_ADAPTER_MASTER_KEY", &self.master_key)
             // A test's batch is due after 200 ms rather than the default 5 s.
             .env("AKASHI_ISSUER_BLOCKCERTS__MAX_WAIT_MS", "200")
             .stdin(Stdio::null())
