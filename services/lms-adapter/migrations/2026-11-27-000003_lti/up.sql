@@ -13,6 +13,9 @@ CREATE TABLE lti_platforms (
     token_audience TEXT,
     user_source TEXT,
     name TEXT,
+    -- The Akashi issuer (tenant) whose badges this platform's instructors
+    -- may place; every issuer's when NULL (a platform-wide LMS).
+    tenant_issuer_id UUID,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (issuer, client_id)
@@ -77,6 +80,7 @@ CREATE TABLE lti_deep_links (
 CREATE TABLE lti_registration_links (
     token_hash TEXT PRIMARY KEY,
     user_source TEXT,
+    tenant_issuer_id UUID,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     expires_at TIMESTAMPTZ NOT NULL,
     used_at TIMESTAMPTZ,

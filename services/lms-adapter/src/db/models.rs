@@ -58,6 +58,7 @@ pub struct PlatformRow {
     pub token_audience: Option<String>,
     pub user_source: Option<String>,
     pub name: Option<String>,
+    pub tenant_issuer_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -91,6 +91,7 @@ diesel::table! {
         token_audience -> Nullable<Text>,
         user_source -> Nullable<Text>,
         name -> Nullable<Text>,
+        tenant_issuer_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -149,6 +150,7 @@ diesel::table! {
     lti_registration_links (token_hash) {
         token_hash -> Text,
         user_source -> Nullable<Text>,
+        tenant_issuer_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,

@@ -230,12 +230,32 @@ async fn login(state: &AppState, params: LoginParams) -> Result<HttpResponse, Ap
 }
 
 /// OIDC third-party login initiation (query parameters).
+#[utoipa::path(
+    params(
+        ("iss" = String, Query, description = "the platform's issuer"),
+        ("login_hint" = String, Query, description = "opaque; echoed to the platform"),
+        ("target_link_uri" = String, Query, description = "must be this tool's launch URL"),
+        ("lti_message_hint" = Option<String>, Query, description = "opaque; echoed unaltered"),
+        ("client_id" = Option<String>, Query, description = "needed when several registrations share the issuer"),
+        ("lti_deployment_id" = Option<String>, Query),
+        ("lti_storage_target" = Option<String>, Query, description = "the platform's postMessage storage frame"),
+    ),
+    responses(
+        (status = 302, description = "to the platform's authorization endpoint, with a cookie binding the state"),
+        (status = 200, description = "a page that stores the binding in the platform's postMessage storage, then goes on"),
+        (status = 400, description = "unknown platform or deployment, or a missing parameter"),
+    ),
+)]
 #[get("/lti/login")]
 pub async fn login_get(state: web::Data<AppState>, params: web::Query<LoginParams>) -> Result<HttpResponse, ApiError> {
     login(&state, params.into_inner()).await
 }
 
-/// OIDC third-party login initiation (form post).
+/// OIDC third-party login initiation (form post; the same parameters).
+#[utoipa::path(
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "as the GET's query"),
+    responses((status = 302), (status = 200), (status = 400)),
+)]
 #[post("/lti/login")]
 pub async fn login_post(state: web::Data<AppState>, params: web::Form<LoginParams>) -> Result<HttpResponse, ApiError> {
     login(&state, params.into_inner()).await
@@ -255,6 +275,14 @@ pub struct LaunchForm {
 /// The launch: validates the id_token and shows the learner their badges
 /// and progress (resource link), or lets an instructor place a link (deep
 /// linking).
+#[utoipa::path(
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`id_token`, `state`, and `lti_storage_value` when the binding came from the platform's storage"),
+    responses(
+        (status = 200, description = "the learner's badges and progress, or the deep linking chooser (HTML)", content_type = "text/html"),
+        (status = 401, description = "a refused state or id_token; the message starts with its code (state_invalid, state_unbound, id_token_…)"),
+    ),
+)]
 #[post("/lti/launch")]
 pub async fn launch_post(
     state: web::Data<AppState>,
@@ -370,7 +398,7 @@ pub async fn launch_post(
         state.relay.wake();
     }
     match launch.message_type {
-        MessageType::ResourceLink => resource_link_page(&mut conn, &launch, lang).await,
+        MessageType::ResourceLink => resource_link_page(&mut conn, platform.id, &launch, lang).await,
         MessageType::DeepLinking => deep_link_page(&state, &mut conn, &platform, &launch, lang).await,
     }
 }
@@ -562,11 +590,22 @@ fn course_ids(launch: &Launch) -> Vec<String> {
 
 async fn resource_link_page(
     conn: &mut AsyncPgConnection,
+    platform_id: Uuid,
     launch: &Launch,
     lang: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let t = words(lang);
-    let email = launch.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
+    // Platforms that withhold e-mail still name the learner by `sub`, which
+    // the directory may know from a roster sync.
+    let email = match launch.email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) {
+        Some(e) => Some(e),
+        None => match &launch.sub {
+            Some(sub) => decisions::lookup(conn, &format!("lti:{platform_id}"), sub)
+                .await?
+                .map(|(e, _)| e),
+            None => None,
+        },
+    };
     let mut badges = Vec::new();
     let mut progress = Vec::new();
     if let Some(email) = &email {
@@ -699,12 +738,16 @@ async fn deep_link_page(
         ))
         .execute(conn)
         .await?;
-    let badge_classes: Vec<(Uuid, String)> = known_badge_classes::table
+    // A tenant's platform offers only that tenant's badges.
+    let mut q = known_badge_classes::table
         .order(known_badge_classes::name)
         .select((known_badge_classes::id, known_badge_classes::name))
         .limit(500)
-        .load(conn)
-        .await?;
+        .into_boxed();
+    if let Some(tenant) = platform.tenant_issuer_id {
+        q = q.filter(known_badge_classes::issuer_id.eq(tenant));
+    }
+    let badge_classes: Vec<(Uuid, String)> = q.load(conn).await?;
     let page = DeepLinkPage {
         lang,
         t: words(lang),
@@ -731,6 +774,14 @@ struct AutoPost {
 }
 
 /// Signs the `LtiDeepLinkingResponse` and posts it back to the platform.
+#[utoipa::path(
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`session`, `choice` (`my_badges` or a badge class id)"),
+    responses(
+        (status = 200, description = "a page that posts the signed response (`JWT`) to the platform", content_type = "text/html"),
+        (status = 401, description = "unknown, used or expired session"),
+        (status = 404, description = "no such badge class (for this platform's tenant)"),
+    ),
+)]
 #[post("/lti/deep-link")]
 pub async fn deep_link_post(
     state: web::Data<AppState>,
@@ -772,13 +823,16 @@ pub async fn deep_link_post(
     } else {
         let id = Uuid::parse_str(&form.choice)
             .map_err(|_| ApiError::invalid_field("choice: my_badges or a badge class id"))?;
-        let name: String = known_badge_classes::table
+        let found: Option<(String, Uuid)> = known_badge_classes::table
             .find(id)
-            .select(known_badge_classes::name)
+            .select((known_badge_classes::name, known_badge_classes::issuer_id))
             .first(&mut conn)
             .await
-            .optional()?
-            .ok_or_else(|| ApiError::NotFound("no such badge class".into()))?;
+            .optional()?;
+        let name = match found {
+            Some((name, owner)) if platform.tenant_issuer_id.is_none_or(|t| t == owner) => name,
+            _ => return Err(ApiError::NotFound("no such badge class".into())),
+        };
         deep_linking::resource_link(
             &name,
             &launch_url,
@@ -803,7 +857,8 @@ pub async fn deep_link_post(
     })?))
 }
 
-/// The tool's public keys.
+/// The tool's public keys (the active one and those retired in the last 30 days).
+#[utoipa::path(responses((status = 200, description = "a JWKS")))]
 #[get("/lti/jwks")]
 pub async fn tool_jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
@@ -832,6 +887,18 @@ struct Registered {
 
 /// LTI Dynamic Registration: the platform opens this URL; Akashi registers
 /// itself and keeps the platform.
+#[utoipa::path(
+    params(
+        ("openid_configuration" = String, Query, description = "the platform's OpenID configuration URL"),
+        ("registration_token" = Option<String>, Query, description = "the platform's token for its registration endpoint"),
+        ("akashi_token" = String, Query, description = "from POST /admin/lti/registration-links"),
+    ),
+    responses(
+        (status = 200, description = "registered; the page tells the platform to close it", content_type = "text/html"),
+        (status = 400, description = "the platform's configuration or registration failed"),
+        (status = 401, description = "unknown, used or expired registration link"),
+    ),
+)]
 #[get("/lti/register")]
 pub async fn register_get(
     state: web::Data<AppState>,
@@ -848,18 +915,21 @@ pub async fn register_get(
         .openid_configuration
         .ok_or_else(|| lti_error("registration_invalid", "openid_configuration is required"))?;
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let link: Option<Option<String>> = lti_registration_links::table
+    let link: Option<(Option<String>, Option<Uuid>)> = lti_registration_links::table
         .find(hash_token(&token))
         .filter(
             lti_registration_links::used_at
                 .is_null()
                 .and(lti_registration_links::expires_at.gt(Utc::now())),
         )
-        .select(lti_registration_links::user_source)
+        .select((
+            lti_registration_links::user_source,
+            lti_registration_links::tenant_issuer_id,
+        ))
         .first(&mut conn)
         .await
         .optional()?;
-    let user_source = link.ok_or_else(|| {
+    let (user_source, tenant_issuer_id) = link.ok_or_else(|| {
         unauthorized(
             "registration_token_invalid",
             "unknown, used or expired registration link",
@@ -907,6 +977,7 @@ pub async fn register_get(
                 lti_platforms::token_url.eq(&config.token_endpoint),
                 lti_platforms::user_source.eq(&user_source),
                 lti_platforms::name.eq(config.product_family()),
+                lti_platforms::tenant_issuer_id.eq(tenant_issuer_id),
             ))
             .execute(conn)
             .await

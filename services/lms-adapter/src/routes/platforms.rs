@@ -51,6 +51,9 @@ pub struct NewPlatform {
     /// (`moodle` for Moodle), so launches and rosters map those users.
     pub user_source: Option<String>,
     pub name: Option<String>,
+    /// The Akashi issuer (tenant) whose badges instructors on this platform
+    /// may place; every issuer's when absent.
+    pub tenant_issuer_id: Option<Uuid>,
 }
 
 /// A platform as the admin API shows it, with what to enter in the LMS.
@@ -66,6 +69,7 @@ pub struct PlatformView {
     pub token_audience: Option<String>,
     pub user_source: Option<String>,
     pub name: Option<String>,
+    pub tenant_issuer_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     /// The tool's URLs to enter in the LMS.
     pub tool: ToolUrls,
@@ -101,6 +105,7 @@ fn view(state: &AppState, p: PlatformRow) -> PlatformView {
         token_audience: p.token_audience,
         user_source: p.user_source,
         name: p.name,
+        tenant_issuer_id: p.tenant_issuer_id,
         created_at: p.created_at,
         tool: tool_urls(state),
     }
@@ -152,6 +157,7 @@ fn parse_platform(body: NewPlatform, id: Uuid, now: DateTime<Utc>) -> Result<Pla
             .transpose()?,
         user_source: body.user_source,
         name: body.name.as_deref().map(|n| text_field("name", n)).transpose()?,
+        tenant_issuer_id: body.tenant_issuer_id,
         created_at: now,
         updated_at: now,
     })
@@ -212,6 +218,7 @@ pub async fn update_platform(
             lti_platforms::token_audience.eq(&row.token_audience),
             lti_platforms::user_source.eq(&row.user_source),
             lti_platforms::name.eq(&row.name),
+            lti_platforms::tenant_issuer_id.eq(&row.tenant_issuer_id),
             lti_platforms::updated_at.eq(diesel::dsl::now),
         ))
         .execute(&mut conn)
@@ -258,6 +265,8 @@ pub async fn delete_platform(
 pub struct NewRegistrationLink {
     /// As on a platform; guessed from the platform's product when absent.
     pub user_source: Option<String>,
+    /// As on a platform.
+    pub tenant_issuer_id: Option<Uuid>,
 }
 
 /// A one-time link to paste into the LMS (valid one hour).
@@ -290,6 +299,7 @@ pub async fn create_registration_link(
         .values((
             lti_registration_links::token_hash.eq(hash_token(&token)),
             lti_registration_links::user_source.eq(&body.user_source),
+            lti_registration_links::tenant_issuer_id.eq(&body.tenant_issuer_id),
             lti_registration_links::expires_at.eq(expires_at),
         ))
         .execute(&mut conn)
