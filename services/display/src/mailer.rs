@@ -49,6 +49,37 @@ struct RevokedMail<'a> {
     reason: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "mail_signin.txt", escape = "none")]
+struct SignInMail<'a> {
+    lang: &'a str,
+    link: &'a str,
+    minutes: i64,
+}
+
+/// Queues an earner's sign-in link (once per request).
+pub async fn queue_signin(
+    conn: &mut diesel_async::AsyncPgConnection,
+    request: &akashi_model::messages::EarnerSignInRequested,
+) -> QueryResult<()> {
+    diesel::insert_into(mail_outbox::table)
+        .values((
+            mail_outbox::id.eq(Uuid::now_v7()),
+            mail_outbox::award_id.eq(request.request_id),
+            mail_outbox::kind.eq("signin"),
+            mail_outbox::recipient_email.eq(request.email.as_str()),
+            mail_outbox::link.eq(&request.link),
+            mail_outbox::lang.eq(&request.lang),
+            // A link that has expired is not worth sending.
+            mail_outbox::reason.eq(request.expires_at.to_rfc3339()),
+        ))
+        .on_conflict((mail_outbox::award_id, mail_outbox::kind))
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Queues a mail (once per award and kind; a repeat is ignored).
 pub async fn queue(
     conn: &mut diesel_async::AsyncPgConnection,
@@ -83,6 +114,12 @@ struct Due {
     reason: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     attempts: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    recipient_email: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    link: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    lang: Option<String>,
 }
 
 /// The sender task.
@@ -127,17 +164,19 @@ impl Mailer {
             "UPDATE mail_outbox SET next_attempt_at = now() + interval '5 minutes' \
              WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= now() \
              ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, award_id, kind, reason, attempts",
+             RETURNING id, award_id, kind, reason, attempts, recipient_email, link, lang",
         )
         .bind::<diesel::sql_types::BigInt, _>(BATCH)
         .load(&mut conn)
         .await?;
         drop(conn);
-        let due = due
-            .into_iter()
-            .map(|d| (d.id, d.award_id, d.kind, d.reason, d.attempts));
-        for (id, award_id, kind, reason, attempts) in due {
-            let outcome = self.send_one(award_id, &kind, reason.as_deref()).await;
+        for d in due {
+            let (id, award_id, kind, attempts) = (d.id, d.award_id, d.kind.clone(), d.attempts);
+            let outcome = if kind == "signin" {
+                self.send_signin(&d).await
+            } else {
+                self.send_one(award_id, &kind, d.reason.as_deref()).await
+            };
             let mut conn = akashi_db::conn(&self.state.pool).await?;
             match outcome {
                 Ok(()) => {
@@ -225,6 +264,37 @@ impl Mailer {
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .header(MessageKey(format!("{award_id}.{kind}")))
+            .body(body)?;
+        self.transport.send(message).await?;
+        Ok(())
+    }
+
+    /// Sends a sign-in link, unless it expired while waiting.
+    async fn send_signin(&self, due: &Due) -> anyhow::Result<()> {
+        let (Some(email), Some(link)) = (&due.recipient_email, &due.link) else {
+            anyhow::bail!("sign-in mail {} has no address or link", due.id);
+        };
+        let expires = due
+            .reason
+            .as_deref()
+            .and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let minutes = match expires {
+            Some(t) if t <= Utc::now() => {
+                tracing::warn!(request = %due.award_id, "sign-in link expired before it could be sent; dropped");
+                return Ok(());
+            }
+            Some(t) => (t - Utc::now()).num_minutes().max(1),
+            None => 15,
+        };
+        let lang = due.lang.as_deref().unwrap_or("en");
+        let body = SignInMail { lang, link, minutes }.render()?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(lettre::message::Mailbox::new(None, email.parse()?))
+            .subject("Akashi にログイン / Sign in to Akashi")
+            .header(ContentType::TEXT_PLAIN)
+            .header(MessageKey(format!("{}.signin", due.award_id)))
             .body(body)?;
         self.transport.send(message).await?;
         Ok(())

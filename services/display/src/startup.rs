@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use akashi_db::PgPool;
-use akashi_model::messages::{BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage};
+use akashi_model::messages::{BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage, EarnerSignInRequested};
 use akashi_runtime::ServiceContext;
 use secrecy::SecretString;
 
@@ -61,6 +61,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let s = state.clone();
     ctx.consume(BadgeRevoked::ROUTING_KEY, move |m| {
         consumers::badge_revoked(s.clone(), m)
+    });
+    let s = state.clone();
+    ctx.consume(EarnerSignInRequested::ROUTING_KEY, move |m| {
+        consumers::earner_signin_requested(s.clone(), m)
     });
     let data = web::Data::new(state);
     ctx.serve(routes::openapi(), move |cfg| {

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod consumers;
 pub mod db;
+pub mod earner;
 pub mod routes;
 pub mod startup;
 

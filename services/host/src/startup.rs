@@ -16,6 +16,10 @@ pub struct AppState {
     pub pool: PgPool,
     /// Where an HTML request for an assertion is sent (display's badge page).
     pub display_base: String,
+    /// Host's own public base URL (sign-in links, the OB 3.0 API's URLs).
+    pub public_base: String,
+    /// Wakes the outbox relay (sign-in mail requests).
+    pub relay: akashi_bus::Relay,
 }
 
 /// Runs host until a stop signal.
@@ -24,6 +28,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState {
         pool: ctx.pool.clone(),
         display_base: config.common.public_urls.display.trim_end_matches('/').to_string(),
+        public_base: config.common.public_urls.host.trim_end_matches('/').to_string(),
+        relay: ctx.relay.clone(),
     };
     let s = state.clone();
     ctx.consume(IssuerPublished::ROUTING_KEY, move |m| {

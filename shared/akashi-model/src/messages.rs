@@ -148,6 +148,20 @@ pub struct BlockcertsIssued {
 }
 bus_message!(BlockcertsIssued, "blockcerts.issued", "v1");
 
+/// host → display: an earner asked to sign in; mail them the one-time link.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EarnerSignInRequested {
+    /// One per request: a redelivered message sends one mail.
+    pub request_id: Uuid,
+    pub email: EmailAddress,
+    /// The one-time sign-in link (it carries the secret; never logged).
+    pub link: String,
+    /// `ja` or `en`: the language the earner asked in.
+    pub lang: String,
+    pub expires_at: DateTime<Utc>,
+}
+bus_message!(EarnerSignInRequested, "earner.signin_requested", "v1");
+
 /// issuer → host, display, verifier: an award is revoked, with a reason.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BadgeRevoked {

@@ -658,3 +658,80 @@ pub fn ob2_validator_on_image(image: &[u8], extension: &str, recipient: Option<&
     let _ = std::fs::remove_file(&path);
     report
 }
+
+/// A real SMTP server for tests (PyPI aiosmtpd) and reading what it received.
+pub mod smtp {
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// A running SMTP sink; stopped when dropped.
+    pub struct Sink(Child);
+
+    impl Drop for Sink {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// Starts `tests/tools/smtp_sink.py` (aiosmtpd) on `port`, writing each mail to `dir`.
+    pub fn start_sink(port: u16, dir: &Path) -> anyhow::Result<Sink> {
+        let venv = std::env::var("AKASHI_TEST_VENV").unwrap_or_else(|_| "/var/cache/akashi-venv".into());
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/smtp_sink.py");
+        let child = Command::new(format!("{venv}/bin/python"))
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(Sink(child))
+    }
+
+    /// The mails received so far, oldest first.
+    pub fn mails(dir: &Path) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect()
+    }
+
+    /// Waits until at least `n` mails arrived.
+    pub async fn wait_for_mails(dir: &Path, n: usize, timeout: Duration) -> anyhow::Result<Vec<String>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = mails(dir);
+            if found.len() >= n {
+                return Ok(found);
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{} mails after {timeout:?}, expected {n}",
+                found.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The body of a mail with quoted-printable soft breaks and escapes undone
+    /// enough to search it for a URL and words.
+    pub fn readable(mail: &str) -> String {
+        // A base64 body (lettre's choice for mostly non-ASCII text) is
+        // decoded; the headers are kept as they are.
+        if mail.contains("Content-Transfer-Encoding: base64") {
+            let split = mail
+                .find("\r\n\r\n")
+                .map(|i| (i, 4))
+                .or_else(|| mail.find("\n\n").map(|i| (i, 2)));
+            if let Some((at, gap)) = split {
+                let encoded: String = mail[at + gap..].split_whitespace().collect();
+                if let Ok(bytes) = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded) {
+                    return format!("{}\n\n{}", &mail[..at], String::from_utf8_lossy(&bytes));
+                }
+            }
+        }
+        mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+    }
+}

@@ -4,65 +4,12 @@
 //! the message is delivered to it twice — with the badge page's link in
 //! Japanese and English; the revocation mail follows with the reason.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use akashi_e2e::smtp::{mails, readable, start_sink, wait_for_mails};
 use akashi_e2e::{Service, Stack};
 use reqwest::Method;
 use serde_json::json;
-
-struct Sink(Child);
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_sink(port: u16, dir: &Path) -> anyhow::Result<Sink> {
-    let venv = std::env::var("AKASHI_TEST_VENV").unwrap_or_else(|_| "/var/cache/akashi-venv".into());
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/smtp_sink.py");
-    let child = Command::new(format!("{venv}/bin/python"))
-        .arg(script)
-        .arg(port.to_string())
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    Ok(Sink(child))
-}
-
-fn mails(dir: &Path) -> Vec<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.sort();
-    files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect()
-}
-
-async fn wait_for_mails(dir: &Path, n: usize, timeout: Duration) -> anyhow::Result<Vec<String>> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let found = mails(dir);
-        if found.len() >= n {
-            return Ok(found);
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "{} mails after {timeout:?}, expected {n}",
-            found.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The body of a mail with quoted-printable soft breaks and escapes undone
-/// enough to search it for a URL and words.
-fn readable(mail: &str) -> String {
-    mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_earner_gets_one_mail_on_award_and_one_on_revocation() -> anyhow::Result<()> {

@@ -90,3 +90,15 @@ pub async fn badge_revoked(state: AppState, message: IncomingMessage) -> Result<
     tracing::info!(award_id = %revoked.award_id, "revocation known to display");
     Ok(())
 }
+
+/// `earner.signin_requested` → queue the sign-in mail (once per request).
+pub async fn earner_signin_requested(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let request: akashi_model::messages::EarnerSignInRequested = message.data()?;
+    if !state.mail_enabled {
+        tracing::warn!("an earner asked to sign in, but mail is not configured (AKASHI_DISPLAY_MAIL__SMTP_URL)");
+        return Ok(());
+    }
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    crate::mailer::queue_signin(&mut conn, &request).await?;
+    Ok(())
+}

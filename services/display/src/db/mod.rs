@@ -45,5 +45,8 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
+        recipient_email -> Nullable<Text>,
+        link -> Nullable<Text>,
+        lang -> Nullable<Text>,
     }
 }

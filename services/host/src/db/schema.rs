@@ -76,11 +76,133 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    earners (id) {
+        id -> Uuid,
+        email -> Text,
+        display_name -> Nullable<Text>,
+        profile_slug -> Text,
+        profile_public -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    earner_signins (token_hash) {
+        token_hash -> Text,
+        email -> Text,
+        next_url -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    earner_sessions (token_hash) {
+        token_hash -> Text,
+        earner_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    backpack_visibility (earner_id, assertion_id) {
+        earner_id -> Uuid,
+        assertion_id -> Uuid,
+        public -> Bool,
+    }
+}
+
+diesel::table! {
+    collections (id) {
+        id -> Uuid,
+        earner_id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        public -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    collection_items (collection_id, assertion_id) {
+        collection_id -> Uuid,
+        assertion_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    earner_credentials (id) {
+        id -> Uuid,
+        earner_id -> Uuid,
+        credential_id -> Text,
+        compact_jws -> Nullable<Text>,
+        credential -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oauth_clients (client_id) {
+        client_id -> Text,
+        client_secret_hash -> Text,
+        client_name -> Text,
+        client_uri -> Nullable<Text>,
+        redirect_uris -> Array<Text>,
+        scopes -> Array<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oauth_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        earner_id -> Uuid,
+        redirect_uri -> Text,
+        scopes -> Array<Text>,
+        code_challenge -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    oauth_tokens (token_hash) {
+        token_hash -> Text,
+        kind -> Text,
+        client_id -> Text,
+        earner_id -> Uuid,
+        scopes -> Array<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(earner_sessions -> earners (earner_id));
+diesel::joinable!(collection_items -> collections (collection_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     hosted_issuers,
     hosted_badge_classes,
     hosted_assertions,
     revocations,
     hosted_keys,
-    hosted_blockcerts
+    hosted_blockcerts,
+    earners,
+    earner_signins,
+    earner_sessions,
+    backpack_visibility,
+    collections,
+    collection_items,
+    earner_credentials,
+    oauth_clients,
+    oauth_codes,
+    oauth_tokens
 );

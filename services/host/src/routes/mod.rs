@@ -1,7 +1,10 @@
-//! Host's public routes: the contract's OB 2.0 paths.
+//! Host's public routes: the contract's hosted documents, earners'
+//! backpacks, and the 1EdTech OB 3.0 API.
 
+pub mod backpack;
 pub mod blockcerts;
 pub mod ob2;
+pub mod ob3_api;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -21,7 +24,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ob2::status_list)
         .service(blockcerts::revocation_list)
         .service(blockcerts::issuer)
-        .service(blockcerts::certificate);
+        .service(blockcerts::certificate)
+        .service(backpack::signin_form)
+        .service(backpack::signin_request)
+        .service(backpack::signin_confirm)
+        .service(backpack::signin_complete)
+        .service(backpack::signout)
+        .service(backpack::backpack)
+        .service(backpack::backpack_json)
+        .service(backpack::visibility_form)
+        .service(backpack::visibility_json)
+        .service(backpack::profile_form)
+        .service(backpack::create_collection)
+        .service(backpack::collection_page)
+        .service(backpack::profile_page)
+        .service(ob3_api::discovery)
+        .service(ob3_api::register)
+        .service(ob3_api::authorize)
+        .service(ob3_api::authorize_decision)
+        .service(ob3_api::token_endpoint)
+        .service(ob3_api::get_credentials)
+        .service(ob3_api::post_credential)
+        .service(ob3_api::get_profile)
+        .service(ob3_api::put_profile);
 }
 
 #[derive(OpenApi)]
@@ -45,7 +70,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         blockcerts::certificate,
         blockcerts::issuer,
         blockcerts::revocation_list,
-    )
+        backpack::signin_form,
+        backpack::signin_request,
+        backpack::signin_confirm,
+        backpack::signin_complete,
+        backpack::signout,
+        backpack::backpack,
+        backpack::backpack_json,
+        backpack::visibility_form,
+        backpack::visibility_json,
+        backpack::profile_form,
+        backpack::create_collection,
+        backpack::collection_page,
+        backpack::profile_page,
+        ob3_api::discovery,
+        ob3_api::register,
+        ob3_api::authorize,
+        ob3_api::authorize_decision,
+        ob3_api::token_endpoint,
+        ob3_api::get_credentials,
+        ob3_api::post_credential,
+        ob3_api::get_profile,
+        ob3_api::put_profile,
+    ),
+    components(schemas(
+        backpack::BackpackBadge,
+        backpack::Visibility,
+        backpack::NewCollection,
+        backpack::CollectionCreated
+    ))
 )]
 struct ApiDoc;
 

@@ -1,0 +1,10 @@
+DROP TABLE oauth_tokens;
+DROP TABLE oauth_codes;
+DROP TABLE oauth_clients;
+DROP TABLE earner_credentials;
+DROP TABLE collection_items;
+DROP TABLE collections;
+DROP TABLE backpack_visibility;
+DROP TABLE earner_sessions;
+DROP TABLE earner_signins;
+DROP TABLE earners;

@@ -1,0 +1,88 @@
+//! Signed-in earners: a session cookie (HttpOnly, SameSite=Lax) whose
+//! token is stored only as a hash.
+
+use actix_web::HttpRequest;
+use akashi_crypto::token::hash_token;
+use akashi_runtime::ApiError;
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{earner_sessions, earners};
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "akashi_session";
+/// How long a session lasts, days.
+pub const SESSION_DAYS: i64 = 30;
+
+/// A signed-in earner.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = earners)]
+pub struct Earner {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub profile_slug: String,
+    pub profile_public: bool,
+}
+
+/// The earner whose session cookie the request carries, if any.
+pub async fn current(conn: &mut AsyncPgConnection, req: &HttpRequest) -> Result<Option<Earner>, ApiError> {
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(earner_sessions::table
+        .inner_join(earners::table)
+        .filter(
+            earner_sessions::token_hash
+                .eq(hash_token(cookie.value()))
+                .and(earner_sessions::expires_at.gt(Utc::now())),
+        )
+        .select(Earner::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// `ja` or `en`, from `?lang=` or `Accept-Language`.
+pub fn language(req: &HttpRequest) -> &'static str {
+    let query = req.query_string();
+    if query.split('&').any(|p| p == "lang=ja") {
+        return "ja";
+    }
+    if query.split('&').any(|p| p == "lang=en") {
+        return "en";
+    }
+    let accept = req
+        .headers()
+        .get("Accept-Language")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if accept.starts_with("ja") { "ja" } else { "en" }
+}
+
+/// A same-site path to go to after signing in: relative, never `//host`.
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() <= 2000)
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/backpack")).as_deref(), Some("/backpack"));
+        assert_eq!(
+            safe_next(Some("/ims/ob/v3p0/authorize?x=1")).as_deref(),
+            Some("/ims/ob/v3p0/authorize?x=1")
+        );
+        assert_eq!(safe_next(Some("//evil.example/")), None);
+        assert_eq!(safe_next(Some("https://evil.example/")), None);
+        assert_eq!(safe_next(Some("/\\evil.example")), None);
+        assert_eq!(safe_next(None), None);
+    }
+}

@@ -1,0 +1,438 @@
+//! The earner's path end to end: the award mail arrives at a real SMTP
+//! server (aiosmtpd); the earner asks for a sign-in link, gets it by mail,
+//! signs in, sees the badge in the backpack, downloads the baked PNG that
+//! openbadges-bakery and the 1EdTech validator accept, shares it on a public
+//! profile and in a collection; and a scripted OB 3.0 API client registers,
+//! is authorized with PKCE, posts a credential and reads page 2.
+
+use std::time::Duration;
+
+use akashi_e2e::smtp::{readable, start_sink, wait_for_mails};
+use akashi_e2e::{Service, Stack, ob2_validator_on_image, unbake};
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+fn cookie_of(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+fn query_of(location: &str, key: &str) -> Option<String> {
+    url::Url::parse(location)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack() -> anyhow::Result<()> {
+    let mut stack = Stack::start().await?;
+    stack.seed().await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let dir = std::env::temp_dir().join(format!("akashi-earner-{}", uuid::Uuid::new_v4()));
+    let _sink = start_sink(port, &dir)?;
+    stack.set_env(
+        Service::Display,
+        "AKASHI_DISPLAY_MAIL__SMTP_URL",
+        &format!("smtp://127.0.0.1:{port}"),
+    );
+    stack.restart(Service::Display).await?;
+    let host = stack.url(Service::Host);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let email = "sora@example.ac.jp";
+
+    // ---- The award, and its mail.
+    assert_eq!(
+        stack
+            .post_completion(&Stack::completion("evt-earner-1", email, "DEMO-101"))
+            .await?
+            .status(),
+        202
+    );
+    let award = stack
+        .wait_for_awards(email, 1, Duration::from_secs(20))
+        .await?
+        .remove(0);
+    let award_id = award["award_id"].as_str().unwrap().to_string();
+    let first = wait_for_mails(&dir, 1, Duration::from_secs(30)).await?;
+    assert!(readable(&first[0]).contains(&format!("X-Akashi-Mail: {award_id}.issued")));
+
+    // ---- Sign in by e-mail link.
+    let r = http
+        .post(format!("{host}/signin"))
+        .form(&[("email", email), ("lang", "ja")])
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await?.contains("id=\"sent\""));
+    let found = wait_for_mails(&dir, 2, Duration::from_secs(30)).await?;
+    let signin_mail = readable(found.iter().find(|m| m.contains(".signin")).expect("a sign-in mail"));
+    let link = signin_mail
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{host}/signin/")))
+        .expect("the link in the mail")
+        .to_string();
+    // Opening the link (as a mail scanner would) does not use it up.
+    assert_eq!(http.get(&link).send().await?.status(), 200);
+    let used = http.post(link.split('?').next().unwrap()).send().await?;
+    assert_eq!(used.status(), 303);
+    assert_eq!(used.headers().get("location").unwrap(), "/backpack");
+    let session = cookie_of(&used, "akashi_session").expect("a session cookie");
+    assert_eq!(
+        http.post(link.split('?').next().unwrap()).send().await?.status(),
+        401,
+        "a sign-in link works once"
+    );
+    assert_eq!(
+        http.get(format!("{host}/backpack")).send().await?.status(),
+        303,
+        "no session: to sign in"
+    );
+
+    // ---- The backpack lists the badge; its baked PNG passes the judges.
+    let page = http
+        .get(format!("{host}/backpack?lang=ja"))
+        .header("Cookie", &session)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(page.contains(&format!("data-assertion=\"{award_id}\"")), "{page}");
+    assert!(page.contains("バックパック"));
+    let badges: Value = http
+        .get(format!("{host}/backpack/api/badges"))
+        .header("Cookie", &session)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(badges.as_array().map(Vec::len), Some(1));
+    assert_eq!(badges[0]["public"], false, "private until the earner says otherwise");
+    let png = http
+        .get(badges[0]["image"].as_str().unwrap())
+        .send()
+        .await?
+        .bytes()
+        .await?
+        .to_vec();
+    let baked = tokio::task::spawn_blocking({
+        let png = png.clone();
+        move || unbake(&png, "png")
+    })
+    .await??
+    .expect("openbadges-bakery finds the assertion");
+    let baked_id = serde_json::from_str::<Value>(&baked)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or(baked);
+    assert_eq!(baked_id, format!("{host}/ob2/assertions/{award_id}"));
+    let verdict =
+        tokio::task::spawn_blocking(move || ob2_validator_on_image(&png, "png", Some("sora@example.ac.jp"))).await??;
+    assert_eq!(verdict["valid"], true, "1EdTech validator: {verdict:#}");
+
+    // ---- Sharing: the profile and a collection are public only when made so.
+    let slug = page
+        .split("/earners/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("profile link")
+        .to_string();
+    assert_eq!(http.get(format!("{host}/earners/{slug}")).send().await?.status(), 404);
+    let r = http
+        .put(format!("{host}/backpack/api/badges/{award_id}"))
+        .header("Cookie", &session)
+        .json(&json!({"public": true}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        http.post(format!("{host}/backpack/profile"))
+            .header("Cookie", &session)
+            .form(&[("profile_public", "true")])
+            .send()
+            .await?
+            .status(),
+        303
+    );
+    let profile = http.get(format!("{host}/earners/{slug}")).send().await?.text().await?;
+    assert!(profile.contains(&format!("data-assertion=\"{award_id}\"")), "{profile}");
+    assert!(!profile.contains(email), "the public profile does not show the address");
+    let stranger = uuid::Uuid::new_v4();
+    let r = http
+        .post(format!("{host}/backpack/api/collections"))
+        .header("Cookie", &session)
+        .json(&json!({"name": "Data science", "public": true, "assertion_ids": [award_id, stranger]}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 422, "only the earner's own badges");
+    let r = http
+        .post(format!("{host}/backpack/api/collections"))
+        .header("Cookie", &session)
+        .json(&json!({"name": "Data science", "public": true, "assertion_ids": [award_id]}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 201);
+    let collection: Value = r.json().await?;
+    let shown = http
+        .get(collection["url"].as_str().unwrap())
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(shown.contains(&format!("data-assertion=\"{award_id}\"")) && shown.contains("Data science"));
+
+    // ---- A scripted OB 3.0 API client.
+    let discovery: Value = http
+        .get(format!("{host}/ims/ob/v3p0/discovery"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let flow = &discovery["components"]["securitySchemes"]["OAuth2ACG"];
+    let registration_url = flow["x-imssf-registrationUrl"].as_str().unwrap().to_string();
+    let authorize_url = flow["flows"]["authorizationCode"]["authorizationUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token_url = flow["flows"]["authorizationCode"]["tokenUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let redirect = "http://127.0.0.1:9/callback";
+    let scopes = "https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.readonly https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.upsert https://purl.imsglobal.org/spec/ob/v3p0/scope/profile.readonly";
+    let bad = http
+        .post(&registration_url)
+        .json(&json!({"client_name": "x", "redirect_uris": ["http://evil.example/cb"]}))
+        .send()
+        .await?;
+    assert_eq!(bad.status(), 400, "plain http only to loopback");
+    let client: Value = http
+        .post(&registration_url)
+        .json(
+            &json!({"client_name": "Career Wallet", "client_uri": "https://wallet.example", "redirect_uris": [redirect],
+            "scope": scopes, "token_endpoint_auth_method": "client_secret_basic",
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let client_id = client["client_id"].as_str().unwrap().to_string();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{client_id}:{}", client["client_secret"].as_str().unwrap()))
+    );
+    let verifier = "k3yboard-cat-verifier-0123456789-abcdefghijklmnop";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let authorize = |with_challenge: bool| {
+        let mut q = vec![
+            ("response_type", "code".to_string()),
+            ("client_id", client_id.clone()),
+            ("redirect_uri", redirect.to_string()),
+            ("scope", scopes.to_string()),
+            ("state", "xyz-42".to_string()),
+        ];
+        if with_challenge {
+            q.push(("code_challenge", challenge.clone()));
+            q.push(("code_challenge_method", "S256".to_string()));
+        }
+        q
+    };
+    // Without PKCE the client is sent back with an error.
+    let r = http
+        .get(&authorize_url)
+        .query(&authorize(false))
+        .header("Cookie", &session)
+        .send()
+        .await?;
+    let location = r.headers().get("location").unwrap().to_str()?.to_string();
+    assert_eq!(query_of(&location, "error").as_deref(), Some("invalid_request"));
+    // Not signed in: to the sign-in page, coming back here after.
+    let r = http.get(&authorize_url).query(&authorize(true)).send().await?;
+    assert!(
+        r.headers()
+            .get("location")
+            .unwrap()
+            .to_str()?
+            .starts_with("/signin?next=%2Fims%2Fob%2Fv3p0%2Fauthorize")
+    );
+    let consent = http
+        .get(&authorize_url)
+        .query(&authorize(true))
+        .header("Cookie", &session)
+        .send()
+        .await?;
+    assert_eq!(consent.status(), 200);
+    assert!(consent.text().await?.contains("Career Wallet"));
+    let mut form = authorize(true);
+    form.push(("decision", "approve".to_string()));
+    let r = http
+        .post(&authorize_url)
+        .form(&form)
+        .header("Cookie", &session)
+        .send()
+        .await?;
+    let location = r.headers().get("location").unwrap().to_str()?.to_string();
+    assert!(location.starts_with(redirect), "{location}");
+    assert_eq!(query_of(&location, "state").as_deref(), Some("xyz-42"));
+    let code = query_of(&location, "code").expect("a code");
+    let wrong = http
+        .post(&token_url)
+        .header("Authorization", &basic)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", "w".repeat(43).as_str()),
+        ])
+        .send()
+        .await?;
+    assert_eq!(wrong.status(), 400, "a wrong verifier spends the code");
+    let r = http
+        .post(&authorize_url)
+        .form(&form)
+        .header("Cookie", &session)
+        .send()
+        .await?;
+    let code = query_of(r.headers().get("location").unwrap().to_str()?, "code").unwrap();
+    let tokens: Value = http
+        .post(&token_url)
+        .header("Authorization", &basic)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let access = tokens["access_token"].as_str().expect("an access token").to_string();
+    let replay = http
+        .post(&token_url)
+        .header("Authorization", &basic)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await?;
+    assert_eq!(replay.status(), 400, "a code works once");
+    let api = format!("{host}/ims/ob/v3p0");
+    assert_eq!(http.get(format!("{api}/credentials")).send().await?.status(), 401);
+    let profile: Value = http
+        .get(format!("{api}/profile"))
+        .bearer_auth(&access)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(profile["email"], email);
+    assert_eq!(
+        http.put(format!("{api}/profile"))
+            .bearer_auth(&access)
+            .json(&json!({"name": "Sora"}))
+            .send()
+            .await?
+            .status(),
+        403,
+        "no profile.update scope"
+    );
+
+    // POST a credential from elsewhere, twice: created, then replaced.
+    let outside = json!({"@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        "id": "urn:uuid:7f3c1b6e-1111-4a52-9a53-0c0f7a1c9e11", "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": "https://other.example/issuers/1", "type": ["Profile"], "name": "Other University"},
+        "validFrom": "2026-01-01T00:00:00Z", "name": "Statistics 1",
+        "credentialSubject": {"type": ["AchievementSubject"], "achievement": {"id": "https://other.example/a/1", "type": ["Achievement"],
+            "name": "Statistics 1", "description": "d", "criteria": {"narrative": "n"}}}});
+    let r = http
+        .post(format!("{api}/credentials"))
+        .bearer_auth(&access)
+        .json(&outside)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 201);
+    let r = http
+        .post(format!("{api}/credentials"))
+        .bearer_auth(&access)
+        .json(&outside)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200, "the same id replaces");
+    let r = http
+        .post(format!("{api}/credentials"))
+        .bearer_auth(&access)
+        .json(&json!({"id": "x", "type": ["VerifiableCredential"]}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await?["imsx_codeMajor"], "failure");
+
+    // Page 2 of size 1: the posted credential; page 1: Akashi's VC-JWT.
+    let r = http
+        .get(format!("{api}/credentials?limit=1&offset=1"))
+        .bearer_auth(&access)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("X-Total-Count").unwrap(), "2");
+    let links = r.headers().get("Link").unwrap().to_str()?.to_string();
+    assert!(
+        links.contains("rel=\"prev\"") && !links.contains("rel=\"next\""),
+        "{links}"
+    );
+    let page2: Value = r.json().await?;
+    assert_eq!(page2["credential"][0]["id"], outside["id"]);
+    let page1: Value = http
+        .get(format!("{api}/credentials?limit=1&offset=0"))
+        .bearer_auth(&access)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let jwt = page1["compactJwsString"][0]
+        .as_str()
+        .expect("Akashi's VC-JWT")
+        .to_string();
+    let hosted = stack
+        .http
+        .get(award["formats"]["ob3_vcjwt"].as_str().unwrap())
+        .header("Accept", "application/jwt")
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert_eq!(jwt, hosted, "the API gives the credential host serves");
+    // The refresh token turns once.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let renewed = http
+        .post(&token_url)
+        .header("Authorization", &basic)
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .send()
+        .await?;
+    assert_eq!(renewed.status(), 200);
+    let again = http
+        .post(&token_url)
+        .header("Authorization", &basic)
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .send()
+        .await?;
+    assert_eq!(again.status(), 400);
+    Ok(())
+}
