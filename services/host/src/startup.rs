@@ -20,6 +20,10 @@ pub struct AppState {
     pub public_base: String,
     /// Wakes the outbox relay (sign-in mail requests).
     pub relay: akashi_bus::Relay,
+    /// The lms-adapter's public base URL (its LTI key signs hand-offs).
+    pub lms_adapter_base: String,
+    /// Outgoing HTTP (the lms-adapter's JWKS).
+    pub http: reqwest::Client,
 }
 
 /// Runs host until a stop signal.
@@ -30,6 +34,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         display_base: config.common.public_urls.display.trim_end_matches('/').to_string(),
         public_base: config.common.public_urls.host.trim_end_matches('/').to_string(),
         relay: ctx.relay.clone(),
+        lms_adapter_base: config.common.public_urls.lms_adapter.trim_end_matches('/').to_string(),
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()?,
     };
     let s = state.clone();
     ctx.consume(IssuerPublished::ROUTING_KEY, move |m| {

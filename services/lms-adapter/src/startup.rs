@@ -36,6 +36,8 @@ pub struct AppState {
     pub tool_keys: Arc<ToolKeys>,
     /// LTI service access tokens.
     pub service_tokens: Arc<TokenCache>,
+    /// Host's public base URL: the launch page hands learners over to their backpack.
+    pub host_url: String,
 }
 
 /// Runs the lms-adapter until a stop signal.
@@ -63,6 +65,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         public_url: config.common.public_urls.lms_adapter.trim_end_matches('/').to_string(),
         tool_keys: Arc::new(ToolKeys::new(master)),
         service_tokens: Arc::new(TokenCache::default()),
+        host_url: config.common.public_urls.host.trim_end_matches('/').to_string(),
     };
     {
         let mut conn = akashi_db::conn(&state.pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -374,6 +374,32 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
     assert!(page.contains("わたしのバッジ"), "the launch locale picks Japanese");
     assert!(page.contains("data-award="), "Ada's badge is listed: {page}");
     assert!(page.contains("獲得済み"), "and the course's badge shows as earned");
+    // One click to the backpack on host: a signed hand-off, used once.
+    let hand_off = between(&page, "id=\"backpack\" href=\"", "\"")
+        .expect("a backpack link")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    let signed_in = http.get(&hand_off).send().await?;
+    assert_eq!(signed_in.status(), 303, "{hand_off}");
+    let session = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("a session")
+        .to_string();
+    let backpack = http
+        .get(format!("{}/backpack", stack.url(Service::Host)))
+        .header("Cookie", &session)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        backpack.contains("data-assertion="),
+        "Ada's badge is in her backpack: {backpack}"
+    );
+    assert_eq!(http.get(&hand_off).send().await?.status(), 401, "a hand-off works once");
     // Replaying the same launch: the state is spent.
     let (status, body) = launch(&stack, &http, &good, &token, None).await?;
     assert_eq!(status, 401, "{body}");

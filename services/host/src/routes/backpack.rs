@@ -196,20 +196,34 @@ pub async fn signin_complete(state: web::Data<AppState>, path: web::Path<String>
     let (email, next) = used.ok_or_else(|| {
         ApiError::Unauthorized("signin_link_invalid: this sign-in link is unknown, used or expired".into())
     })?;
+    let cookie = open_session(&mut conn, &state, &email).await?;
+    metrics::counter!("host_signins_total", "via" => "email").increment(1);
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", next.unwrap_or_else(|| "/backpack".into())))
+        .cookie(cookie)
+        .finish())
+}
+
+/// Finds or creates the earner of `email` and opens a session: the cookie to set.
+async fn open_session(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    email: &str,
+) -> Result<Cookie<'static>, ApiError> {
     diesel::insert_into(earners::table)
         .values((
             earners::id.eq(Uuid::now_v7()),
-            earners::email.eq(&email),
+            earners::email.eq(email),
             earners::profile_slug.eq(new_slug()),
         ))
         .on_conflict(earners::email)
         .do_nothing()
-        .execute(&mut conn)
+        .execute(conn)
         .await?;
     let earner_id: Uuid = earners::table
-        .filter(earners::email.eq(&email))
+        .filter(earners::email.eq(email))
         .select(earners::id)
-        .first(&mut conn)
+        .first(conn)
         .await?;
     let session = generate_token();
     diesel::insert_into(earner_sessions::table)
@@ -218,18 +232,89 @@ pub async fn signin_complete(state: web::Data<AppState>, path: web::Path<String>
             earner_sessions::earner_id.eq(earner_id),
             earner_sessions::expires_at.eq(Utc::now() + Duration::days(SESSION_DAYS)),
         ))
-        .execute(&mut conn)
+        .execute(conn)
         .await?;
-    let cookie = Cookie::build(SESSION_COOKIE, session)
+    Ok(Cookie::build(SESSION_COOKIE, session)
         .path("/")
         .http_only(true)
         .secure(state.public_base.starts_with("https://"))
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::days(SESSION_DAYS))
-        .finish();
-    metrics::counter!("host_signins_total").increment(1);
+        .finish())
+}
+
+/// The LMS hand-off token.
+#[derive(Debug, Deserialize)]
+pub struct LtiHandOff {
+    pub token: String,
+}
+
+/// Sign-in from an LTI launch: the lms-adapter, having validated the
+/// platform's id_token, hands the learner over with a token signed by its
+/// LTI tool key (`/lti/jwks`), for this host, valid two minutes, used once.
+#[utoipa::path(
+    params(("token" = String, Query, description = "RS256 JWT from the lms-adapter: iss, aud, sub (the e-mail), exp, jti")),
+    responses((status = 303, description = "signed in; to the backpack"), (status = 401, description = "a token that does not verify, expired or used")),
+)]
+#[get("/signin/lti")]
+pub async fn signin_lti(state: web::Data<AppState>, query: web::Query<LtiHandOff>) -> Result<HttpResponse, ApiError> {
+    let refuse = |why: String| {
+        tracing::warn!("LTI hand-off refused: {why}");
+        ApiError::Unauthorized(format!("handoff_invalid: {why}"))
+    };
+    let header = jsonwebtoken::decode_header(&query.token).map_err(|e| refuse(e.to_string()))?;
+    if header.alg != jsonwebtoken::Algorithm::RS256 {
+        return Err(refuse("RS256 only".into()));
+    }
+    let kid = header.kid.ok_or_else(|| refuse("no kid".into()))?;
+    let jwks: jsonwebtoken::jwk::JwkSet = state
+        .http
+        .get(format!("{}/lti/jwks", state.lms_adapter_base))
+        .send()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the lms-adapter's keys: {e}")))?
+        .json()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the lms-adapter's keys: {e}")))?;
+    let jwk = jwks.find(&kid).ok_or_else(|| refuse(format!("unknown kid {kid}")))?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| refuse(e.to_string()))?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[state.public_base.as_str()]);
+    validation.set_issuer(&[state.lms_adapter_base.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub", "jti"]);
+    validation.leeway = 30;
+    let claims = jsonwebtoken::decode::<Value>(&query.token, &key, &validation)
+        .map_err(|e| refuse(e.to_string()))?
+        .claims;
+    let iat = claims["iat"].as_i64().unwrap_or_default();
+    let exp = claims["exp"].as_i64().unwrap_or_default();
+    if exp - iat > 300 {
+        return Err(refuse("a hand-off lives at most 5 minutes".into()));
+    }
+    let email = claims["sub"]
+        .as_str()
+        .and_then(|e| EmailAddress::parse(e).ok())
+        .ok_or_else(|| refuse("sub is not an e-mail address".into()))?;
+    let jti = claims["jti"].as_str().unwrap_or_default();
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    // Used once: the jti is recorded as a spent sign-in.
+    let fresh = diesel::insert_into(earner_signins::table)
+        .values((
+            earner_signins::token_hash.eq(hash_token(&format!("lti:{jti}"))),
+            earner_signins::email.eq(email.as_str()),
+            earner_signins::expires_at.eq(Utc::now()),
+            earner_signins::used_at.eq(Utc::now()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    if fresh == 0 {
+        return Err(refuse("this hand-off was already used".into()));
+    }
+    let cookie = open_session(&mut conn, &state, email.as_str()).await?;
+    metrics::counter!("host_signins_total", "via" => "lti").increment(1);
     Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", next.unwrap_or_else(|| "/backpack".into())))
+        .insert_header(("Location", "/backpack"))
         .cookie(cookie)
         .finish())
 }

@@ -27,6 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(blockcerts::certificate)
         .service(backpack::signin_form)
         .service(backpack::signin_request)
+        // Before `/signin/{token}`, which would otherwise take "lti" for a token.
+        .service(backpack::signin_lti)
         .service(backpack::signin_confirm)
         .service(backpack::signin_complete)
         .service(backpack::signout)
@@ -72,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         blockcerts::revocation_list,
         backpack::signin_form,
         backpack::signin_request,
+        backpack::signin_lti,
         backpack::signin_confirm,
         backpack::signin_complete,
         backpack::signout,

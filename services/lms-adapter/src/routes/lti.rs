@@ -398,7 +398,7 @@ pub async fn launch_post(
         state.relay.wake();
     }
     match launch.message_type {
-        MessageType::ResourceLink => resource_link_page(&mut conn, platform.id, &launch, lang).await,
+        MessageType::ResourceLink => resource_link_page(&state, &mut conn, platform.id, &launch, lang).await,
         MessageType::DeepLinking => deep_link_page(&state, &mut conn, &platform, &launch, lang).await,
     }
 }
@@ -505,6 +505,7 @@ pub struct Words {
     pub place: &'static str,
     pub my_badges_link: &'static str,
     pub place_button: &'static str,
+    pub open_backpack: &'static str,
 }
 
 const EN: Words = Words {
@@ -520,6 +521,7 @@ const EN: Words = Words {
     place: "Place a badge link in this course",
     my_badges_link: "“My badges” — each learner sees their own badges and progress",
     place_button: "Place",
+    open_backpack: "Open my backpack (share, download, collections)",
 };
 
 const JA: Words = Words {
@@ -535,6 +537,7 @@ const JA: Words = Words {
     place: "このコースにバッジへのリンクを配置",
     my_badges_link: "「わたしのバッジ」— 学習者ごとに自分のバッジと進捗を表示",
     place_button: "配置する",
+    open_backpack: "バックパックを開く（共有・ダウンロード・コレクション）",
 };
 
 fn words(lang: &str) -> &'static Words {
@@ -562,6 +565,7 @@ struct ProgressLine {
 struct LaunchPage<'a> {
     lang: &'a str,
     t: &'a Words,
+    backpack_url: Option<String>,
     learner_name: Option<String>,
     course_title: Option<String>,
     badges: Vec<BadgeLine>,
@@ -589,6 +593,7 @@ fn course_ids(launch: &Launch) -> Vec<String> {
 }
 
 async fn resource_link_page(
+    state: &AppState,
     conn: &mut AsyncPgConnection,
     platform_id: Uuid,
     launch: &Launch,
@@ -688,9 +693,29 @@ async fn resource_link_page(
             });
         }
     }
+    // The learner's backpack, one click away: a hand-off host accepts once,
+    // within two minutes, signed with the tool's key.
+    let backpack_url = match &email {
+        Some(e) => {
+            let key = state.tool_keys.active(conn).await?;
+            let now = Utc::now().timestamp();
+            let token = key
+                .signer
+                .sign_jws(
+                    Some(&key.kid),
+                    Some("JWT"),
+                    &json!({"iss": state.public_url, "aud": state.host_url, "sub": e.as_str(),
+                            "iat": now, "exp": now + 120, "jti": Uuid::new_v4().to_string()}),
+                )
+                .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+            Some(format!("{}/signin/lti?token={token}", state.host_url))
+        }
+        None => None,
+    };
     let page = LaunchPage {
         lang,
         t,
+        backpack_url,
         learner_name: launch.name.clone().or_else(|| email.map(|e| e.to_string())),
         course_title: launch.context.as_ref().and_then(|c| c.title.clone()),
         badges,
