@@ -23,6 +23,15 @@ pub struct Config {
     /// Time limit for each call to host or the verifier.
     #[serde(default = "default_upstream_timeout_ms")]
     pub upstream_timeout_ms: u64,
+    /// A TrueType/OpenType font with Japanese glyphs for printable
+    /// certificates (`AKASHI_DISPLAY_CERTIFICATE_FONT`).
+    #[serde(default = "default_certificate_font")]
+    pub certificate_font: String,
+}
+
+fn default_certificate_font() -> String {
+    // Debian's fonts-ipafont-gothic.
+    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf".into()
 }
 
 /// Where mail goes out.

@@ -3,6 +3,7 @@
 //! reads their documents from host over public HTTP, and asks the verifier
 //! for their live status, as any outside viewer would.
 
+pub mod certificate;
 pub mod config;
 pub mod consumers;
 pub mod db;

@@ -9,6 +9,9 @@ use akashi_runtime::ServiceContext;
 use secrecy::SecretString;
 
 use crate::config::Config;
+use std::sync::Arc;
+
+use crate::certificate::CertificateFont;
 use crate::{consumers, db, routes};
 
 /// What handlers and consumers share.
@@ -22,6 +25,9 @@ pub struct AppState {
     pub public_base: String,
     /// Whether earners are sent e-mail (`mail` is configured).
     pub mail_enabled: bool,
+    /// The certificate font's path, and the font once loaded.
+    pub certificate_font_path: String,
+    pub certificate_font: Arc<tokio::sync::OnceCell<Arc<CertificateFont>>>,
 }
 
 /// Runs display until a stop signal.
@@ -47,6 +53,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         verifier_api_key: config.verifier_api_key.clone(),
         public_base: urls.display.trim_end_matches('/').to_string(),
         mail_enabled: config.mail.is_some(),
+        certificate_font_path: config.certificate_font.clone(),
+        certificate_font: Arc::new(tokio::sync::OnceCell::new()),
     };
     if let Some(mail) = &config.mail {
         let mailer = crate::mailer::Mailer::new(state.clone(), mail)?;

@@ -10,7 +10,9 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use utoipa::IntoParams;
+
 use uuid::Uuid;
 
 use crate::db::{known_awards, known_blockcerts};
@@ -388,4 +390,157 @@ mod tests {
         assert_eq!(pairs["certUrl"], "http://d/badges/1");
         assert_eq!(pairs["certId"], "1");
     }
+}
+
+/// The printable certificate (PDF, A4 landscape) in the page's language,
+/// with a QR code to the verification page. 410 for a revoked badge: a
+/// certificate is not printed for what no longer holds.
+#[utoipa::path(
+    params(PageQuery),
+    responses(
+        (status = 200, content_type = "application/pdf"),
+        (status = 404), (status = 410, description = "revoked"),
+        (status = 503, description = "no certificate font is installed"),
+    ),
+)]
+#[get("/badges/{id}/certificate.pdf")]
+pub async fn certificate_pdf(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+    request_id: RequestId,
+) -> Result<HttpResponse, ApiError> {
+    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
+    let id = path.into_inner();
+    let award = known_award(&state, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such badge".into()))?;
+    if award.revocation_reason.is_some() {
+        return Err(ApiError::Gone(
+            "this badge was revoked: no certificate is issued for it".into(),
+        ));
+    }
+    let font = state
+        .certificate_font
+        .get_or_try_init(|| async {
+            let path = state.certificate_font_path.clone();
+            tokio::task::spawn_blocking(move || crate::certificate::CertificateFont::load(&path).map(Arc::new))
+                .await
+                .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
+                .map_err(|e| {
+                    tracing::error!("certificates unavailable: {e}");
+                    ApiError::Unavailable(format!("certificate_font: {e}"))
+                })
+        })
+        .await?
+        .clone();
+    let badge = match &award.badge_class_url {
+        Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let issuer = match badge["issuer"].as_str() {
+        Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let recipient: Option<Option<String>> = {
+        let mut conn = akashi_db::conn(&state.pool).await?;
+        known_awards::table
+            .find(id)
+            .select(known_awards::recipient_name)
+            .first(&mut conn)
+            .await
+            .optional()?
+    };
+    let date = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
+    let expires = fetch_json(&state, &request_id, &award.assertion_url)
+        .await
+        .and_then(|a| a["expires"].as_str().map(str::to_owned))
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(&e).ok())
+        .map(|e| date(e.with_timezone(&chrono::Utc)));
+    let data = crate::certificate::CertificateData {
+        japanese: lang == Lang::Ja,
+        recipient: recipient.flatten(),
+        badge_name: badge["name"].as_str().unwrap_or("Badge").to_string(),
+        description: badge["description"].as_str().unwrap_or_default().to_string(),
+        issuer_name: issuer["name"].as_str().unwrap_or_default().to_string(),
+        issued_on: award.issued_on.map(date).unwrap_or_default(),
+        expires,
+        verify_url: format!("{}/badges/{id}?lang={}", state.public_base, lang.tag()),
+        award_id: id.to_string(),
+    };
+    let pdf = tokio::task::spawn_blocking(move || crate::certificate::render(&data, &font))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"certificate-{id}-{}.pdf\"", lang.tag()),
+        ))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(pdf))
+}
+
+#[derive(Template)]
+#[template(path = "embed.html")]
+struct EmbedCard<'a> {
+    lang: &'a str,
+    name: String,
+    issuer_name: String,
+    issued_on: Option<String>,
+    image_url: String,
+    page_url: String,
+    revoked: bool,
+    revoked_text: &'a str,
+}
+
+/// A small badge card for other sites to embed in an `<iframe>` (the badge
+/// page shows the snippet); it links to the badge page, where the badge is
+/// verified live.
+#[utoipa::path(params(PageQuery), responses((status = 200, content_type = "text/html"), (status = 404)))]
+#[get("/badges/{id}/embed")]
+pub async fn embed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+    request_id: RequestId,
+) -> Result<HttpResponse, ApiError> {
+    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
+    let id = path.into_inner();
+    let award = known_award(&state, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such badge".into()))?;
+    let badge = match &award.badge_class_url {
+        Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let issuer = match badge["issuer"].as_str() {
+        Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let card = EmbedCard {
+        lang: lang.tag(),
+        name: badge["name"].as_str().unwrap_or("Badge").to_string(),
+        issuer_name: issuer["name"].as_str().unwrap_or_default().to_string(),
+        issued_on: award.issued_on.map(|t| t.format("%Y-%m-%d").to_string()),
+        image_url: badge["image"].as_str().unwrap_or_default().to_string(),
+        page_url: format!("{}/badges/{id}?lang={}", state.public_base, lang.tag()),
+        revoked: award.revocation_reason.is_some(),
+        revoked_text: if lang == Lang::Ja {
+            "取り消し済み"
+        } else {
+            "revoked"
+        },
+    };
+    // Made to be framed by other sites: no frame restriction, short cache.
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header(("Content-Security-Policy", "frame-ancestors *"))
+        .body(card.render().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?))
 }

@@ -12,6 +12,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(badge_page::badge_page)
         .service(badge_page::verification_report)
         .service(badge_page::blockcerts_download)
+        .service(badge_page::certificate_pdf)
+        .service(badge_page::embed)
         .service(baked::baked_png)
         .service(baked::baked_svg)
         .service(verify_page::verify_form)
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         badge_page::badge_page,
         badge_page::verification_report,
         badge_page::blockcerts_download,
+        badge_page::certificate_pdf,
+        badge_page::embed,
         baked::baked_png,
         baked::baked_svg,
         verify_page::verify_form,

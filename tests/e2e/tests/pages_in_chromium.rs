@@ -1,0 +1,183 @@
+//! Pages as people see them, in real headless Chromium (Debian `chromium`):
+//! the badge page in Japanese and English (screenshots kept beside the
+//! test logs, the rendered DOM checked for its language and Open Graph
+//! tags), the embeddable card, and the printable certificate rendered to
+//! PNG by `pdftoppm` and read back by `pdftotext`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use akashi_e2e::{Service, Stack, bin_dir};
+use reqwest::Method;
+use serde_json::json;
+
+fn chromium(args: &[&str], profile: &Path) -> anyhow::Result<std::process::Output> {
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .map_err(|e| anyhow::anyhow!("chromium (apt-get install chromium): {e}"))?;
+    Ok(output)
+}
+
+/// The width and height in a PNG's IHDR.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    (w, h)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badge_pages_and_certificates_render_in_japanese_and_english() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    stack.seed().await?;
+    let email = "hinata@example.ac.jp";
+    assert_eq!(
+        stack
+            .post_completion(&Stack::completion("evt-pages-1", email, "DEMO-101"))
+            .await?
+            .status(),
+        202
+    );
+    let award = stack
+        .wait_for_awards(email, 1, Duration::from_secs(20))
+        .await?
+        .remove(0);
+    let id = award["award_id"].as_str().unwrap().to_string();
+    let page = award["badge_page"].as_str().unwrap().to_string();
+    stack.wait_for_status(&page, 200, Duration::from_secs(20)).await?;
+    let out: PathBuf = bin_dir().join("e2e-logs").join(&stack.id).join("pages");
+    std::fs::create_dir_all(&out)?;
+    let profile = tempdir("chromium-profile")?;
+
+    for (lang, words) in [
+        ("ja", "検証済み：このバッジは有効です"),
+        ("en", "Verified: this badge is valid"),
+    ] {
+        let url = format!("{page}?lang={lang}");
+        let shot = out.join(format!("badge-{lang}.png"));
+        let o = chromium(
+            &[
+                "--window-size=1200,1400",
+                &format!("--screenshot={}", shot.display()),
+                &url,
+            ],
+            &profile,
+        )?;
+        anyhow::ensure!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(png_size(&std::fs::read(&shot)?), (1200, 1400), "{lang}");
+        let dom = String::from_utf8(chromium(&["--dump-dom", &url], &profile)?.stdout)?;
+        assert!(
+            dom.contains(&format!("<html lang=\"{lang}\"")),
+            "{lang}: {}",
+            &dom[..dom.len().min(300)]
+        );
+        assert!(
+            dom.contains("property=\"og:title\"") && dom.contains("property=\"og:image\""),
+            "Open Graph tags"
+        );
+        assert!(
+            dom.contains("id=\"certificate\""),
+            "a certificate link on a valid badge"
+        );
+        assert!(
+            dom.contains(words),
+            "{lang}: the status in the page's language, checked live"
+        );
+    }
+
+    // The card other sites embed.
+    let card = stack.http.get(format!("{page}/embed?lang=ja")).send().await?;
+    assert_eq!(card.status(), 200);
+    assert!(
+        card.headers()
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()?
+            .contains("frame-ancestors *")
+    );
+    let shot = out.join("embed-ja.png");
+    chromium(
+        &[
+            "--window-size=480,300",
+            &format!("--screenshot={}", shot.display()),
+            &format!("{page}/embed?lang=ja"),
+        ],
+        &profile,
+    )?;
+    assert!(shot.exists());
+
+    // The certificate, in both languages: A4 landscape, the words readable.
+    for (lang, title) in [("ja", "修了証"), ("en", "Certificate of Achievement")] {
+        let pdf = stack
+            .http
+            .get(format!("{page}/certificate.pdf?lang={lang}"))
+            .send()
+            .await?;
+        assert_eq!(pdf.status(), 200, "{lang}");
+        assert_eq!(pdf.headers().get("content-type").unwrap(), "application/pdf");
+        let bytes = pdf.bytes().await?;
+        assert!(bytes.starts_with(b"%PDF-"));
+        assert!(bytes.len() < 400_000, "the font is subset: {} bytes", bytes.len());
+        let file = out.join(format!("certificate-{lang}.pdf"));
+        std::fs::write(&file, &bytes)?;
+        let png_base = out.join(format!("certificate-{lang}"));
+        let status = Command::new("pdftoppm")
+            .args(["-png", "-r", "60", "-singlefile"])
+            .arg(&file)
+            .arg(&png_base)
+            .status()
+            .map_err(|e| anyhow::anyhow!("pdftoppm (apt-get install poppler-utils): {e}"))?;
+        assert!(status.success());
+        let (w, h) = png_size(&std::fs::read(png_base.with_extension("png"))?);
+        let ratio = w as f64 / h as f64;
+        assert!((ratio - 297.0 / 210.0).abs() < 0.02, "A4 landscape: {w}×{h}");
+        let text = String::from_utf8(Command::new("pdftotext").arg(&file).arg("-").output()?.stdout)?;
+        assert!(text.contains(title), "{lang}: {text}");
+        assert!(text.contains(&id), "the award id is printed: {text}");
+        assert!(
+            text.contains(&format!("{page}?lang={lang}")),
+            "the verification URL: {text}"
+        );
+    }
+
+    // A revoked badge gets no certificate.
+    let r = stack
+        .admin(
+            Method::POST,
+            format!("{}/admin/awards/{id}/revoke", stack.url(Service::Issuer)),
+        )
+        .json(&json!({"reason": "issued in error"}))
+        .send()
+        .await?;
+    assert!(r.status().is_success(), "{}", r.text().await?);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = stack.http.get(format!("{page}/certificate.pdf")).send().await?.status();
+        if status == 410 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+fn tempdir(name: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("akashi-{name}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
