@@ -22,8 +22,11 @@ pub struct AppState {
     pub relay: akashi_bus::Relay,
     /// The lms-adapter's public base URL (its LTI key signs hand-offs).
     pub lms_adapter_base: String,
-    /// Outgoing HTTP (the lms-adapter's JWKS).
+    /// Outgoing HTTP (the lms-adapter's JWKS, the verifier).
     pub http: reqwest::Client,
+    /// How host reaches the verifier (imports), and the key it calls with.
+    pub verifier_base: String,
+    pub verifier_api_key: Option<secrecy::SecretString>,
 }
 
 /// Runs host until a stop signal.
@@ -36,8 +39,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         relay: ctx.relay.clone(),
         lms_adapter_base: config.common.public_urls.lms_adapter.trim_end_matches('/').to_string(),
         http: reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(15))
             .build()?,
+        verifier_base: config
+            .verifier_internal_url
+            .clone()
+            .unwrap_or_else(|| config.common.public_urls.verifier.clone())
+            .trim_end_matches('/')
+            .to_string(),
+        verifier_api_key: config.verifier_api_key.clone(),
     };
     let s = state.clone();
     ctx.consume(IssuerPublished::ROUTING_KEY, move |m| {

@@ -136,9 +136,83 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
         .and_then(|v| v["id"].as_str().map(str::to_owned))
         .unwrap_or(baked);
     assert_eq!(baked_id, format!("{host}/ob2/assertions/{award_id}"));
+    let png_for_import = png.clone();
     let verdict =
         tokio::task::spawn_blocking(move || ob2_validator_on_image(&png, "png", Some("sora@example.ac.jp"))).await??;
     assert_eq!(verdict["valid"], true, "1EdTech validator: {verdict:#}");
+
+    // ---- Imports are verified first, and must be the earner's own.
+    let import = |body: serde_json::Value| {
+        http.post(format!("{host}/backpack/api/import"))
+            .header("Cookie", &session)
+            .json(&body)
+            .send()
+    };
+    let hosted_url = format!("{host}/ob2/assertions/{award_id}");
+    let r = import(json!({"url": hosted_url})).await?;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.json::<Value>().await?["format"], "ob2-hosted");
+    assert_eq!(import(json!({"url": hosted_url})).await?.status(), 200, "already there");
+    assert_eq!(
+        stack
+            .post_completion(&Stack::completion("evt-earner-2", "kai@example.ac.jp", "DEMO-101"))
+            .await?
+            .status(),
+        202
+    );
+    let other = stack
+        .wait_for_awards("kai@example.ac.jp", 1, Duration::from_secs(20))
+        .await?
+        .remove(0);
+    let other_url = format!("{host}/ob2/assertions/{}", other["award_id"].as_str().unwrap());
+    stack.wait_for_status(&other_url, 200, Duration::from_secs(20)).await?;
+    let r = import(json!({"url": other_url})).await?;
+    assert_eq!(r.status(), 422);
+    let refusal: Value = r.json().await?;
+    assert_eq!(refusal["error"]["code"], "import_not_yours", "{refusal}");
+    assert_eq!(refusal["report"]["recipient"]["matched"], false);
+    let vcjwt = stack
+        .http
+        .get(award["formats"]["ob3_vcjwt"].as_str().unwrap())
+        .header("Accept", "application/jwt")
+        .send()
+        .await?
+        .text()
+        .await?;
+    let mut parts: Vec<String> = vcjwt.split('.').map(str::to_owned).collect();
+    let mut claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&parts[1])?)?;
+    claims["name"] = json!("Forged name");
+    parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
+    let r = import(json!({"jwt": parts.join(".")})).await?;
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await?["error"]["code"], "import_not_valid");
+    let r = import(json!({"jwt": vcjwt})).await?;
+    assert_eq!(r.status(), 201, "the genuine VC-JWT");
+    let upload = reqwest::multipart::Form::new().part(
+        "image",
+        reqwest::multipart::Part::bytes(png_for_import.clone())
+            .file_name("badge.png")
+            .mime_str("image/png")?,
+    );
+    let r = http
+        .post(format!("{host}/backpack/api/import"))
+        .header("Cookie", &session)
+        .multipart(upload)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200, "the baked PNG is the hosted badge imported above");
+    let page = http
+        .get(format!("{host}/backpack"))
+        .header("Cookie", &session)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        page.contains("ob2-hosted") && page.contains("ob3-vcjwt"),
+        "imports listed: {page}"
+    );
 
     // ---- Sharing: the profile and a collection are public only when made so.
     let slug = page
@@ -383,14 +457,16 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await?["imsx_codeMajor"], "failure");
 
-    // Page 2 of size 1: the posted credential; page 1: Akashi's VC-JWT.
+    // Page 2 of size 2: the posted credential; page 1: the VC-JWTs.
     let r = http
-        .get(format!("{api}/credentials?limit=1&offset=1"))
+        .get(format!("{api}/credentials?limit=2&offset=2"))
         .bearer_auth(&access)
         .send()
         .await?;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers().get("X-Total-Count").unwrap(), "2");
+    // Akashi's credential, the imported VC-JWT (an OB 3.0 credential too;
+    // the imported OB 2.0 badge is not) and the posted one.
+    assert_eq!(r.headers().get("X-Total-Count").unwrap(), "3");
     let links = r.headers().get("Link").unwrap().to_str()?.to_string();
     assert!(
         links.contains("rel=\"prev\"") && !links.contains("rel=\"next\""),
@@ -399,7 +475,7 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
     let page2: Value = r.json().await?;
     assert_eq!(page2["credential"][0]["id"], outside["id"]);
     let page1: Value = http
-        .get(format!("{api}/credentials?limit=1&offset=0"))
+        .get(format!("{api}/credentials?limit=2&offset=0"))
         .bearer_auth(&access)
         .send()
         .await?

@@ -51,13 +51,20 @@ CREATE TABLE collection_items (
 );
 
 -- Credentials earners (or apps acting for them through the OB 3.0 API)
--- put in their backpack, beside those Akashi issued them.
+-- put in their backpack, beside those Akashi issued them. `format` is the
+-- verifier's name for it (`ob2-hosted`, `ob3-vcjwt`, `blockcerts`, …) for an
+-- import, which is verified before it is stored; `ob3` for what an app
+-- posted through the OB 3.0 API, kept as posted.
 CREATE TABLE earner_credentials (
     id UUID PRIMARY KEY,
     earner_id UUID NOT NULL REFERENCES earners (id) ON DELETE CASCADE,
     credential_id TEXT NOT NULL,
+    format TEXT NOT NULL DEFAULT 'ob3',
     compact_jws TEXT,
     credential JSONB,
+    source_url TEXT,
+    summary JSONB,
+    verified_at TIMESTAMPTZ,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (earner_id, credential_id)

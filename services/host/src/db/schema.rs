@@ -139,8 +139,12 @@ diesel::table! {
         id -> Uuid,
         earner_id -> Uuid,
         credential_id -> Text,
+        format -> Text,
         compact_jws -> Nullable<Text>,
         credential -> Nullable<Jsonb>,
+        source_url -> Nullable<Text>,
+        summary -> Nullable<Jsonb>,
+        verified_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }

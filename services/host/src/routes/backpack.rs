@@ -437,7 +437,8 @@ struct BackpackPage<'a> {
     profile_url: String,
     badges: Vec<BadgeLine>,
     collections: Vec<(String, String, bool)>,
-    imported: i64,
+    /// Badges brought in from elsewhere: (name, issuer, format).
+    imported: Vec<(String, String, String)>,
 }
 
 async fn signed_in(conn: &mut AsyncPgConnection, req: &HttpRequest) -> Result<Result<Earner, HttpResponse>, ApiError> {
@@ -468,11 +469,39 @@ pub async fn backpack(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
         .select((collections::name, collections::slug, collections::public))
         .load(&mut conn)
         .await?;
-    let imported: i64 = earner_credentials::table
+    let rows: Vec<(String, Option<Value>, Option<Value>)> = earner_credentials::table
         .filter(earner_credentials::earner_id.eq(earner.id))
-        .count()
-        .get_result(&mut conn)
+        .order(earner_credentials::created_at)
+        .select((
+            earner_credentials::format,
+            earner_credentials::summary,
+            earner_credentials::credential,
+        ))
+        .load(&mut conn)
         .await?;
+    let imported = rows
+        .into_iter()
+        .map(|(format, summary, credential)| {
+            let pick = |key: &str| {
+                summary
+                    .as_ref()
+                    .and_then(|s| s[key].as_str())
+                    .or_else(|| credential.as_ref().and_then(|c| c[key].as_str()))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let issuer = summary
+                .as_ref()
+                .and_then(|s| s["issuer"].as_str().map(str::to_owned))
+                .or_else(|| {
+                    credential
+                        .as_ref()
+                        .and_then(|c| c["issuer"]["name"].as_str().map(str::to_owned))
+                })
+                .unwrap_or_default();
+            (pick("name"), issuer, format)
+        })
+        .collect();
     Ok(html(render(&BackpackPage {
         lang,
         profile_url: format!("/earners/{}", earner.profile_slug),

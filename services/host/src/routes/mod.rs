@@ -3,6 +3,7 @@
 
 pub mod backpack;
 pub mod blockcerts;
+pub mod import;
 pub mod ob2;
 pub mod ob3_api;
 
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(backpack::visibility_json)
         .service(backpack::profile_form)
         .service(backpack::create_collection)
+        .service(import::import)
         .service(backpack::collection_page)
         .service(backpack::profile_page)
         .service(ob3_api::discovery)
@@ -84,6 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         backpack::visibility_json,
         backpack::profile_form,
         backpack::create_collection,
+        import::import,
         backpack::collection_page,
         backpack::profile_page,
         ob3_api::discovery,

@@ -708,7 +708,9 @@ pub async fn get_credentials(
         .filter(
             earner_credentials::earner_id
                 .eq(earner.id)
-                .and(earner_credentials::updated_at.ge(since)),
+                .and(earner_credentials::updated_at.ge(since))
+                // OB 3.0 credentials only (an imported OB 2.0 badge is not one).
+                .and(earner_credentials::format.like("ob3%")),
         )
         .order((earner_credentials::created_at, earner_credentials::id))
         .select((
