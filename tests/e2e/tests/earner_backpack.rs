@@ -24,6 +24,54 @@ fn cookie_of(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Registers an app, has the signed-in earner approve it (PKCE) and
+/// returns its access token.
+async fn app_token(http: &reqwest::Client, host: &str, session: &str, scopes: &str) -> anyhow::Result<String> {
+    let redirect = "http://127.0.0.1:9/callback";
+    let client: Value = http
+        .post(format!("{host}/ims/ob/v3p0/register"))
+        .json(&json!({"client_name": "Moodle backpack export", "redirect_uris": [redirect], "scope": scopes}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let client_id = client["client_id"].as_str().expect("registered").to_string();
+    let verifier = "another-verifier-of-sufficient-length-0123456789";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let form = [
+        ("response_type", "code"),
+        ("client_id", client_id.as_str()),
+        ("redirect_uri", redirect),
+        ("scope", scopes),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("decision", "approve"),
+    ];
+    let r = http
+        .post(format!("{host}/ims/ob/v3p0/authorize"))
+        .form(&form)
+        .header("Cookie", session)
+        .send()
+        .await?;
+    let code = query_of(r.headers().get("location").unwrap().to_str()?, "code").expect("a code");
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{client_id}:{}", client["client_secret"].as_str().unwrap()));
+    let tokens: Value = http
+        .post(format!("{host}/ims/ob/v3p0/token"))
+        .header("Authorization", format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(tokens["access_token"].as_str().expect("a token").to_string())
+}
+
 fn query_of(location: &str, key: &str) -> Option<String> {
     url::Url::parse(location)
         .ok()?
@@ -510,5 +558,70 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
         .send()
         .await?;
     assert_eq!(again.status(), 400);
+    // ---- Badge Connect (OB 2.1), as Moodle exports badges to a backpack.
+    let manifest: Value = http
+        .get(format!("{host}/.well-known/badgeconnect.json"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let api2 = manifest["badgeConnectAPI"][0]["apiBase"].as_str().unwrap().to_string();
+    let scopes2 = manifest["badgeConnectAPI"][0]["scopesOffered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let token2 = app_token(&http, &host, &session, &scopes2).await?;
+    let kai_assertion: Value = stack.http.get(&other_url).send().await?.json().await?;
+    let r = http
+        .post(format!("{api2}/assertions"))
+        .bearer_auth(&token2)
+        .json(&json!({"assertion": kai_assertion}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 400, "another learner's badge is refused");
+    let own: Value = stack.http.get(&hosted_url).send().await?.json().await?;
+    let r = http
+        .post(format!("{api2}/assertions"))
+        .bearer_auth(&token2)
+        .json(&json!({"assertion": own}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await?["status"]["statusCode"], 200);
+    let listed: Value = http
+        .get(format!("{api2}/assertions"))
+        .bearer_auth(&token2)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(listed["status"]["statusCode"], 200);
+    let ids: Vec<&str> = listed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert!(ids.contains(&hosted_url.as_str()), "{listed}");
+    let profile2: Value = http
+        .get(format!("{api2}/profile"))
+        .bearer_auth(&token2)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(profile2["results"][0]["email"], email);
+    assert_eq!(
+        http.get(format!("{api2}/assertions"))
+            .bearer_auth(&access)
+            .send()
+            .await?
+            .status(),
+        403,
+        "an OB 3.0 token has no OB 2.1 scope"
+    );
     Ok(())
 }

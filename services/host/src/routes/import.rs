@@ -15,13 +15,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::db::schema::earner_credentials;
-use crate::earner;
+use crate::earner::{self, Earner};
 use crate::startup::AppState;
 
 const MAX_IMPORT: usize = 2 * 1024 * 1024;
 
 /// What was sent, as the verifier takes it.
-enum Input {
+pub enum Input {
     Json(Value),
     Image(Vec<u8>, String),
 }
@@ -91,6 +91,35 @@ pub async fn import(
         }
         Input::Json(value)
     };
+    Ok(match verify_and_store(&state, &earner, &input, None).await? {
+        Imported::Refused(response) => response,
+        Imported::Stored { existed, answer } => {
+            if existed {
+                HttpResponse::Ok().json(answer)
+            } else {
+                HttpResponse::Created().json(answer)
+            }
+        }
+    })
+}
+
+/// The outcome of an import.
+pub enum Imported {
+    /// Not stored: the 422 answer, with the verifier's report.
+    Refused(HttpResponse),
+    /// Stored (or refreshed, when `existed`).
+    Stored { existed: bool, answer: Value },
+}
+
+/// Verifies `input` as issued to `earner` and stores it in their backpack.
+/// `keep` is the document to keep when it is not what was verified (an
+/// assertion posted whole but verified at its hosted URL).
+pub async fn verify_and_store(
+    state: &AppState,
+    earner: &Earner,
+    input: &Input,
+    keep: Option<Value>,
+) -> Result<Imported, ApiError> {
     // The verifier, as a third party, with the earner's address to match.
     let mut request = state.http.post(format!("{}/verify", state.verifier_base));
     if let Some(key) = &state.verifier_api_key {
@@ -124,11 +153,11 @@ pub async fn import(
         .await
         .map_err(|e| ApiError::Unavailable(format!("the verifier's answer: {e}")))?;
     if !status.is_success() {
-        return Ok(refused(
+        return Ok(Imported::Refused(refused(
             "import_unreadable",
             "the verifier could not read this badge",
             Some(report),
-        ));
+        )));
     }
     // The verifier counts a recipient mismatch as invalid; say which it is.
     let recipient_failed = report["checks"].as_array().is_some_and(|checks| {
@@ -137,26 +166,26 @@ pub async fn import(
             .any(|c| c["id"] == "recipient" && c["outcome"] == "failed")
     });
     if recipient_failed {
-        return Ok(refused(
+        return Ok(Imported::Refused(refused(
             "import_not_yours",
             "the badge was not issued to the address you signed in with",
             Some(report),
-        ));
+        )));
     }
     if report["status"] != "valid" {
         let verdict = report["status"].as_str().unwrap_or("unknown").to_string();
-        return Ok(refused(
+        return Ok(Imported::Refused(refused(
             "import_not_valid",
             &format!("the badge did not verify: {verdict}"),
             Some(report),
-        ));
+        )));
     }
     if report["recipient"]["matched"] != true {
-        return Ok(refused(
+        return Ok(Imported::Refused(refused(
             "import_not_yours",
             "the badge could not be matched to the address you signed in with",
             Some(report),
-        ));
+        )));
     }
     let format = report["format"].as_str().unwrap_or("unknown").to_string();
     let (credential, compact_jws, source_url) = match &input {
@@ -167,6 +196,7 @@ pub async fn import(
         ),
         Input::Image(..) => (None, None, None),
     };
+    let credential = keep.or(credential);
     let credential_id = report["credential_id"]
         .as_str()
         .map(str::to_owned)
@@ -205,6 +235,11 @@ pub async fn import(
         .do_update()
         .set((
             earner_credentials::format.eq(&format),
+            earner_credentials::credential.eq(
+                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>>(
+                    "COALESCE(excluded.credential, earner_credentials.credential)",
+                ),
+            ),
             earner_credentials::summary.eq(&summary),
             earner_credentials::verified_at.eq(diesel::dsl::now),
             earner_credentials::updated_at.eq(diesel::dsl::now),
@@ -212,10 +247,8 @@ pub async fn import(
         .execute(&mut conn)
         .await?;
     metrics::counter!("host_imports_total", "format" => format.clone()).increment(1);
-    let answer = json!({"credential_id": credential_id, "format": format, "summary": summary});
-    Ok(if existed > 0 {
-        HttpResponse::Ok().json(answer)
-    } else {
-        HttpResponse::Created().json(answer)
+    Ok(Imported::Stored {
+        existed: existed > 0,
+        answer: json!({"credential_id": credential_id, "format": format, "summary": summary}),
     })
 }

@@ -2,6 +2,7 @@
 //! backpacks, and the 1EdTech OB 3.0 API.
 
 pub mod backpack;
+pub mod badge_connect;
 pub mod blockcerts;
 pub mod import;
 pub mod ob2;
@@ -50,7 +51,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(ob3_api::get_credentials)
         .service(ob3_api::post_credential)
         .service(ob3_api::get_profile)
-        .service(ob3_api::put_profile);
+        .service(ob3_api::put_profile)
+        .service(badge_connect::manifest)
+        .service(badge_connect::get_assertions)
+        .service(badge_connect::post_assertion)
+        .service(badge_connect::get_profile)
+        .service(badge_connect::post_profile);
 }
 
 #[derive(OpenApi)]
@@ -98,6 +104,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ob3_api::post_credential,
         ob3_api::get_profile,
         ob3_api::put_profile,
+        badge_connect::manifest,
+        badge_connect::get_assertions,
+        badge_connect::post_assertion,
+        badge_connect::get_profile,
+        badge_connect::post_profile,
     ),
     components(schemas(
         backpack::BackpackBadge,

@@ -36,6 +36,17 @@ pub const SCOPES: [&str; 4] = [
     "https://purl.imsglobal.org/spec/ob/v3p0/scope/profile.readonly",
     "https://purl.imsglobal.org/spec/ob/v3p0/scope/profile.update",
 ];
+/// The Badge Connect (OB 2.1) scopes, granted by the same OAuth server.
+pub const V2P1_SCOPES: [&str; 4] = [
+    "https://purl.imsglobal.org/spec/ob/v2p1/scope/assertion.readonly",
+    "https://purl.imsglobal.org/spec/ob/v2p1/scope/assertion.create",
+    "https://purl.imsglobal.org/spec/ob/v2p1/scope/profile.readonly",
+    "https://purl.imsglobal.org/spec/ob/v2p1/scope/profile.update",
+];
+
+fn known_scope(scope: &str) -> bool {
+    SCOPES.contains(&scope) || V2P1_SCOPES.contains(&scope)
+}
 const ACCESS_MINUTES: i64 = 60;
 const REFRESH_DAYS: i64 = 30;
 const CODE_MINUTES: i64 = 10;
@@ -146,8 +157,11 @@ pub async fn register(state: web::Data<AppState>, body: web::Json<Registration>)
         Some(s) => s.split_whitespace().map(str::to_owned).collect(),
         None => SCOPES.iter().map(|s| (*s).to_string()).collect(),
     };
-    if scopes.is_empty() || scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
-        return bad("invalid_client_metadata", "scope: only the OB 3.0 scopes");
+    if scopes.is_empty() || scopes.iter().any(|s| !known_scope(s)) {
+        return bad(
+            "invalid_client_metadata",
+            "scope: only the OB 3.0 and Badge Connect scopes",
+        );
     }
     if body
         .token_endpoint_auth_method
@@ -599,7 +613,11 @@ pub async fn token_endpoint(
 }
 
 /// The earner a bearer token acts for, if it carries `scope`.
-async fn bearer(state: &AppState, req: &HttpRequest, scope: &str) -> Result<Result<Earner, HttpResponse>, ApiError> {
+pub(crate) async fn bearer(
+    state: &AppState,
+    req: &HttpRequest,
+    scope: &str,
+) -> Result<Result<Earner, HttpResponse>, ApiError> {
     use actix_web::http::StatusCode;
     let Some(token) = req
         .headers()
