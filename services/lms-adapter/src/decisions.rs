@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::db::models::{EventRow, RuleRow};
 use crate::db::schema::{award_decisions, learner_identities, lms_events, rules};
 use crate::domain::completion::{CompletionEvent, CourseId, EventKind, Grade, Learner, Progress};
-use crate::domain::rules::{idempotency_key, matching};
+use crate::domain::rules::{explain, idempotency_key};
 
 /// What became of one event.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -164,50 +164,100 @@ pub async fn decide(
         .load(conn)
         .await?;
     let mut requested = 0;
-    for rule in matching(&candidates, event) {
-        let key = idempotency_key(rule.id, &recipient.email, event.course_id.as_str());
-        let decided = diesel::insert_into(award_decisions::table)
-            .values((
-                award_decisions::id.eq(Uuid::now_v7()),
-                award_decisions::idempotency_key.eq(&key),
-                award_decisions::rule_id.eq(rule.id),
-                award_decisions::event_id.eq(event_id),
-                award_decisions::learner_email.eq(recipient.email.as_str()),
-                award_decisions::badge_class_id.eq(rule.badge_class_id),
-            ))
-            .on_conflict(award_decisions::idempotency_key)
-            .do_nothing()
-            .execute(conn)
-            .await?;
-        if decided == 0 {
-            continue; // this learner already earned this rule's badge
-        }
-        let request = IssueRequested {
-            idempotency_key: key,
-            issuer_id: rule.issuer_id,
-            badge_class_id: rule.badge_class_id,
-            recipient: recipient.clone(),
-            origin: AwardOrigin {
-                kind: "lms".into(),
-                source: Some(source.to_string()),
-                event_id: Some(event_id),
-                rule_id: Some(rule.id),
-                course_id: Some(event.course_id.as_str().to_string()),
-                supersedes: None,
-            },
-            completed_at: event.completed_at,
-            narrative: None,
-            evidence: vec![],
+    for rule in &candidates {
+        let Ok(held) = explain(rule, event) else { continue };
+        let decision = Decision {
+            rule,
+            event_id,
+            source,
+            event,
+            recipient,
+            held: &held,
+            decided_by: "event",
         };
-        outbox::enqueue(
-            conn,
-            &Envelope::new(crate::SERVICE, request, Some(correlation.to_string())),
-        )
-        .await
-        .map_err(ApiError::internal)?;
-        requested += 1;
+        if award(conn, &decision, correlation).await? {
+            requested += 1;
+        }
     }
     Ok(requested)
+}
+
+/// One award decision: a rule held for a learner because of an event.
+pub struct Decision<'a> {
+    pub rule: &'a RuleRow,
+    pub event_id: Uuid,
+    pub source: &'a str,
+    pub event: &'a CompletionEvent,
+    pub recipient: &'a Recipient,
+    /// The conditions that held, in words.
+    pub held: &'a [String],
+    /// `event` or `retroactive`.
+    pub decided_by: &'a str,
+}
+
+/// Records the decision (once per rule, learner and course) with its
+/// explanation, and its `issue.requested`. `false`: decided before.
+pub async fn award(conn: &mut AsyncPgConnection, d: &Decision<'_>, correlation: &str) -> Result<bool, ApiError> {
+    let key = idempotency_key(d.rule.id, &d.recipient.email, d.event.course_id.as_str());
+    let explanation = serde_json::json!({
+        "rule": {
+            "id": d.rule.id,
+            "course_id": d.rule.course_id,
+            "activity_id": d.rule.activity_id,
+            "min_grade": d.rule.min_grade,
+        },
+        "event": {
+            "id": d.event_id,
+            "source": d.source,
+            "external_id": d.event.external_id,
+            "kind": d.event.kind.as_str(),
+            "grade": d.event.grade.map(|g| g.value()),
+            "completed_at": d.event.completed_at,
+        },
+        "conditions_held": d.held,
+    });
+    let decided = diesel::insert_into(award_decisions::table)
+        .values((
+            award_decisions::id.eq(Uuid::now_v7()),
+            award_decisions::idempotency_key.eq(&key),
+            award_decisions::rule_id.eq(d.rule.id),
+            award_decisions::event_id.eq(d.event_id),
+            award_decisions::learner_email.eq(d.recipient.email.as_str()),
+            award_decisions::badge_class_id.eq(d.rule.badge_class_id),
+            award_decisions::explanation.eq(&explanation),
+            award_decisions::decided_by.eq(d.decided_by),
+        ))
+        .on_conflict(award_decisions::idempotency_key)
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    if decided == 0 {
+        return Ok(false); // this learner already earned this rule's badge
+    }
+    let request = IssueRequested {
+        idempotency_key: key,
+        issuer_id: d.rule.issuer_id,
+        badge_class_id: d.rule.badge_class_id,
+        recipient: d.recipient.clone(),
+        origin: AwardOrigin {
+            kind: "lms".into(),
+            source: Some(d.source.to_string()),
+            event_id: Some(d.event_id),
+            rule_id: Some(d.rule.id),
+            course_id: Some(d.event.course_id.as_str().to_string()),
+            supersedes: None,
+        },
+        completed_at: d.event.completed_at,
+        narrative: None,
+        evidence: vec![],
+    };
+    outbox::enqueue(
+        conn,
+        &Envelope::new(crate::SERVICE, request, Some(correlation.to_string())),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(true)
 }
 
 /// The e-mail (and name) the directory has for an LMS user.

@@ -15,7 +15,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const PG: &str = "postgres://postgres@127.0.0.1:5432";
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// The test suite's own virtual host (`./scripts/test` recreates it);
+/// `AKASHI_TEST_AMQP_URL` overrides it.
+fn amqp() -> String {
+    std::env::var("AKASHI_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/akashi-test".into())
+}
 
 struct Fixture {
     name: String,
@@ -32,7 +36,7 @@ impl Fixture {
             .try_init();
         let name = format!("busit_{}", &Uuid::new_v4().simple().to_string()[..10]);
         let pool = akashi_db::prepare(&format!("{PG}/{name}"), vec![&akashi_bus::MIGRATIONS], 4).await?;
-        let mut config = BusConfig::new(AMQP);
+        let mut config = BusConfig::new(&amqp());
         config.namespace = name.clone();
         config.max_deliveries = max_deliveries;
         config.retry_base_ms = 20;
@@ -130,7 +134,8 @@ impl Drop for Fixture {
                 return;
             };
             runtime.block_on(async move {
-                if let Ok(connection) = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default()).await
+                if let Ok(connection) =
+                    lapin::Connection::connect(&amqp(), lapin::ConnectionProperties::default()).await
                     && let Ok(channel) = connection.create_channel().await
                 {
                     for q in [

@@ -77,7 +77,14 @@ impl Service {
 /// The machine's PostgreSQL server (trust auth) and RabbitMQ broker.
 pub const PG_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
 /// The machine's RabbitMQ broker.
-pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// The tests' own virtual host: `./scripts/test` deletes and recreates it
+/// before each run, so that queues left by an interrupted run (a killed
+/// test cannot clean up) never pile up in the broker. Thousands of leftover
+/// quorum queues once wedged a broker this suite shares with nobody else.
+/// `AKASHI_TEST_AMQP_URL` overrides it (for a broker rabbitmqctl cannot reach).
+pub fn amqp_url() -> String {
+    std::env::var("AKASHI_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/akashi-test".into())
+}
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -201,7 +208,7 @@ impl Stack {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
             .env("AKASHI_ADMIN_TOKEN", &self.admin_token)
-            .env("AMQP_URL", AMQP_URL)
+            .env("AMQP_URL", amqp_url())
             .env("AKASHI_AMQP__NAMESPACE", &self.id)
             .env("AKASHI_AMQP__RETRY_BASE_MS", "50")
             // Two stacks run at once against one PostgreSQL (max_connections
@@ -501,7 +508,7 @@ impl Stack {
 /// Removes a test namespace's queues and exchanges from the broker.
 pub async fn delete_namespace(namespace: &str) -> anyhow::Result<()> {
     use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-    let connection = lapin::Connection::connect(AMQP_URL, lapin::ConnectionProperties::default()).await?;
+    let connection = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
     for service in Service::ALL {
         for key in service.routing_keys() {

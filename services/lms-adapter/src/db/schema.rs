@@ -65,6 +65,8 @@ diesel::table! {
         learner_email -> Text,
         badge_class_id -> Uuid,
         decided_at -> Timestamptz,
+        explanation -> Nullable<Jsonb>,
+        decided_by -> Text,
     }
 }
 

@@ -14,14 +14,49 @@ use crate::domain::completion::{CompletionEvent, EventKind};
 
 /// Whether `event` satisfies `rule`.
 pub fn satisfies(rule: &RuleRow, event: &CompletionEvent) -> bool {
-    if !rule.active || rule.course_id != event.course_id.as_str() || rule.activity_id != event.activity_id {
-        return false;
+    explain(rule, event).is_ok()
+}
+
+/// Why `event` satisfies `rule` (the conditions that held, in words), or
+/// the first condition that failed. This is the decision log's sentence.
+pub fn explain(rule: &RuleRow, event: &CompletionEvent) -> Result<Vec<String>, String> {
+    if !rule.active {
+        return Err("the rule is inactive".into());
     }
-    let grade_ok = |minimum: f64| event.grade.is_some_and(|g| g.value() >= minimum);
+    if rule.course_id != event.course_id.as_str() {
+        return Err(format!(
+            "the event is about course {:?}, not {:?}",
+            event.course_id.as_str(),
+            rule.course_id
+        ));
+    }
+    let mut held = vec![format!("course {:?}", rule.course_id)];
+    match (&rule.activity_id, &event.activity_id) {
+        (None, None) => {}
+        (Some(want), Some(got)) if want == got => held.push(format!("activity {want:?}")),
+        (Some(want), _) => return Err(format!("the event is not about activity {want:?}")),
+        (None, Some(got)) => {
+            return Err(format!(
+                "the event is about activity {got:?}, and the rule asks for the course itself"
+            ));
+        }
+    }
     match (event.kind, rule.min_grade) {
-        (EventKind::Completed | EventKind::Passed, None) => true,
-        (EventKind::Completed | EventKind::Passed | EventKind::Graded, Some(minimum)) => grade_ok(minimum),
-        (EventKind::Graded | EventKind::Progress | EventKind::Failed, _) => false,
+        (EventKind::Completed | EventKind::Passed, None) => {
+            held.push(format!("{} (event kind)", event.kind.as_str()));
+            Ok(held)
+        }
+        (EventKind::Completed | EventKind::Passed | EventKind::Graded, Some(minimum)) => match event.grade {
+            Some(g) if g.value() >= minimum => {
+                held.push(format!("grade {:.2} ≥ {minimum:.2}", g.value()));
+                Ok(held)
+            }
+            Some(g) => Err(format!("grade {:.2} < {minimum:.2}", g.value())),
+            None => Err(format!("no grade, and the rule asks for {minimum:.2}")),
+        },
+        (EventKind::Graded, None) => Err("a grade alone does not complete; the rule asks for a completion".into()),
+        (EventKind::Progress, _) => Err("progress, not a completion".into()),
+        (EventKind::Failed, _) => Err("a fail".into()),
     }
 }
 
@@ -105,6 +140,22 @@ mod tests {
         );
         assert!(!satisfies(&r, &event(EventKind::Graded, "C", Some("other"), Some(1.0))));
         assert!(!satisfies(&r, &event(EventKind::Failed, "C", Some("quiz"), Some(0.9))));
+    }
+
+    #[test]
+    fn explanations_name_what_held_and_what_failed() {
+        let r = rule("C", Some("quiz"), Some(0.8), true);
+        let held = explain(&r, &event(EventKind::Graded, "C", Some("quiz"), Some(0.92))).unwrap();
+        assert!(held.iter().any(|h| h == "grade 0.92 ≥ 0.80"), "{held:?}");
+        assert_eq!(
+            explain(&r, &event(EventKind::Graded, "C", Some("quiz"), Some(0.5))).unwrap_err(),
+            "grade 0.50 < 0.80"
+        );
+        assert!(
+            explain(&r, &event(EventKind::Completed, "D", Some("quiz"), None))
+                .unwrap_err()
+                .contains("course")
+        );
     }
 
     #[test]

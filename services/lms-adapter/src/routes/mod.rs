@@ -4,6 +4,7 @@ pub mod events;
 pub mod learners;
 pub mod lti;
 pub mod platforms;
+pub mod retroactive;
 pub mod rules;
 pub mod sources;
 pub mod webhooks;
@@ -35,7 +36,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(platforms::sync_now)
         .service(platforms::list_contexts)
         .service(platforms::rotate_key)
-        .service(platforms::reconcile_canvas);
+        .service(platforms::reconcile_canvas)
+        .service(retroactive::dry_run)
+        .service(retroactive::apply)
+        .service(retroactive::explain_learner)
+        .service(retroactive::list_decisions);
 }
 
 #[derive(OpenApi)]
@@ -67,7 +72,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         platforms::sync_now,
         platforms::list_contexts,
         platforms::rotate_key,
-        platforms::reconcile_canvas
+        platforms::reconcile_canvas,
+        retroactive::dry_run,
+        retroactive::apply,
+        retroactive::explain_learner,
+        retroactive::list_decisions
     ),
     components(schemas(
         webhooks::Accepted,
@@ -85,6 +94,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         platforms::ContextView,
         platforms::RotatedKey,
         crate::sync::SyncReport,
+        retroactive::Evaluation,
+        retroactive::WouldAward,
+        retroactive::WouldNot,
+        retroactive::Explanation,
+        retroactive::EventVerdict,
+        retroactive::DecisionView,
         rules::NewRule,
         rules::RuleView,
         sources::SourceSecrets,
