@@ -36,7 +36,7 @@ impl Fixture {
             .try_init();
         let name = format!("busit_{}", &Uuid::new_v4().simple().to_string()[..10]);
         let pool = akashi_db::prepare(&format!("{PG}/{name}"), vec![&akashi_bus::MIGRATIONS], 4).await?;
-        let mut config = BusConfig::new(&amqp());
+        let mut config = BusConfig::new(amqp());
         config.namespace = name.clone();
         config.max_deliveries = max_deliveries;
         config.retry_base_ms = 20;
