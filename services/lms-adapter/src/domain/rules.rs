@@ -65,6 +65,16 @@ pub fn matching<'a>(rules: &'a [RuleRow], event: &CompletionEvent) -> Vec<&'a Ru
     rules.iter().filter(|r| satisfies(r, event)).collect()
 }
 
+/// The event that earns `rule` for a learner among their events, in
+/// arrival order: the first that satisfies it (the decision log cites it).
+/// Whether one exists does not depend on the order or on duplicates.
+pub fn first_satisfying<'a>(
+    rule: &RuleRow,
+    events: &'a [CompletionEvent],
+) -> Option<(&'a CompletionEvent, Vec<String>)> {
+    events.iter().find_map(|e| explain(rule, e).ok().map(|held| (e, held)))
+}
+
 /// The award's idempotency key: one award per (rule, learner, course run).
 /// LMS events name no run, so the course id stands for it.
 pub fn idempotency_key(rule_id: Uuid, learner: &EmailAddress, course_id: &str) -> String {
@@ -156,6 +166,99 @@ mod tests {
                 .unwrap_err()
                 .contains("course")
         );
+    }
+
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    fn arb_event() -> impl Strategy<Value = (usize, CompletionEvent)> {
+        let kinds = prop_oneof![
+            Just(EventKind::Completed),
+            Just(EventKind::Passed),
+            Just(EventKind::Graded),
+            Just(EventKind::Progress),
+            Just(EventKind::Failed),
+        ];
+        (
+            0usize..4,
+            kinds,
+            prop_oneof![Just("C"), Just("D")],
+            proptest::option::of(prop_oneof![Just("quiz"), Just("essay")]),
+            proptest::option::of(0u8..=100),
+        )
+            .prop_map(|(learner, kind, course, activity, grade)| {
+                let mut e = event(kind, course, activity, grade.map(|g| f64::from(g) / 100.0));
+                e.learner.email = Some(EmailAddress::parse(&format!("l{learner}@b.jp")).unwrap());
+                (learner, e)
+            })
+    }
+
+    fn arb_rules() -> impl Strategy<Value = Vec<RuleRow>> {
+        proptest::collection::vec(
+            (
+                prop_oneof![Just("C"), Just("D")],
+                proptest::option::of(prop_oneof![Just("quiz"), Just("essay")]),
+                proptest::option::of(0u8..=100),
+            )
+                .prop_map(|(course, activity, min)| rule(course, activity, min.map(|m| f64::from(m) / 100.0), true)),
+            1..4,
+        )
+    }
+
+    /// The award keys a stream of events produces, deciding each as it
+    /// arrives (the decisions' unique key drops a second award).
+    fn decided_keys(rules: &[RuleRow], events: &[(usize, CompletionEvent)]) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for (_, e) in events {
+            for r in matching(rules, e) {
+                keys.insert(idempotency_key(
+                    r.id,
+                    e.learner.email.as_ref().unwrap(),
+                    e.course_id.as_str(),
+                ));
+            }
+        }
+        keys
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn event_order_and_duplicates_do_not_change_the_awards(
+            rules in arb_rules(),
+            events in proptest::collection::vec(arb_event(), 0..30),
+            seed in any::<u64>(),
+            dup in 0usize..30,
+        ) {
+            let once = decided_keys(&rules, &events);
+            // Another order.
+            let mut shuffled = events.clone();
+            let n = shuffled.len();
+            for i in (1..n).rev() {
+                let j = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64) % (i as u64 + 1)) as usize;
+                shuffled.swap(i, j);
+            }
+            prop_assert_eq!(&decided_keys(&rules, &shuffled), &once);
+            // Every event delivered again (and one of them many times).
+            let mut doubled = events.clone();
+            doubled.extend(events.iter().cloned());
+            if let Some(e) = events.get(dup % events.len().max(1)) {
+                doubled.extend(std::iter::repeat_n(e.clone(), 5));
+            }
+            prop_assert_eq!(&decided_keys(&rules, &doubled), &once);
+            // The retroactive evaluation (first satisfying event per learner)
+            // awards exactly the learners the live decisions do.
+            for r in &rules {
+                for learner in 0..4 {
+                    let theirs: Vec<CompletionEvent> =
+                        events.iter().filter(|(l, _)| *l == learner).map(|(_, e)| e.clone()).collect();
+                    let email = EmailAddress::parse(&format!("l{learner}@b.jp")).unwrap();
+                    let live = once.contains(&idempotency_key(r.id, &email, &r.course_id));
+                    prop_assert_eq!(first_satisfying(r, &theirs).is_some(), live);
+                }
+            }
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::db::models::{EventRow, RuleRow};
 use crate::db::schema::{award_decisions, lms_events, rules};
 use crate::decisions::{self, Decision};
-use crate::domain::rules::explain;
+use crate::domain::rules::{explain, first_satisfying};
 use crate::startup::AppState;
 
 /// Most events one evaluation reads.
@@ -128,20 +128,25 @@ async fn evaluate(conn: &mut AsyncPgConnection, rule: &RuleRow) -> Result<(Evalu
             evaluation.already_awarded.push(learner);
             continue;
         }
-        let mut last_reason = String::from("no event");
-        let mut found = None;
-        for row in events {
-            let Some(event) = decisions::event_from_row(&row) else {
-                continue;
-            };
-            match explain(rule, &event) {
-                Ok(held) => {
-                    found = Some(Candidate { row, held });
-                    break;
-                }
-                Err(reason) => last_reason = reason,
+        let (rows, learner_events): (Vec<EventRow>, Vec<_>) = events
+            .into_iter()
+            .filter_map(|row| decisions::event_from_row(&row).map(|e| (row, e)))
+            .unzip();
+        // The same choice the property tests check against live decisions.
+        let found = first_satisfying(rule, &learner_events).map(|(event, held)| {
+            let at = learner_events
+                .iter()
+                .position(|e| std::ptr::eq(e, event))
+                .unwrap_or_default();
+            Candidate {
+                row: rows[at].clone(),
+                held,
             }
-        }
+        });
+        let last_reason = learner_events
+            .last()
+            .and_then(|e| explain(rule, e).err())
+            .unwrap_or_else(|| String::from("no event"));
         match found {
             Some(c) => {
                 evaluation.would_award.push(WouldAward {
