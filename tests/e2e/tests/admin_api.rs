@@ -219,6 +219,44 @@ async fn tokens_scopes_tenancy_and_validation() -> anyhow::Result<()> {
         .json()
         .await?;
     assert_eq!(rules.len(), 1);
+    // Retroactive evaluation and the decision log are per tenant too.
+    let rule_b: Value = stack
+        .admin(Method::POST, format!("{lms}/admin/rules"))
+        .json(&json!({"course_id": "B-101", "badge_class_id": badge_b["id"]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let rule_b_id = rule_b["id"].as_str().expect("B's rule").to_string();
+    let rule_a_id = rule["id"].as_str().unwrap().to_string();
+    for (method, path) in [
+        (Method::POST, format!("{lms}/admin/rules/{rule_b_id}/dry-run")),
+        (Method::POST, format!("{lms}/admin/rules/{rule_b_id}/apply")),
+        (
+            Method::GET,
+            format!("{lms}/admin/rules/{rule_b_id}/explain?learner=x@example.ac.jp"),
+        ),
+    ] {
+        let r = as_a(method, path.clone()).send().await?;
+        assert_eq!(r.status(), 404, "{path}: another tenant's rule does not exist for A");
+    }
+    assert_eq!(
+        as_a(Method::POST, format!("{lms}/admin/rules/{rule_a_id}/dry-run"))
+            .send()
+            .await?
+            .status(),
+        200
+    );
+    let seen: Vec<Value> = as_a(Method::GET, format!("{lms}/admin/decisions?rule_id={rule_b_id}"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(seen.is_empty());
+    for path in ["admin/learners", "admin/lti/platforms", "admin/events"] {
+        let r = as_a(Method::GET, format!("{lms}/{path}")).send().await?;
+        assert_eq!(r.status(), 403, "{path} spans every tenant");
+    }
     assert_eq!(
         as_a(Method::PUT, format!("{lms}/admin/webhook-sources/generic"))
             .json(&json!({"secrets": ["long-enough"]}))
