@@ -10,9 +10,12 @@ CREATE TABLE earners (
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
+-- `via`: `email` (a mailed link; these are rate-limited per address) or
+-- `lti` (a spent hand-off from an LTI launch, kept so it is used once).
 CREATE TABLE earner_signins (
     token_hash TEXT PRIMARY KEY,
     email TEXT NOT NULL,
+    via TEXT NOT NULL DEFAULT 'email',
     next_url TEXT,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     expires_at TIMESTAMPTZ NOT NULL,

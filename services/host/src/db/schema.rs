@@ -91,6 +91,7 @@ diesel::table! {
     earner_signins (token_hash) {
         token_hash -> Text,
         email -> Text,
+        via -> Text,
         next_url -> Nullable<Text>,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,

@@ -101,6 +101,7 @@ pub async fn signin_request(
         .filter(
             earner_signins::email
                 .eq(email.as_str())
+                .and(earner_signins::via.eq("email"))
                 .and(earner_signins::created_at.gt(Utc::now() - Duration::hours(1))),
         )
         .count()
@@ -302,6 +303,7 @@ pub async fn signin_lti(state: web::Data<AppState>, query: web::Query<LtiHandOff
         .values((
             earner_signins::token_hash.eq(hash_token(&format!("lti:{jti}"))),
             earner_signins::email.eq(email.as_str()),
+            earner_signins::via.eq("lti"),
             earner_signins::expires_at.eq(Utc::now()),
             earner_signins::used_at.eq(Utc::now()),
         ))
