@@ -45,6 +45,13 @@ pub async fn current(conn: &mut AsyncPgConnection, req: &HttpRequest) -> Result<
         .optional()?)
 }
 
+/// The signed-in earner, or 401 for an API call without a session.
+pub async fn required(conn: &mut AsyncPgConnection, req: &HttpRequest) -> Result<Earner, ApiError> {
+    current(conn, req)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("not signed in".into()))
+}
+
 /// `ja` or `en`, from `?lang=` or `Accept-Language`.
 pub fn language(req: &HttpRequest) -> &'static str {
     let query = req.query_string();

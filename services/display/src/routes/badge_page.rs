@@ -392,6 +392,20 @@ mod tests {
     }
 }
 
+/// The award's badge class and its issuer as host serves them (`Null`
+/// for what cannot be fetched: the caller shows what it has).
+async fn badge_and_issuer(state: &AppState, request_id: &RequestId, award: &KnownAward) -> (Value, Value) {
+    let badge = match &award.badge_class_url {
+        Some(url) => fetch_json(state, request_id, url).await.unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let issuer = match badge["issuer"].as_str() {
+        Some(url) => fetch_json(state, request_id, url).await.unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    (badge, issuer)
+}
+
 /// The printable certificate (PDF, A4 landscape) in the page's language,
 /// with a QR code to the verification page. 410 for a revoked badge: a
 /// certificate is not printed for what no longer holds.
@@ -436,14 +450,7 @@ pub async fn certificate_pdf(
         })
         .await?
         .clone();
-    let badge = match &award.badge_class_url {
-        Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
-        None => Value::Null,
-    };
-    let issuer = match badge["issuer"].as_str() {
-        Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
-        None => Value::Null,
-    };
+    let (badge, issuer) = badge_and_issuer(&state, &request_id, &award).await;
     let recipient: Option<Option<String>> = {
         let mut conn = akashi_db::conn(&state.pool).await?;
         known_awards::table
@@ -515,14 +522,7 @@ pub async fn embed(
     let award = known_award(&state, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such badge".into()))?;
-    let badge = match &award.badge_class_url {
-        Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
-        None => Value::Null,
-    };
-    let issuer = match badge["issuer"].as_str() {
-        Some(url) => fetch_json(&state, &request_id, url).await.unwrap_or(Value::Null),
-        None => Value::Null,
-    };
+    let (badge, issuer) = badge_and_issuer(&state, &request_id, &award).await;
     let card = EmbedCard {
         lang: lang.tag(),
         name: badge["name"].as_str().unwrap_or("Badge").to_string(),

@@ -519,9 +519,7 @@ pub async fn backpack(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
 #[get("/backpack/api/badges")]
 pub async fn backpack_json(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let earner = earner::current(&mut conn, &req)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("not signed in".into()))?;
+    let earner = earner::required(&mut conn, &req).await?;
     Ok(HttpResponse::Ok().json(badges_of(&mut conn, &state, &earner).await?))
 }
 
@@ -533,9 +531,7 @@ pub struct Visibility {
 
 async fn set_visibility(state: &AppState, req: &HttpRequest, id: Uuid, public: bool) -> Result<(), ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let earner = earner::current(&mut conn, req)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("not signed in".into()))?;
+    let earner = earner::required(&mut conn, req).await?;
     let owned: i64 = hosted_assertions::table
         .filter(
             hosted_assertions::id
@@ -604,9 +600,7 @@ pub async fn profile_form(
     form: web::Form<ProfileForm>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let earner = earner::current(&mut conn, &req)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("not signed in".into()))?;
+    let earner = earner::required(&mut conn, &req).await?;
     if let Some(public) = form.profile_public {
         diesel::update(earners::table.find(earner.id))
             .set(earners::profile_public.eq(public))
@@ -652,9 +646,7 @@ pub async fn create_collection(
     body: web::Json<NewCollection>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let earner = earner::current(&mut conn, &req)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("not signed in".into()))?;
+    let earner = earner::required(&mut conn, &req).await?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::invalid_field("name: 1-200 characters"));

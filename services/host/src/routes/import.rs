@@ -52,9 +52,7 @@ pub async fn import(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let earner = earner::current(&mut conn, &req)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("not signed in".into()))?;
+    let earner = earner::required(&mut conn, &req).await?;
     drop(conn);
     let content_type = req
         .headers()

@@ -367,9 +367,7 @@ pub async fn authorize_decision(
         Err(response) => return Ok(response),
     };
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let earner = earner::current(&mut conn, &req)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("not signed in".into()))?;
+    let earner = earner::required(&mut conn, &req).await?;
     let mut back = url::Url::parse(&checked.redirect_uri).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     if form.decision.as_deref() != Some("approve") {
         back.query_pairs_mut().append_pair("error", "access_denied");
