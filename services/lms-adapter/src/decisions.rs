@@ -6,6 +6,8 @@
 //! LMS user id is stored `held`; when the directory learns that user
 //! ([`learn_identity`]), every held event of theirs is decided then.
 
+use std::collections::BTreeMap;
+
 use akashi_bus::{Envelope, outbox};
 use akashi_model::EmailAddress;
 use akashi_model::messages::{AwardOrigin, IssueRequested, Recipient};
@@ -19,9 +21,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::models::{EventRow, RuleRow};
-use crate::db::schema::{award_decisions, learner_identities, lms_events, rules};
+use crate::db::schema::{
+    award_decisions, known_awards, learner_attributes, learner_identities, lms_events, rule_progress, rules,
+};
 use crate::domain::completion::{CompletionEvent, CourseId, EventKind, Grade, Learner, Progress};
-use crate::domain::rules::{explain, idempotency_key};
+use crate::domain::criteria::{self, Fact, LearnerAttributes, LearnerFacts, RuleDefinition, Verdict};
+use crate::domain::rules::idempotency_key;
 
 /// What became of one event.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -149,31 +154,98 @@ async fn find_existing(
     Ok(q.first(conn).await.optional()?)
 }
 
-/// Decides the awards of a stored event whose learner is known.
+/// Decides the awards of a stored event whose learner is known: every
+/// active rule naming the event's course is evaluated on everything known
+/// of the learner, their progress recorded, and a satisfied rule awarded.
 pub async fn decide(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
-    source: &str,
+    _source: &str,
     event: &CompletionEvent,
     recipient: &Recipient,
     correlation: &str,
 ) -> Result<usize, ApiError> {
     let candidates: Vec<RuleRow> = rules::table
-        .filter(rules::course_id.eq(event.course_id.as_str()))
+        .filter(
+            rules::course_ids
+                .contains(vec![event.course_id.as_str().to_string()])
+                .and(rules::active.eq(true)),
+        )
+        .order(rules::created_at)
         .select(RuleRow::as_select())
         .load(conn)
         .await?;
+    decide_rules(conn, &candidates, recipient, Some(event_id), "event", correlation).await
+}
+
+/// Decides the rules that ask for `badge_class_id` as a prerequisite, for
+/// a learner who has just been awarded it (pathways).
+pub async fn decide_after_badge(
+    conn: &mut AsyncPgConnection,
+    badge_class_id: Uuid,
+    recipient: &Recipient,
+    correlation: &str,
+) -> Result<usize, ApiError> {
+    let candidates: Vec<RuleRow> = rules::table
+        .filter(
+            rules::prerequisite_badges
+                .contains(vec![badge_class_id])
+                .and(rules::active.eq(true)),
+        )
+        .order(rules::created_at)
+        .select(RuleRow::as_select())
+        .load(conn)
+        .await?;
+    decide_rules(conn, &candidates, recipient, None, "badge", correlation).await
+}
+
+async fn decide_rules(
+    conn: &mut AsyncPgConnection,
+    candidates: &[RuleRow],
+    recipient: &Recipient,
+    trigger: Option<Uuid>,
+    decided_by: &str,
+    correlation: &str,
+) -> Result<usize, ApiError> {
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    // One learner's decisions in turn: two events (or badges) of theirs
+    // decided at once would each miss the other's uncommitted row, and a
+    // rule needing both would be met by neither. Waiting here, after our
+    // own row is written, lets the second see the first once it commits.
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('akashi-learner:' || $1))")
+        .bind::<diesel::sql_types::Text, _>(recipient.email.as_str())
+        .execute(conn)
+        .await?;
     let mut requested = 0;
-    for rule in &candidates {
-        let Ok(held) = explain(rule, event) else { continue };
+    for rule in candidates {
+        let Some(def) = definition_of(rule) else { continue };
+        let mut known = load_facts(conn, &def, Some(&recipient.email)).await?;
+        let Some(facts) = known.remove(recipient.email.as_str()) else {
+            continue;
+        };
+        let verdict = criteria::evaluate(&def, &facts.facts);
+        record_progress(conn, rule, &recipient.email, &verdict).await?;
+        if !verdict.satisfied {
+            continue;
+        }
+        // A repeatable rule awards again only for an event that met one of
+        // its conditions; anything else would re-award on every event.
+        let deciding = match trigger {
+            Some(t) if def.repeatable && criteria::meets_a_condition(&def, &facts.facts, t) => Some(t),
+            _ if def.repeatable => continue,
+            Some(t) if verdict.events.contains(&t) => Some(t),
+            _ => verdict.events.last().copied(),
+        };
         let decision = Decision {
             rule,
-            event_id,
-            source,
-            event,
+            definition: &def,
+            verdict: &verdict,
+            deciding_event: deciding,
+            events: &facts.rows,
             recipient,
-            held: &held,
-            decided_by: "event",
+            decided_by,
         };
         if award(conn, &decision, correlation).await? {
             requested += 1;
@@ -182,50 +254,260 @@ pub async fn decide(
     Ok(requested)
 }
 
-/// One award decision: a rule held for a learner because of an event.
+/// A rule's stored definition; a rule whose definition no longer parses
+/// (never written by this code) is skipped and logged, not fatal.
+pub fn definition_of(rule: &RuleRow) -> Option<RuleDefinition> {
+    match RuleDefinition::parse(&rule.definition) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::error!(rule_id = %rule.id, error = %e, "stored rule definition does not parse; rule skipped");
+            None
+        }
+    }
+}
+
+/// One learner's facts and the event rows behind them.
+pub struct KnownLearner {
+    pub facts: LearnerFacts,
+    /// Their events in the rule's courses, in arrival order.
+    pub rows: Vec<EventRow>,
+}
+
+/// Cohorts, groups, sections and roles, as stored.
+type AttributeLists = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+
+/// Most events one evaluation reads.
+const MAX_EVENTS: i64 = 200_000;
+
+/// Everything the rule can ask about, for one learner or (retroactively)
+/// for everyone with an event in its courses or one of its prerequisite
+/// badges. Keyed by e-mail.
+pub async fn load_facts(
+    conn: &mut AsyncPgConnection,
+    def: &RuleDefinition,
+    only: Option<&EmailAddress>,
+) -> Result<BTreeMap<String, KnownLearner>, ApiError> {
+    let courses = def.course_ids();
+    let prerequisites = def.prerequisite_badges();
+    let mut q = lms_events::table
+        .filter(
+            lms_events::course_id
+                .eq_any(&courses)
+                .and(lms_events::status.eq("decided")),
+        )
+        .order((lms_events::received_at, lms_events::id))
+        .limit(MAX_EVENTS)
+        .select(EventRow::as_select())
+        .into_boxed();
+    if let Some(email) = only {
+        q = q.filter(lms_events::learner_email.eq(email.as_str()));
+    }
+    let events: Vec<EventRow> = q.load(conn).await?;
+    let mut badge_q = known_awards::table
+        .filter(
+            known_awards::revoked
+                .eq(false)
+                .and(known_awards::badge_class_id.eq_any(&prerequisites)),
+        )
+        .select((known_awards::learner_email, known_awards::badge_class_id))
+        .into_boxed();
+    if let Some(email) = only {
+        badge_q = badge_q.filter(known_awards::learner_email.eq(email.as_str()));
+    }
+    let badges: Vec<(String, Uuid)> = if prerequisites.is_empty() {
+        vec![]
+    } else {
+        badge_q.load(conn).await?
+    };
+    let mut out: BTreeMap<String, KnownLearner> = BTreeMap::new();
+    if let Some(email) = only {
+        entry(&mut out, email.as_str());
+    }
+    for row in events {
+        let Some(email) = row.learner_email.clone() else {
+            continue;
+        };
+        let Some(event) = event_from_row(&row) else { continue };
+        let Some(known) = entry(&mut out, &email) else { continue };
+        known.facts.events.push(Fact {
+            event_id: row.id,
+            at: row.completed_at.unwrap_or(row.received_at),
+            event,
+        });
+        known.rows.push(row);
+    }
+    for (email, badge) in badges {
+        if let Some(known) = entry(&mut out, &email) {
+            known.facts.badges.insert(badge);
+        }
+    }
+    let filters = &def.filters;
+    if !(filters.cohorts.is_empty()
+        && filters.groups.is_empty()
+        && filters.sections.is_empty()
+        && filters.roles.is_empty())
+    {
+        let emails: Vec<String> = out.keys().cloned().collect();
+        let attributes: Vec<(String, AttributeLists)> = learner_attributes::table
+            .filter(learner_attributes::email.eq_any(&emails))
+            .select((
+                learner_attributes::email,
+                (
+                    learner_attributes::cohorts,
+                    learner_attributes::groups,
+                    learner_attributes::sections,
+                    learner_attributes::roles,
+                ),
+            ))
+            .load(conn)
+            .await?;
+        for (email, (cohorts, groups, sections, roles)) in attributes {
+            if let Some(known) = out.get_mut(&email) {
+                known.facts.attributes = LearnerAttributes {
+                    cohorts,
+                    groups,
+                    sections,
+                    roles,
+                };
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn entry<'a>(out: &'a mut BTreeMap<String, KnownLearner>, email: &str) -> Option<&'a mut KnownLearner> {
+    let parsed = EmailAddress::parse(email).ok()?;
+    Some(out.entry(parsed.to_string()).or_insert_with(|| KnownLearner {
+        facts: LearnerFacts {
+            email: parsed,
+            events: vec![],
+            badges: Default::default(),
+            attributes: LearnerAttributes::default(),
+        },
+        rows: vec![],
+    }))
+}
+
+/// Keeps the learner's progress toward the rule current.
+pub async fn record_progress(
+    conn: &mut AsyncPgConnection,
+    rule: &RuleRow,
+    email: &EmailAddress,
+    verdict: &Verdict,
+) -> Result<(), ApiError> {
+    let detail = serde_json::json!({"held": verdict.held, "failed": verdict.failed, "events": verdict.events});
+    diesel::insert_into(rule_progress::table)
+        .values((
+            rule_progress::rule_id.eq(rule.id),
+            rule_progress::learner_email.eq(email.as_str()),
+            rule_progress::met.eq(verdict.met as i32),
+            rule_progress::total.eq(verdict.total as i32),
+            rule_progress::satisfied.eq(verdict.satisfied),
+            rule_progress::detail.eq(&detail),
+        ))
+        .on_conflict((rule_progress::rule_id, rule_progress::learner_email))
+        .do_update()
+        .set((
+            rule_progress::met.eq(excluded(rule_progress::met)),
+            rule_progress::total.eq(excluded(rule_progress::total)),
+            rule_progress::satisfied.eq(excluded(rule_progress::satisfied)),
+            rule_progress::detail.eq(excluded(rule_progress::detail)),
+            rule_progress::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One award decision: a rule held for a learner.
 pub struct Decision<'a> {
     pub rule: &'a RuleRow,
-    pub event_id: Uuid,
-    pub source: &'a str,
-    pub event: &'a CompletionEvent,
+    pub definition: &'a RuleDefinition,
+    pub verdict: &'a Verdict,
+    /// The event that decided it (none when a prerequisite badge did).
+    pub deciding_event: Option<Uuid>,
+    /// The learner's events in the rule's courses (the verdict cites some).
+    pub events: &'a [EventRow],
     pub recipient: &'a Recipient,
-    /// The conditions that held, in words.
-    pub held: &'a [String],
-    /// `event` or `retroactive`.
+    /// `event`, `badge` or `retroactive`.
     pub decided_by: &'a str,
 }
 
-/// Records the decision (once per rule, learner and course) with its
-/// explanation, and its `issue.requested`. `false`: decided before.
+/// Records the decision (once per rule, learner and course, or per event
+/// for a repeatable rule) with its explanation, and its `issue.requested`
+/// — or, when the rule asks for approval, keeps the request pending.
+/// `false`: decided before.
 pub async fn award(conn: &mut AsyncPgConnection, d: &Decision<'_>, correlation: &str) -> Result<bool, ApiError> {
-    let key = idempotency_key(d.rule.id, &d.recipient.email, d.event.course_id.as_str());
+    let repeat = d.definition.repeatable.then_some(d.deciding_event).flatten();
+    let key = idempotency_key(d.rule.id, &d.recipient.email, &d.rule.course_id, repeat);
+    let cited: Vec<&EventRow> = d
+        .events
+        .iter()
+        .filter(|e| d.verdict.events.contains(&e.id) || Some(e.id) == d.deciding_event)
+        .collect();
+    let deciding_row = d.deciding_event.and_then(|id| d.events.iter().find(|e| e.id == id));
+    let event_json = |e: &EventRow| {
+        serde_json::json!({
+            "id": e.id,
+            "source": e.source,
+            "external_id": e.external_id,
+            "kind": e.kind,
+            "course_id": e.course_id,
+            "activity_id": e.activity_id,
+            "grade": e.grade,
+            "completed_at": e.completed_at,
+            "received_at": e.received_at,
+        })
+    };
     let explanation = serde_json::json!({
         "rule": {
             "id": d.rule.id,
+            "version": d.rule.version,
+            "name": d.rule.name,
             "course_id": d.rule.course_id,
             "activity_id": d.rule.activity_id,
             "min_grade": d.rule.min_grade,
+            "definition": d.definition.to_json(),
         },
-        "event": {
-            "id": d.event_id,
-            "source": d.source,
-            "external_id": d.event.external_id,
-            "kind": d.event.kind.as_str(),
-            "grade": d.event.grade.map(|g| g.value()),
-            "completed_at": d.event.completed_at,
-        },
-        "conditions_held": d.held,
+        "event": deciding_row.map(event_json),
+        "events": cited.iter().map(|e| event_json(e)).collect::<Vec<_>>(),
+        "conditions_held": d.verdict.held,
+        "progress": {"met": d.verdict.met, "total": d.verdict.total},
+        "requires_approval": d.definition.requires_approval,
     });
+    let now = Utc::now();
+    let request = IssueRequested {
+        idempotency_key: key.clone(),
+        issuer_id: d.rule.issuer_id,
+        badge_class_id: d.rule.badge_class_id,
+        recipient: d.recipient.clone(),
+        origin: AwardOrigin {
+            kind: "lms".into(),
+            source: deciding_row.map(|e| e.source.clone()),
+            event_id: d.deciding_event,
+            rule_id: Some(d.rule.id),
+            course_id: Some(deciding_row.map_or(d.rule.course_id.clone(), |e| e.course_id.clone())),
+            supersedes: None,
+        },
+        completed_at: deciding_row.and_then(|e| e.completed_at),
+        narrative: None,
+        evidence: vec![],
+        expires: d.definition.expires.as_ref().map(|e| e.for_award(now)),
+    };
+    let pending = d.definition.requires_approval;
     let decided = diesel::insert_into(award_decisions::table)
         .values((
             award_decisions::id.eq(Uuid::now_v7()),
             award_decisions::idempotency_key.eq(&key),
             award_decisions::rule_id.eq(d.rule.id),
-            award_decisions::event_id.eq(d.event_id),
+            award_decisions::event_id.eq(d.deciding_event),
             award_decisions::learner_email.eq(d.recipient.email.as_str()),
             award_decisions::badge_class_id.eq(d.rule.badge_class_id),
             award_decisions::explanation.eq(&explanation),
             award_decisions::decided_by.eq(d.decided_by),
+            award_decisions::rule_version.eq(d.rule.version),
+            award_decisions::status.eq(if pending { "pending" } else { "requested" }),
+            award_decisions::pending_request.eq(pending.then(|| serde_json::to_value(&request).unwrap_or_default())),
         ))
         .on_conflict(award_decisions::idempotency_key)
         .do_nothing()
@@ -234,23 +516,10 @@ pub async fn award(conn: &mut AsyncPgConnection, d: &Decision<'_>, correlation: 
     if decided == 0 {
         return Ok(false); // this learner already earned this rule's badge
     }
-    let request = IssueRequested {
-        idempotency_key: key,
-        issuer_id: d.rule.issuer_id,
-        badge_class_id: d.rule.badge_class_id,
-        recipient: d.recipient.clone(),
-        origin: AwardOrigin {
-            kind: "lms".into(),
-            source: Some(d.source.to_string()),
-            event_id: Some(d.event_id),
-            rule_id: Some(d.rule.id),
-            course_id: Some(d.event.course_id.as_str().to_string()),
-            supersedes: None,
-        },
-        completed_at: d.event.completed_at,
-        narrative: None,
-        evidence: vec![],
-    };
+    if pending {
+        tracing::info!(rule_id = %d.rule.id, "award decided; waiting for approval");
+        return Ok(true);
+    }
     outbox::enqueue(
         conn,
         &Envelope::new(crate::SERVICE, request, Some(correlation.to_string())),

@@ -79,6 +79,10 @@ pub struct IssueRequested {
     pub narrative: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<EvidenceItem>,
+    /// When the award expires, if its rule says so (else the badge class's
+    /// own expiry applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
 }
 bus_message!(IssueRequested, "issue.requested", "v1");
 

@@ -56,7 +56,7 @@ async fn a_rule_created_after_fifty_completions_awards_exactly_those_fifty() -> 
         .unwrap()
         .iter()
         .map(|w| {
-            assert_eq!(w["reason"], "grade 0.50 < 0.80", "{w}");
+            assert_eq!(w["reason"], r#"course "RETRO-201": grade 0.50 < 0.80"#, "{w}");
             w["learner"].as_str().unwrap().to_string()
         })
         .collect();
@@ -119,7 +119,8 @@ async fn a_rule_created_after_fifty_completions_awards_exactly_those_fifty() -> 
             .iter()
             .filter_map(Value::as_str)
             .collect();
-        assert!(held.contains(&"grade 0.90 ≥ 0.80"), "{d}");
+        assert!(held.contains(&r#"course "RETRO-201": grade 0.90 ≥ 0.80"#), "{d}");
+        assert_eq!(d["rule_version"], 1, "{d}");
         assert_eq!(d["explanation"]["rule"]["min_grade"], 0.8);
     }
     // And a learner without it is told why.
@@ -133,7 +134,9 @@ async fn a_rule_created_after_fifty_completions_awards_exactly_those_fifty() -> 
         .json()
         .await?;
     assert_eq!(why["awarded"], false);
-    assert_eq!(why["events"][0]["because"][0], "grade 0.50 < 0.80");
+    assert_eq!(why["verdict"]["failed"][0], r#"course "RETRO-201": grade 0.50 < 0.80"#);
+    assert_eq!(why["verdict"]["met"], 0);
+    assert_eq!(why["events"][0]["counts"], false);
 
     // From now on the rule decides as events arrive.
     let mut late = Stack::completion("evt-retro-late", "late@example.ac.jp", "RETRO-201");

@@ -104,7 +104,7 @@ pub async fn issue(
         let salt = akashi_crypto::identity::new_salt();
         let identity_hash = akashi_crypto::identity::hash_identity(email, &salt);
         let issued_on = Utc::now();
-        let expires = badge_class.expiry_for(issued_on);
+        let expires = request.expires.or_else(|| badge_class.expiry_for(issued_on));
         let facts = AssertionFacts {
             award_id,
             badge_class_id: badge_class.id,

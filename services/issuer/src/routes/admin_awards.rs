@@ -191,6 +191,7 @@ async fn enqueue(
         completed_at: None,
         narrative: request.narrative,
         evidence: request.evidence,
+        expires: None,
     };
     outbox::enqueue(
         conn,

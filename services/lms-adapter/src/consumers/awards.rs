@@ -1,5 +1,6 @@
 //! `badge.issued` / `badge.revoked` → remember the award, so the LTI launch
-//! page can show learners their badges with links to them.
+//! page can show learners their badges with links to them, and rules that
+//! ask for the badge as a prerequisite (pathways) can be decided at once.
 
 use akashi_bus::{HandlerError, IncomingMessage, inbox};
 use akashi_model::messages::{BadgeIssued, BadgeRevoked};
@@ -7,6 +8,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use crate::db::schema::known_awards;
+use crate::decisions;
 use crate::startup::AppState;
 
 const CONSUMER_ISSUED: &str = "lms-adapter.badge.issued";
@@ -19,7 +21,7 @@ pub async fn issued(state: AppState, message: IncomingMessage) -> Result<(), Han
     let message_id = message.envelope.id;
     conn.transaction::<_, HandlerError, _>(async |conn| {
         if !inbox::claim(conn, CONSUMER_ISSUED, message_id).await? {
-            return Ok(());
+            return Ok(0);
         }
         diesel::insert_into(known_awards::table)
             .values((
@@ -32,9 +34,21 @@ pub async fn issued(state: AppState, message: IncomingMessage) -> Result<(), Han
             .on_conflict_do_nothing()
             .execute(conn)
             .await?;
-        Ok(())
+        let correlation = message.envelope.correlationid.clone().unwrap_or_default();
+        let awards = decisions::decide_after_badge(conn, issued.badge_class_id, &issued.recipient, &correlation)
+            .await
+            .map_err(HandlerError::transient)?;
+        if awards > 0 {
+            tracing::info!(awards, badge_class_id = %issued.badge_class_id, "pathway rules decided by a badge");
+        }
+        Ok(awards)
     })
     .await
+    .map(|awards| {
+        if awards > 0 {
+            state.relay.wake();
+        }
+    })
 }
 
 /// Handles `badge.revoked`.

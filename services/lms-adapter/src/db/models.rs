@@ -42,6 +42,17 @@ pub struct RuleRow {
     pub created_at: DateTime<Utc>,
     pub activity_id: Option<String>,
     pub min_grade: Option<f64>,
+    /// The rule's definition (`domain::criteria::RuleDefinition` as JSON).
+    pub definition: serde_json::Value,
+    pub version: i32,
+    /// Made from a course, activity and minimum grade (one condition).
+    pub simple: bool,
+    /// Every course the definition names (to find the rules an event touches).
+    pub course_ids: Vec<String>,
+    /// Badge classes the definition asks the learner to hold already.
+    pub prerequisite_badges: Vec<Uuid>,
+    pub name: Option<String>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A registered LTI 1.3 platform.

@@ -53,6 +53,46 @@ diesel::table! {
         created_at -> Timestamptz,
         activity_id -> Nullable<Text>,
         min_grade -> Nullable<Float8>,
+        definition -> Jsonb,
+        version -> Int4,
+        simple -> Bool,
+        course_ids -> Array<Text>,
+        prerequisite_badges -> Array<Uuid>,
+        name -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rule_versions (rule_id, version) {
+        rule_id -> Uuid,
+        version -> Int4,
+        definition -> Jsonb,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    learner_attributes (email) {
+        email -> Text,
+        cohorts -> Array<Text>,
+        groups -> Array<Text>,
+        sections -> Array<Text>,
+        roles -> Array<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rule_progress (rule_id, learner_email) {
+        rule_id -> Uuid,
+        learner_email -> Text,
+        met -> Int4,
+        total -> Int4,
+        satisfied -> Bool,
+        detail -> Jsonb,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -61,12 +101,18 @@ diesel::table! {
         id -> Uuid,
         idempotency_key -> Text,
         rule_id -> Uuid,
-        event_id -> Uuid,
+        event_id -> Nullable<Uuid>,
         learner_email -> Text,
         badge_class_id -> Uuid,
         decided_at -> Timestamptz,
         explanation -> Nullable<Jsonb>,
         decided_by -> Text,
+        rule_version -> Int4,
+        status -> Text,
+        pending_request -> Nullable<Jsonb>,
+        reviewed_by -> Nullable<Text>,
+        review_note -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -177,7 +223,12 @@ diesel::joinable!(known_awards -> known_badge_classes (badge_class_id));
 diesel::joinable!(rules -> known_badge_classes (badge_class_id));
 diesel::joinable!(award_decisions -> rules (rule_id));
 diesel::joinable!(award_decisions -> lms_events (event_id));
+diesel::joinable!(rule_versions -> rules (rule_id));
+diesel::joinable!(rule_progress -> rules (rule_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    rule_versions,
+    learner_attributes,
+    rule_progress,
     webhook_sources,
     lms_events,
     known_badge_classes,

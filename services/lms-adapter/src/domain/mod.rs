@@ -2,4 +2,5 @@
 //! the rules that turn them into award decisions.
 
 pub mod completion;
+pub mod criteria;
 pub mod rules;

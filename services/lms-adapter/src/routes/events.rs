@@ -81,7 +81,7 @@ pub async fn list_events(
     }
     let rows: Vec<EventRow> = q.load(&mut conn).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let decisions: Vec<(Uuid, Uuid)> = award_decisions::table
+    let decisions: Vec<(Option<Uuid>, Uuid)> = award_decisions::table
         .filter(award_decisions::event_id.eq_any(&ids))
         .select((award_decisions::event_id, award_decisions::badge_class_id))
         .load(&mut conn)
@@ -89,7 +89,11 @@ pub async fn list_events(
     let views: Vec<EventView> = rows
         .into_iter()
         .map(|r| EventView {
-            awarded_badge_classes: decisions.iter().filter(|(e, _)| *e == r.id).map(|(_, b)| *b).collect(),
+            awarded_badge_classes: decisions
+                .iter()
+                .filter(|(e, _)| *e == Some(r.id))
+                .map(|(_, b)| *b)
+                .collect(),
             id: r.id,
             source: r.source,
             external_id: r.external_id,

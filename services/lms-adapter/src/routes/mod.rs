@@ -17,6 +17,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(webhooks::receive)
         .service(rules::create_rule)
         .service(rules::list_rules)
+        .service(rules::get_rule)
+        .service(rules::update_rule)
+        .service(rules::list_versions)
+        .service(rules::list_progress)
+        .service(rules::review_decision)
+        .service(rules::put_attributes)
         .service(sources::put_source)
         .service(sources::list_sources)
         .service(events::list_events)
@@ -53,6 +59,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         webhooks::receive,
         rules::create_rule,
         rules::list_rules,
+        rules::get_rule,
+        rules::update_rule,
+        rules::list_versions,
+        rules::list_progress,
+        rules::review_decision,
+        rules::put_attributes,
         sources::put_source,
         sources::list_sources,
         events::list_events,
@@ -98,7 +110,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         retroactive::WouldAward,
         retroactive::WouldNot,
         retroactive::Explanation,
-        retroactive::EventVerdict,
+        retroactive::EventSeen,
+        rules::RuleChange,
+        rules::RuleVersionView,
+        rules::ProgressView,
+        rules::Review,
+        rules::LearnerAttributesBody,
         retroactive::DecisionView,
         rules::NewRule,
         rules::RuleView,

@@ -8,8 +8,6 @@
 //! decision log answers "why was this awarded" for every award, and
 //! `explain` answers "why not" for one learner.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpResponse, get, post, web};
 use akashi_model::EmailAddress;
 use akashi_model::messages::Recipient;
@@ -22,21 +20,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::models::{EventRow, RuleRow};
+use crate::db::models::RuleRow;
 use crate::db::schema::{award_decisions, lms_events, rules};
-use crate::decisions::{self, Decision};
-use crate::domain::rules::{explain, first_satisfying};
+use crate::decisions::{self, Decision, KnownLearner};
+use crate::domain::criteria::{self, RuleDefinition, Verdict};
 use crate::startup::AppState;
-
-/// Most events one evaluation reads.
-const MAX_EVENTS: i64 = 200_000;
 
 /// A learner the rule would award, and why.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WouldAward {
     pub learner: String,
-    /// The earliest event that satisfies the rule.
-    pub event_id: Uuid,
+    /// The latest event that met one of the rule's conditions (none when
+    /// badges alone satisfy it).
+    pub event_id: Option<Uuid>,
     pub conditions_held: Vec<String>,
 }
 
@@ -44,24 +40,30 @@ pub struct WouldAward {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WouldNot {
     pub learner: String,
+    /// The first failed condition, in words.
     pub reason: String,
+    /// Conditions met, of `total`.
+    pub met: usize,
+    pub total: usize,
 }
 
 /// What a rule would do (dry run) or did (apply) to the events received so far.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Evaluation {
     pub rule_id: Uuid,
+    pub rule_version: i32,
     pub would_award: Vec<WouldAward>,
     pub already_awarded: Vec<String>,
     pub would_not: Vec<WouldNot>,
-    /// Events of the course waiting for their learner's e-mail (not counted above).
+    /// Events of the rule's courses waiting for their learner's e-mail (not counted above).
     pub held_events: i64,
-    /// `apply` only: awards requested now.
+    /// `apply` only: awards requested (or queued for approval) now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub awarded: Option<usize>,
 }
 
-async fn rule_for(conn: &mut AsyncPgConnection, grant: &Grant, id: Uuid) -> Result<RuleRow, ApiError> {
+/// A rule the token may see (404 for another tenant's, as for none).
+pub async fn rule_for(conn: &mut AsyncPgConnection, grant: &Grant, id: Uuid) -> Result<RuleRow, ApiError> {
     let rule: Option<RuleRow> = rules::table
         .find(id)
         .select(RuleRow::as_select())
@@ -75,27 +77,24 @@ async fn rule_for(conn: &mut AsyncPgConnection, grant: &Grant, id: Uuid) -> Resu
 }
 
 struct Candidate {
-    row: EventRow,
-    held: Vec<String>,
+    learner: KnownLearner,
+    verdict: Verdict,
 }
 
-/// Evaluates `rule` against every decided event of its course.
+fn definition(rule: &RuleRow) -> Result<RuleDefinition, ApiError> {
+    decisions::definition_of(rule)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the rule's definition does not parse")))
+}
+
+/// Evaluates `rule` for every learner with an event in its courses or one
+/// of its prerequisite badges: the same evaluation live events get.
 async fn evaluate(conn: &mut AsyncPgConnection, rule: &RuleRow) -> Result<(Evaluation, Vec<Candidate>), ApiError> {
-    let events: Vec<EventRow> = lms_events::table
-        .filter(
-            lms_events::course_id
-                .eq(&rule.course_id)
-                .and(lms_events::status.eq("decided")),
-        )
-        .order((lms_events::received_at, lms_events::id))
-        .limit(MAX_EVENTS)
-        .select(EventRow::as_select())
-        .load(conn)
-        .await?;
+    let def = definition(rule)?;
+    let learners = decisions::load_facts(conn, &def, None).await?;
     let held_events: i64 = lms_events::table
         .filter(
             lms_events::course_id
-                .eq(&rule.course_id)
+                .eq_any(def.course_ids())
                 .and(lms_events::status.eq("held")),
         )
         .count()
@@ -106,16 +105,9 @@ async fn evaluate(conn: &mut AsyncPgConnection, rule: &RuleRow) -> Result<(Evalu
         .select(award_decisions::learner_email)
         .load(conn)
         .await?;
-    // Per learner, in arrival order: the first event that satisfies wins;
-    // otherwise the last event's failing condition is the reason.
-    let mut by_learner: BTreeMap<String, Vec<EventRow>> = BTreeMap::new();
-    for e in events {
-        if let Some(email) = e.learner_email.clone() {
-            by_learner.entry(email).or_default().push(e);
-        }
-    }
     let mut evaluation = Evaluation {
         rule_id: rule.id,
+        rule_version: rule.version,
         would_award: vec![],
         already_awarded: vec![],
         would_not: vec![],
@@ -123,43 +115,28 @@ async fn evaluate(conn: &mut AsyncPgConnection, rule: &RuleRow) -> Result<(Evalu
         awarded: None,
     };
     let mut candidates = Vec::new();
-    for (learner, events) in by_learner {
-        if awarded.contains(&learner) {
-            evaluation.already_awarded.push(learner);
+    for (email, learner) in learners {
+        if awarded.contains(&email) {
+            evaluation.already_awarded.push(email);
             continue;
         }
-        let (rows, learner_events): (Vec<EventRow>, Vec<_>) = events
-            .into_iter()
-            .filter_map(|row| decisions::event_from_row(&row).map(|e| (row, e)))
-            .unzip();
-        // The same choice the property tests check against live decisions.
-        let found = first_satisfying(rule, &learner_events).map(|(event, held)| {
-            let at = learner_events
-                .iter()
-                .position(|e| std::ptr::eq(e, event))
-                .unwrap_or_default();
-            Candidate {
-                row: rows[at].clone(),
-                held,
-            }
-        });
-        let last_reason = learner_events
-            .last()
-            .and_then(|e| explain(rule, e).err())
-            .unwrap_or_else(|| String::from("no event"));
-        match found {
-            Some(c) => {
-                evaluation.would_award.push(WouldAward {
-                    learner,
-                    event_id: c.row.id,
-                    conditions_held: c.held.clone(),
-                });
-                candidates.push(c);
-            }
-            None => evaluation.would_not.push(WouldNot {
-                learner,
-                reason: last_reason,
-            }),
+        let verdict = criteria::evaluate(&def, &learner.facts);
+        if verdict.satisfied {
+            evaluation.would_award.push(WouldAward {
+                learner: email,
+                event_id: verdict.events.last().copied(),
+                conditions_held: verdict.held.clone(),
+            });
+            candidates.push(Candidate { learner, verdict });
+        } else {
+            evaluation.would_not.push(WouldNot {
+                learner: email,
+                reason: <[String]>::first(&verdict.failed)
+                    .cloned()
+                    .unwrap_or_else(|| "no event".into()),
+                met: verdict.met,
+                total: verdict.total,
+            });
         }
     }
     Ok((evaluation, candidates))
@@ -205,26 +182,23 @@ pub async fn apply(
                 .execute(conn)
                 .await?;
             let (mut evaluation, candidates) = evaluate(conn, &rule).await?;
+            let def = definition(&rule)?;
             let mut awarded = 0;
             for c in &candidates {
-                let Some(event) = decisions::event_from_row(&c.row) else {
-                    continue;
-                };
-                let Some(email) = c.row.learner_email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
-                    continue;
-                };
+                let latest = c.learner.rows.last();
                 let recipient = Recipient {
-                    email,
-                    name: c.row.learner_name.clone(),
-                    lms_user_id: c.row.lms_user_id.clone(),
+                    email: c.learner.facts.email.clone(),
+                    name: c.learner.rows.iter().rev().find_map(|r| r.learner_name.clone()),
+                    lms_user_id: latest.and_then(|r| r.lms_user_id.clone()),
                 };
+                decisions::record_progress(conn, &rule, &recipient.email, &c.verdict).await?;
                 let decision = Decision {
                     rule: &rule,
-                    event_id: c.row.id,
-                    source: &c.row.source,
-                    event: &event,
+                    definition: &def,
+                    verdict: &c.verdict,
+                    deciding_event: c.verdict.events.last().copied(),
+                    events: &c.learner.rows,
                     recipient: &recipient,
-                    held: &c.held,
                     decided_by: "retroactive",
                 };
                 if decisions::award(conn, &decision, &correlation).await? {
@@ -248,8 +222,8 @@ pub struct ExplainQuery {
     pub learner: String,
 }
 
-/// One learner against one rule: awarded (and why), or the condition that
-/// failed for each of their events in the course.
+/// One learner against one rule: awarded (and why), or the conditions
+/// that failed, with their progress.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Explanation {
     pub learner: String,
@@ -257,18 +231,24 @@ pub struct Explanation {
     /// The recorded decision, when awarded.
     #[schema(value_type = Option<Object>)]
     pub decision: Option<serde_json::Value>,
-    /// Each event of the learner in the course, with what held or failed.
-    pub events: Vec<EventVerdict>,
+    /// The rule evaluated now on everything known of the learner.
+    #[schema(value_type = Object)]
+    pub verdict: Verdict,
+    /// Each event of the learner in the rule's courses.
+    pub events: Vec<EventSeen>,
 }
 
-/// One event's verdict under the rule.
+/// One event of the learner, and whether a condition cites it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EventVerdict {
+pub struct EventSeen {
     pub event_id: Uuid,
     pub kind: String,
+    pub course_id: String,
+    pub activity_id: Option<String>,
+    pub grade: Option<f64>,
     pub received_at: DateTime<Utc>,
-    pub satisfies: bool,
-    pub because: Vec<String>,
+    /// A condition of the rule is met by this event.
+    pub counts: bool,
 }
 
 /// Why a learner has, or has not, the rule's badge.
@@ -286,48 +266,41 @@ pub async fn explain_learner(
     let email = EmailAddress::parse(&query.learner).map_err(|e| ApiError::invalid_field(format!("learner: {e}")))?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let rule = rule_for(&mut conn, &grant, *path).await?;
+    let def = definition(&rule)?;
     let decision: Option<Option<serde_json::Value>> = award_decisions::table
         .filter(
             award_decisions::rule_id
                 .eq(rule.id)
                 .and(award_decisions::learner_email.eq(email.as_str())),
         )
+        .order(award_decisions::decided_at.desc())
         .select(award_decisions::explanation)
         .first(&mut conn)
         .await
         .optional()?;
-    let rows: Vec<EventRow> = lms_events::table
-        .filter(
-            lms_events::learner_email
-                .eq(email.as_str())
-                .and(lms_events::course_id.eq(&rule.course_id)),
-        )
-        .order(lms_events::received_at)
-        .limit(500)
-        .select(EventRow::as_select())
-        .load(&mut conn)
-        .await?;
-    let events = rows
+    let mut known = decisions::load_facts(&mut conn, &def, Some(&email)).await?;
+    let learner = known
+        .remove(email.as_str())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("load_facts answers the learner asked for")))?;
+    let verdict = criteria::evaluate(&def, &learner.facts);
+    let events = learner
+        .rows
         .iter()
-        .filter_map(|row| {
-            let event = decisions::event_from_row(row)?;
-            let (satisfies, because) = match explain(&rule, &event) {
-                Ok(held) => (true, held),
-                Err(reason) => (false, vec![reason]),
-            };
-            Some(EventVerdict {
-                event_id: row.id,
-                kind: row.kind.clone(),
-                received_at: row.received_at,
-                satisfies,
-                because,
-            })
+        .map(|row| EventSeen {
+            event_id: row.id,
+            kind: row.kind.clone(),
+            course_id: row.course_id.clone(),
+            activity_id: row.activity_id.clone(),
+            grade: row.grade,
+            received_at: row.received_at,
+            counts: verdict.events.contains(&row.id),
         })
         .collect();
     Ok(HttpResponse::Ok().json(Explanation {
         learner: email.to_string(),
         awarded: decision.is_some(),
         decision: decision.flatten(),
+        verdict,
         events,
     }))
 }
@@ -338,6 +311,8 @@ pub struct DecisionFilter {
     pub learner: Option<String>,
     pub rule_id: Option<Uuid>,
     pub badge_class_id: Option<Uuid>,
+    /// `requested`, `pending` or `rejected`.
+    pub status: Option<String>,
     /// At most this many, newest first (default 100, at most 1,000).
     pub limit: Option<i64>,
 }
@@ -347,12 +322,17 @@ pub struct DecisionFilter {
 pub struct DecisionView {
     pub id: Uuid,
     pub rule_id: Uuid,
-    pub event_id: Uuid,
+    pub event_id: Option<Uuid>,
     pub learner_email: String,
     pub badge_class_id: Uuid,
     pub decided_at: DateTime<Utc>,
-    /// `event` or `retroactive`.
+    /// `event`, `retroactive` (or `badge` — a pathway completed by a badge).
     pub decided_by: String,
+    /// The rule version the decision used.
+    pub rule_version: i32,
+    /// `requested` (sent to the issuer), `pending` (awaiting approval) or `rejected`.
+    pub status: String,
+    pub review_note: Option<String>,
     /// The rule as it stood, the deciding event and the conditions that held.
     #[schema(value_type = Option<Object>)]
     pub explanation: Option<serde_json::Value>,
@@ -381,6 +361,9 @@ pub async fn list_decisions(
             award_decisions::badge_class_id,
             award_decisions::decided_at,
             award_decisions::decided_by,
+            award_decisions::rule_version,
+            award_decisions::status,
+            award_decisions::review_note,
             award_decisions::explanation,
         ))
         .into_boxed();
@@ -396,6 +379,9 @@ pub async fn list_decisions(
     }
     if let Some(b) = filter.badge_class_id {
         q = q.filter(award_decisions::badge_class_id.eq(b));
+    }
+    if let Some(status) = &filter.status {
+        q = q.filter(award_decisions::status.eq(status.clone()));
     }
     let mut conn = akashi_db::conn(&state.pool).await?;
     let rows: Vec<DecisionView> = q.load(&mut conn).await?;
