@@ -53,6 +53,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ctx.consume(IssueRequested::ROUTING_KEY, move |message| {
         consumers::issue_requested::handle(consumer_state.clone(), message)
     });
+    // Dead letters of every service are kept in the issuer's database.
+    let bus = ctx.bus.clone();
+    let pool = state.pool.clone();
+    ctx.spawn(move |shutdown| {
+        akashi_bus::dead_letters::drain(
+            bus,
+            move |letter| consumers::dead_letters::store(pool.clone(), letter),
+            shutdown,
+        )
+    });
     let data = web::Data::new(state);
     ctx.serve(routes::openapi(), move |cfg| {
         cfg.app_data(data.clone());

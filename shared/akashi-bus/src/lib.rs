@@ -15,6 +15,7 @@
 
 pub mod connection;
 pub mod consumer;
+pub mod dead_letters;
 pub mod envelope;
 pub mod inbox;
 pub mod outbox;

@@ -49,6 +49,21 @@ pub async fn enqueue<M: BusMessage>(conn: &mut AsyncPgConnection, envelope: &Env
     Ok(())
 }
 
+/// Adds an already-serialised message (a dead letter being replayed) to
+/// the outbox under `routing_key`, with a fresh outbox row id: the body
+/// keeps its envelope id, which is what consumers' inboxes recognise.
+pub async fn enqueue_raw(conn: &mut AsyncPgConnection, routing_key: &str, body: &str) -> Result<(), OutboxError> {
+    diesel::insert_into(bus_outbox::table)
+        .values((
+            bus_outbox::id.eq(Uuid::now_v7()),
+            bus_outbox::routing_key.eq(routing_key),
+            bus_outbox::body.eq(body),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Rows fetched per relay round.
 const BATCH: i64 = 200;
 /// How long the relay sleeps with nothing to do, if nobody wakes it.

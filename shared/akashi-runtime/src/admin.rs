@@ -103,6 +103,58 @@ impl Scope {
     }
 }
 
+/// A tenant role: a named set of scopes, what the console and most admins
+/// mint instead of picking scopes one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything in the tenant, including its tokens and issuer profile.
+    Owner,
+    /// Badge classes, rules, awards, LMS sources; not tokens or the issuer.
+    Editor,
+    /// Reads everything, changes nothing.
+    Viewer,
+}
+
+impl Role {
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Parses a role name.
+    pub fn parse(raw: &str) -> Option<Role> {
+        [Role::Owner, Role::Editor, Role::Viewer]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+    }
+
+    /// The scopes the role grants.
+    pub fn scopes(self) -> Vec<Scope> {
+        let viewer = [
+            Scope::IssuersRead,
+            Scope::AwardsRead,
+            Scope::RulesRead,
+            Scope::EventsRead,
+        ];
+        let editor = [
+            Scope::BadgesWrite,
+            Scope::AwardsWrite,
+            Scope::RulesWrite,
+            Scope::SourcesWrite,
+        ];
+        let owner = [Scope::IssuersWrite, Scope::TokensWrite, Scope::ApiClientsWrite];
+        match self {
+            Role::Viewer => viewer.to_vec(),
+            Role::Editor => [viewer.as_slice(), &editor].concat(),
+            Role::Owner => [viewer.as_slice(), &editor, &owner].concat(),
+        }
+    }
+}
+
 /// What the presented token allows.
 #[derive(Debug, Clone)]
 pub struct Grant {
@@ -127,6 +179,11 @@ impl Grant {
                 scope.as_str()
             )))
         }
+    }
+
+    /// Whether the token holds `scope` (or `admin`).
+    pub fn holds(&self, scope: Scope) -> bool {
+        self.require(scope).is_ok()
     }
 
     /// 404 if the token is bound to another tenant than `issuer_id`.
@@ -317,6 +374,20 @@ mod tests {
         assert!(g.require_issuer(mine).is_ok());
         assert!(matches!(g.require_issuer(Uuid::new_v4()), Err(ApiError::NotFound(_))));
         assert!(grant(&["admin"], None).require_issuer(Uuid::new_v4()).is_ok());
+    }
+
+    #[test]
+    fn roles_nest_and_grant_no_more_than_they_say() {
+        let viewer = Role::Viewer.scopes();
+        let editor = Role::Editor.scopes();
+        let owner = Role::Owner.scopes();
+        assert!(viewer.iter().all(|s| editor.contains(s)) && editor.iter().all(|s| owner.contains(s)));
+        assert!(!owner.contains(&Scope::All), "an owner is not a platform admin");
+        assert!(!editor.contains(&Scope::TokensWrite) && !editor.contains(&Scope::IssuersWrite));
+        assert!(viewer.iter().all(|s| s.as_str().ends_with(":read")));
+        for r in [Role::Owner, Role::Editor, Role::Viewer] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
     }
 
     #[test]

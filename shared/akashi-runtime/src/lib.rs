@@ -11,7 +11,7 @@ pub mod http;
 pub mod service;
 pub mod telemetry;
 
-pub use admin::{Grant, Scope};
+pub use admin::{Grant, Role, Scope};
 pub use config::{CommonConfig, PublicUrls};
 pub use error::ApiError;
 pub use service::ServiceContext;

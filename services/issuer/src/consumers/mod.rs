@@ -1,3 +1,4 @@
 //! RabbitMQ handlers of the issuer.
 
+pub mod dead_letters;
 pub mod issue_requested;

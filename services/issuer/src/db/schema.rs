@@ -132,3 +132,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     blockcerts_batches,
     blockcerts_pending
 );
+
+diesel::table! {
+    dead_letters (id) {
+        id -> Uuid,
+        message_id -> Nullable<Uuid>,
+        routing_key -> Text,
+        queue -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        deaths -> Int8,
+        body -> Text,
+        received_at -> Timestamptz,
+        status -> Text,
+        handled_at -> Nullable<Timestamptz>,
+        handled_by -> Nullable<Text>,
+    }
+}

@@ -3,6 +3,7 @@
 pub mod admin_awards;
 pub mod awards;
 pub mod badge_classes;
+pub mod dead_letters;
 pub mod issuers;
 pub mod keys;
 pub mod tokens;
@@ -27,7 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(keys::key)
         .service(keys::rotate)
         .service(tokens::create_token)
-        .service(tokens::revoke_token);
+        .service(tokens::revoke_token)
+        .service(dead_letters::list_dead_letters)
+        .service(dead_letters::handle_dead_letter);
 }
 
 #[derive(OpenApi)]
@@ -40,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         admin_awards::create_award, admin_awards::bulk_award, admin_awards::reissue_award,
         keys::jwks, keys::key, keys::rotate,
         tokens::create_token, tokens::revoke_token,
+        dead_letters::list_dead_letters, dead_letters::handle_dead_letter,
     ),
     components(schemas(
         issuers::NewIssuer, issuers::IssuerView,
@@ -49,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         admin_awards::RowResult, admin_awards::BulkResult, admin_awards::Reissue,
         keys::Jwks, keys::PublishedJwk,
         tokens::NewToken, tokens::CreatedToken,
+        dead_letters::DeadLetterView, dead_letters::DeadLetterAction, dead_letters::DeadLetterCommand,
     )),
     modifiers(&BearerAuth),
 )]

@@ -6,7 +6,7 @@ use akashi_bus::{Envelope, outbox};
 use akashi_model::messages::{AdminTokenCreated, AdminTokenRevoked};
 use akashi_runtime::admin::{self, Scope};
 use akashi_runtime::http::RequestId;
-use akashi_runtime::{ApiError, Grant};
+use akashi_runtime::{ApiError, Grant, Role};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,11 @@ pub struct NewToken {
     #[schema(example = "moodle-sync")]
     pub name: String,
     /// e.g. `["rules:write", "awards:read"]`; `admin` is every scope.
+    /// Give either scopes or a role.
+    #[serde(default)]
     pub scopes: Vec<String>,
+    /// `owner`, `editor` or `viewer`: the role's scopes (docs/api.md).
+    pub role: Option<String>,
     /// Bind the token to one issuer organization (tenant).
     pub issuer_id: Option<Uuid>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -34,12 +38,13 @@ pub struct CreatedToken {
     pub id: Uuid,
     pub token: String,
     pub scopes: Vec<String>,
+    pub role: Option<String>,
     pub issuer_id: Option<Uuid>,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Mints an admin token. A tenant-bound caller can only mint tokens bound to
-/// its own tenant.
+/// Mints an admin token. A caller grants only scopes it holds itself, and a
+/// tenant-bound caller only tokens bound to its own tenant.
 #[utoipa::path(request_body = NewToken, responses((status = 201, body = CreatedToken), (status = 403), (status = 422)), security(("bearer" = [])))]
 #[post("/admin/tokens")]
 pub async fn create_token(
@@ -49,16 +54,29 @@ pub async fn create_token(
     body: web::Json<NewToken>,
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::TokensWrite)?;
-    let body = body.into_inner();
-    if body.scopes.is_empty() {
-        return Err(ApiError::invalid_field("scopes: at least one scope is required"));
-    }
-    for scope in &body.scopes {
-        if Scope::parse(scope).is_none() {
-            return Err(ApiError::unprocessable(
-                "invalid_scope",
-                format!("scopes: unknown scope {scope:?}"),
+    let mut body = body.into_inner();
+    let role = match (&body.role, body.scopes.is_empty()) {
+        (Some(_), false) => return Err(ApiError::invalid_field("give either scopes or a role, not both")),
+        (None, true) => {
+            return Err(ApiError::invalid_field(
+                "scopes: at least one scope (or a role) is required",
             ));
+        }
+        (Some(name), true) => Some(Role::parse(name).ok_or_else(|| {
+            ApiError::unprocessable("invalid_role", format!("role: {name:?} is not owner, editor or viewer"))
+        })?),
+        (None, false) => None,
+    };
+    if let Some(role) = role {
+        body.scopes = role.scopes().iter().map(|s| s.as_str().to_string()).collect();
+    }
+    for raw in &body.scopes {
+        let scope = Scope::parse(raw)
+            .ok_or_else(|| ApiError::unprocessable("invalid_scope", format!("scopes: unknown scope {raw:?}")))?;
+        if !grant.holds(scope) {
+            return Err(ApiError::Forbidden(format!(
+                "a token cannot grant the scope {raw}, which it does not hold"
+            )));
         }
     }
     let issuer_id = match (grant.issuer_id, body.issuer_id) {
@@ -94,6 +112,7 @@ pub async fn create_token(
         id: created.token_id,
         token: secret,
         scopes: created.scopes,
+        role: role.map(|r| r.as_str().to_string()),
         issuer_id,
         expires_at: created.expires_at,
     }))
