@@ -11,6 +11,10 @@ pub struct Config {
     pub common: CommonConfig,
     /// How display reaches the verifier, if not at its public URL.
     pub verifier_internal_url: Option<String>,
+    /// How the admin console reaches the issuer and the lms-adapter admin
+    /// APIs, if not at their public URLs.
+    pub issuer_internal_url: Option<String>,
+    pub lms_adapter_internal_url: Option<String>,
     /// The verifier API key badge pages verify with
     /// (`AKASHI_DISPLAY_VERIFIER_API_KEY`), so that their live status checks
     /// are not counted against the anonymous per-address limit. The public

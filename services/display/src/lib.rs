@@ -5,6 +5,7 @@
 
 pub mod certificate;
 pub mod config;
+pub mod console;
 pub mod consumers;
 pub mod db;
 pub mod domain;

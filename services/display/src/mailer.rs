@@ -101,6 +101,27 @@ pub async fn queue(
     Ok(())
 }
 
+/// Queues the award's e-mail again, sent or not (an admin's resend).
+pub async fn requeue_issued(conn: &mut diesel_async::AsyncPgConnection, award_id: Uuid) -> QueryResult<()> {
+    diesel::insert_into(mail_outbox::table)
+        .values((
+            mail_outbox::id.eq(Uuid::now_v7()),
+            mail_outbox::award_id.eq(award_id),
+            mail_outbox::kind.eq("issued"),
+        ))
+        .on_conflict((mail_outbox::award_id, mail_outbox::kind))
+        .do_update()
+        .set((
+            mail_outbox::sent_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+            mail_outbox::attempts.eq(0),
+            mail_outbox::last_error.eq(None::<String>),
+            mail_outbox::next_attempt_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// A claimed row.
 #[derive(QueryableByName)]
 struct Due {

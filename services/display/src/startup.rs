@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use actix_web::web;
 use akashi_db::PgPool;
-use akashi_model::messages::{BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage, EarnerSignInRequested};
+use akashi_model::messages::{
+    AwardMailRequested, BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage, EarnerSignInRequested,
+};
 use akashi_runtime::ServiceContext;
 use secrecy::SecretString;
 
@@ -28,6 +30,9 @@ pub struct AppState {
     /// The certificate font's path, and the font once loaded.
     pub certificate_font_path: String,
     pub certificate_font: Arc<tokio::sync::OnceCell<Arc<CertificateFont>>>,
+    /// Where the console reaches the admin APIs.
+    pub issuer_url: String,
+    pub lms_adapter_url: String,
 }
 
 /// Runs display until a stop signal.
@@ -55,6 +60,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         mail_enabled: config.mail.is_some(),
         certificate_font_path: config.certificate_font.clone(),
         certificate_font: Arc::new(tokio::sync::OnceCell::new()),
+        issuer_url: config
+            .issuer_internal_url
+            .clone()
+            .unwrap_or_else(|| urls.issuer.clone())
+            .trim_end_matches('/')
+            .to_string(),
+        lms_adapter_url: config
+            .lms_adapter_internal_url
+            .clone()
+            .unwrap_or_else(|| urls.lms_adapter.clone())
+            .trim_end_matches('/')
+            .to_string(),
     };
     if let Some(mail) = &config.mail {
         let mailer = crate::mailer::Mailer::new(state.clone(), mail)?;
@@ -74,10 +91,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ctx.consume(EarnerSignInRequested::ROUTING_KEY, move |m| {
         consumers::earner_signin_requested(s.clone(), m)
     });
+    let s = state.clone();
+    ctx.consume(AwardMailRequested::ROUTING_KEY, move |m| {
+        consumers::award_mail_requested(s.clone(), m)
+    });
     let data = web::Data::new(state);
     ctx.serve(routes::openapi(), move |cfg| {
         cfg.app_data(data.clone());
         routes::configure(cfg);
+        crate::console::configure(cfg);
     })
     .await
 }

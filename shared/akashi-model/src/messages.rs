@@ -260,6 +260,13 @@ pub struct AdminTokenRevoked {
 }
 bus_message!(AdminTokenRevoked, "admin.token.revoked", "v1");
 
+/// issuer → display: an admin asked for the award's e-mail to be sent again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AwardMailRequested {
+    pub award_id: Uuid,
+}
+bus_message!(AwardMailRequested, "award.mail_requested", "v1");
+
 #[cfg(test)]
 mod tests {
     use super::*;

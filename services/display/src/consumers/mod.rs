@@ -102,3 +102,25 @@ pub async fn earner_signin_requested(state: AppState, message: IncomingMessage) 
     crate::mailer::queue_signin(&mut conn, &request).await?;
     Ok(())
 }
+
+/// `award.mail_requested`: send the award's e-mail again, once per request.
+pub async fn award_mail_requested(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    use diesel_async::AsyncConnection;
+    let requested: akashi_model::messages::AwardMailRequested = message.data()?;
+    if !state.mail_enabled {
+        tracing::warn!(award_id = %requested.award_id, "an e-mail was asked for, but mail is not configured");
+        return Ok(());
+    }
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    let message_id = message.envelope.id;
+    conn.transaction::<_, HandlerError, _>(async |conn| {
+        if !akashi_bus::inbox::claim(conn, "display.award.mail_requested", message_id).await? {
+            return Ok(());
+        }
+        crate::mailer::requeue_issued(conn, requested.award_id).await?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(award_id = %requested.award_id, "award e-mail queued again");
+    Ok(())
+}

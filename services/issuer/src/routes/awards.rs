@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use akashi_bus::{Envelope, outbox};
 use akashi_model::EmailAddress;
-use akashi_model::messages::BadgeRevoked;
+use akashi_model::messages::{AwardMailRequested, BadgeRevoked};
 use akashi_runtime::http::RequestId;
 use akashi_runtime::{ApiError, Grant, Scope};
 use chrono::{DateTime, Utc};
@@ -297,4 +297,38 @@ pub async fn revoke_award(
         .remove(&award_id)
         .unwrap_or_default();
     Ok(HttpResponse::Ok().json(view(row, badge_name, issuer_name, &signed, &state)))
+}
+
+/// Sends the award's e-mail to its recipient again (display mails it; the
+/// award must be active). 202: queued.
+#[utoipa::path(responses((status = 202), (status = 404), (status = 409, description = "revoked")), security(("bearer" = [])))]
+#[post("/admin/awards/{award_id}/resend-mail")]
+pub async fn resend_mail(
+    state: web::Data<AppState>,
+    grant: Grant,
+    request_id: RequestId,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::AwardsWrite)?;
+    let award_id = path.into_inner();
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let found: Option<(Uuid, Option<DateTime<Utc>>)> = awards::table
+        .find(award_id)
+        .select((awards::issuer_id, awards::revoked_at))
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let not_found = || ApiError::NotFound("no such award".into());
+    let (issuer_id, revoked_at) = found.ok_or_else(not_found)?;
+    grant.require_issuer(issuer_id).map_err(|_| not_found())?;
+    if revoked_at.is_some() {
+        return Err(ApiError::Conflict(
+            "the award is revoked; its revocation was mailed".into(),
+        ));
+    }
+    let message = Envelope::new(crate::SERVICE, AwardMailRequested { award_id }, Some(request_id.0));
+    outbox::enqueue(&mut conn, &message).await.map_err(ApiError::internal)?;
+    state.relay.wake();
+    tracing::info!(%award_id, "award e-mail requested again");
+    Ok(HttpResponse::Accepted().json(serde_json::json!({"award_id": award_id, "status": "queued"})))
 }

@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(badge_classes::get_badge_class)
         .service(awards::lookup_awards)
         .service(awards::revoke_award)
+        .service(awards::resend_mail)
         .service(admin_awards::create_award)
         .service(admin_awards::reissue_award)
         .service(admin_awards::bulk_award)
@@ -39,7 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     paths(
         issuers::create_issuer, issuers::list_issuers, issuers::get_issuer,
         badge_classes::create_badge_class, badge_classes::list_badge_classes, badge_classes::get_badge_class,
-        awards::lookup_awards, awards::revoke_award,
+        awards::lookup_awards, awards::revoke_award, awards::resend_mail,
         admin_awards::create_award, admin_awards::bulk_award, admin_awards::reissue_award,
         keys::jwks, keys::key, keys::rotate,
         tokens::create_token, tokens::revoke_token,

@@ -1,0 +1,1001 @@
+//! The admin console: server-rendered pages (Japanese and English, no
+//! JavaScript build) over the issuer's and the lms-adapter's admin APIs.
+//!
+//! The admin signs in with an admin token; it is kept in an HttpOnly,
+//! SameSite=Strict cookie and sent as the bearer of every API call, so the
+//! console can do exactly what the token may — tenant and role checks stay
+//! in the APIs. Every form posts back to the console, which calls the API
+//! and redirects (post/redirect/get), so a reload never repeats an action.
+
+pub mod api;
+pub mod pages;
+pub mod texts;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::domain::lang::Lang;
+use crate::startup::AppState;
+use api::{AdminApi, ApiCallError, Service};
+use pages::*;
+use texts::ConsoleTexts;
+
+const TOKEN_COOKIE: &str = "akashi_console";
+const LANG_COOKIE: &str = "akashi_console_lang";
+
+/// Registers the console's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(login_form)
+        .service(login_submit)
+        .service(logout)
+        .service(home)
+        .service(create_issuer)
+        .service(create_badge_class)
+        .service(rules_page)
+        .service(create_rule)
+        .service(rule_page)
+        .service(update_rule)
+        .service(rule_action)
+        .service(awards_page)
+        .service(award_action)
+        .service(decisions_page)
+        .service(review_decision)
+        .service(lms_page)
+        .service(create_registration_link)
+        .service(dead_letters_page)
+        .service(dead_letter_action);
+}
+
+/// The language: `?lang=`, then the console's cookie, then the browser's.
+fn language(req: &HttpRequest) -> Lang {
+    let query = web::Query::<LangQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.lang.clone());
+    let cookie = req.cookie(LANG_COOKIE).map(|c| c.value().to_string());
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    Lang::negotiate(query.or(cookie).as_deref(), accept)
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+fn chrome(req: &HttpRequest, nav: &'static str) -> Chrome {
+    let lang = language(req);
+    let msg = web::Query::<MsgQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.msg.clone())
+        .filter(|m| !m.is_empty())
+        .map(|m| m.chars().take(300).collect());
+    Chrome {
+        lang: lang.tag(),
+        other_lang: match lang {
+            Lang::En => "ja",
+            Lang::Ja => "en",
+        },
+        t: ConsoleTexts::of(lang),
+        msg,
+        nav,
+        path: req.path().to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct MsgQuery {
+    msg: Option<String>,
+}
+
+/// The page, with the language remembered when `?lang=` chose it.
+fn page(req: &HttpRequest, body: Result<String, askama::Error>) -> HttpResponse {
+    let mut response = match body {
+        Ok(html) => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "console template failed");
+            HttpResponse::InternalServerError().body("template error")
+        }
+    };
+    if let Ok(q) = web::Query::<LangQuery>::from_query(req.query_string())
+        && let Some(lang) = &q.lang
+    {
+        let _ = response.add_cookie(
+            &Cookie::build(LANG_COOKIE, Lang::negotiate(Some(lang), None).tag())
+                .path("/console")
+                .same_site(SameSite::Lax)
+                .finish(),
+        );
+    }
+    security_headers(&mut response);
+    response
+}
+
+/// Console pages are never framed, cached or sent elsewhere as referrers.
+fn security_headers(response: &mut HttpResponse) {
+    let h = response.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
+    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data: blob: http: https:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    );
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .finish()
+}
+
+fn done(to: &str, req: &HttpRequest) -> HttpResponse {
+    let t = ConsoleTexts::of(language(req));
+    let sep = if to.contains('?') { '&' } else { '?' };
+    redirect(&format!("{to}{sep}msg={}", urlencode(t.done)))
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The signed-in admin's API client, or the answer that sends them to sign in.
+fn session<'a>(req: &HttpRequest, state: &'a AppState, token: &'a mut String) -> Result<AdminApi<'a>, Box<HttpResponse>> {
+    let Some(cookie) = req.cookie(TOKEN_COOKIE) else {
+        return Err(Box::new(redirect("/console/login")));
+    };
+    *token = cookie.value().to_string();
+    Ok(AdminApi {
+        http: &state.http,
+        token: token.as_str(),
+        issuer_url: &state.issuer_url,
+        lms_url: &state.lms_adapter_url,
+    })
+}
+
+/// A refused call: 401 sends the admin to sign in again; anything else is
+/// shown with the API's own message.
+fn refused(req: &HttpRequest, e: ApiCallError) -> HttpResponse {
+    if e.status() == 401 {
+        let mut r = redirect("/console/login");
+        let _ = r.add_removal_cookie(&Cookie::build(TOKEN_COOKIE, "").path("/console").finish());
+        return r;
+    }
+    let c = chrome(req, "");
+    let (code, message) = match &e {
+        ApiCallError::Refused { code, message, .. } => (code.clone(), message.clone()),
+        ApiCallError::Unreachable(m) => ("unreachable".to_string(), m.clone()),
+    };
+    let body = ErrorPage {
+        c,
+        status: e.status(),
+        code,
+        message,
+    }
+    .render();
+    let mut response = page(req, body);
+    *response.status_mut() =
+        actix_web::http::StatusCode::from_u16(e.status()).unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
+    response
+}
+
+/// Refuses a form posted from another site (SameSite=Strict already keeps
+/// the cookie off such requests; this is the second lock).
+fn same_origin(req: &HttpRequest, state: &AppState) -> Result<(), Box<HttpResponse>> {
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = req.connection_info().host().to_string();
+    if origin == state.public_base || origin.ends_with(&format!("://{host}")) {
+        Ok(())
+    } else {
+        Err(Box::new(HttpResponse::Forbidden().body("cross-site form refused")))
+    }
+}
+
+macro_rules! signed_in {
+    ($req:expr, $state:expr, $token:ident) => {{
+        match session(&$req, &$state, &mut $token) {
+            Ok(api) => api,
+            Err(r) => return *r,
+        }
+    }};
+}
+
+macro_rules! try_api {
+    ($req:expr, $call:expr) => {{
+        match $call.await {
+            Ok(v) => v,
+            Err(e) => return refused(&$req, e),
+        }
+    }};
+}
+
+#[get("/console/login")]
+async fn login_form(req: HttpRequest) -> HttpResponse {
+    let body = LoginPage {
+        c: chrome(&req, "login"),
+        error: None,
+    }
+    .render();
+    page(&req, body)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+#[post("/console/login")]
+async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LoginForm>) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let token = form.token.trim().to_string();
+    let api = AdminApi {
+        http: &state.http,
+        token: &token,
+        issuer_url: &state.issuer_url,
+        lms_url: &state.lms_adapter_url,
+    };
+    // Any token that may read issuers (every role) signs in.
+    match api.get(Service::Issuer, "/admin/issuers").await {
+        Ok(_) if !token.is_empty() => {
+            let mut r = redirect("/console");
+            let _ = r.add_cookie(
+                &Cookie::build(TOKEN_COOKIE, token)
+                    .path("/console")
+                    .http_only(true)
+                    .same_site(SameSite::Strict)
+                    .secure(state.public_base.starts_with("https://"))
+                    .max_age(CookieDuration::hours(8))
+                    .finish(),
+            );
+            r
+        }
+        other => {
+            let message = match other {
+                Err(e) => e.to_string(),
+                Ok(_) => "empty token".into(),
+            };
+            let body = LoginPage {
+                c: chrome(&req, "login"),
+                error: Some(message),
+            }
+            .render();
+            let mut r = page(&req, body);
+            *r.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
+            r
+        }
+    }
+}
+
+#[post("/console/logout")]
+async fn logout() -> HttpResponse {
+    let mut r = redirect("/console/login");
+    let _ = r.add_removal_cookie(&Cookie::build(TOKEN_COOKIE, "").path("/console").finish());
+    r
+}
+
+fn list(v: &Value) -> &[Value] {
+    v.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    list(v).iter().map(text).collect()
+}
+
+#[get("/console")]
+async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let issuers = try_api!(req, api.get(Service::Issuer, "/admin/issuers"));
+    let mut items = Vec::new();
+    for issuer in list(&issuers) {
+        let id = text(&issuer["id"]);
+        let badges = try_api!(
+            req,
+            api.get(Service::Issuer, &format!("/admin/issuers/{id}/badge-classes"))
+        );
+        items.push(IssuerItem {
+            name: text(&issuer["name"]),
+            url: text(&issuer["url"]),
+            badges: list(&badges)
+                .iter()
+                .map(|b| BadgeItem {
+                    id: text(&b["id"]),
+                    name: text(&b["name"]),
+                    image_url: text(&b["image_url"]),
+                    formats: strings(&b["formats"]).join(", "),
+                })
+                .collect(),
+            id,
+        });
+    }
+    page(
+        &req,
+        HomePage {
+            c: chrome(&req, "issuers"),
+            issuers: items,
+        }
+        .render(),
+    )
+}
+
+#[derive(Deserialize)]
+struct NewIssuerForm {
+    name: String,
+    url: String,
+    email: String,
+}
+
+#[post("/console/issuers")]
+async fn create_issuer(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NewIssuerForm>) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let body = json!({"name": form.name, "url": form.url, "email": form.email});
+    try_api!(
+        req,
+        api.call(Method::POST, Service::Issuer, "/admin/issuers", Some(&body))
+    );
+    done("/console", &req)
+}
+
+/// Badge class creation: the form's fields and image go to the issuer as
+/// the same multipart form its API takes.
+#[post("/console/issuers/{id}/badge-classes")]
+async fn create_badge_class(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    mut payload: actix_multipart::Multipart,
+) -> HttpResponse {
+    use futures_util::StreamExt;
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let mut form = reqwest::multipart::Form::new();
+    let mut total = 0usize;
+    while let Some(Ok(mut field)) = payload.next().await {
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .map(str::to_owned);
+        let mut bytes = Vec::new();
+        while let Some(Ok(chunk)) = field.next().await {
+            total += chunk.len();
+            if total > 2 * 1024 * 1024 {
+                return HttpResponse::PayloadTooLarge().body("the form is larger than 2 MB");
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        form = match (name.as_str(), filename) {
+            ("image", Some(file)) if !bytes.is_empty() => {
+                form.part("image", reqwest::multipart::Part::bytes(bytes).file_name(file))
+            }
+            ("name" | "description" | "criteria", _) => form.text(name, String::from_utf8_lossy(&bytes).into_owned()),
+            _ => form,
+        };
+    }
+    try_api!(
+        req,
+        api.post_multipart(
+            Service::Issuer,
+            &format!("/admin/issuers/{}/badge-classes", *path),
+            form
+        )
+    );
+    done("/console", &req)
+}
+
+/// Every badge class the token sees, by id: (name, image).
+async fn badge_names(api: &AdminApi<'_>) -> Result<Vec<(String, String, String)>, ApiCallError> {
+    let issuers = api.get(Service::Issuer, "/admin/issuers").await?;
+    let mut out = Vec::new();
+    for issuer in list(&issuers) {
+        let badges = api
+            .get(
+                Service::Issuer,
+                &format!("/admin/issuers/{}/badge-classes", text(&issuer["id"])),
+            )
+            .await?;
+        out.extend(
+            list(&badges)
+                .iter()
+                .map(|b| (text(&b["id"]), text(&b["name"]), text(&b["image_url"]))),
+        );
+    }
+    Ok(out)
+}
+
+fn rule_item(r: &Value) -> RuleItem {
+    RuleItem {
+        id: text(&r["id"]),
+        name: r["name"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| text(&r["course_id"])),
+        badge_name: text(&r["badge_class_name"]),
+        courses: strings(&r["course_ids"]).join(", "),
+        version: r["version"].as_i64().unwrap_or(1),
+        active: r["active"].as_bool().unwrap_or(false),
+    }
+}
+
+#[get("/console/rules")]
+async fn rules_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let rules = try_api!(req, api.get(Service::LmsAdapter, "/admin/rules"));
+    let badges = try_api!(req, badge_names(&api));
+    page(
+        &req,
+        RulesPage {
+            c: chrome(&req, "rules"),
+            rules: list(&rules).iter().map(rule_item).collect(),
+            badges: badges.into_iter().map(|(id, name, _)| (id, name)).collect(),
+        }
+        .render(),
+    )
+}
+
+#[derive(Deserialize)]
+struct NewRuleForm {
+    badge_class_id: String,
+    name: Option<String>,
+    course_id: Option<String>,
+    activity_id: Option<String>,
+    min_grade: Option<String>,
+    definition: Option<String>,
+}
+
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A form's JSON, or a page that says why it is not JSON.
+fn parse_json(req: &HttpRequest, raw: &str) -> Result<Value, Box<HttpResponse>> {
+    serde_json::from_str(raw).map_err(|e| {
+        Box::new(refused(
+            req,
+            ApiCallError::Refused {
+                status: 422,
+                code: "invalid_json".into(),
+                message: format!("the definition is not JSON: {e}"),
+            },
+        ))
+    })
+}
+
+#[post("/console/rules")]
+async fn create_rule(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NewRuleForm>) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let mut body = json!({"badge_class_id": form.badge_class_id.trim()});
+    if let Some(name) = nonempty(&form.name) {
+        body["name"] = json!(name);
+    }
+    if let Some(raw) = nonempty(&form.definition) {
+        body["definition"] = match parse_json(&req, raw) {
+            Ok(v) => v,
+            Err(r) => return *r,
+        };
+    } else {
+        body["course_id"] = json!(nonempty(&form.course_id).unwrap_or_default());
+        if let Some(a) = nonempty(&form.activity_id) {
+            body["activity_id"] = json!(a);
+        }
+        if let Some(g) = nonempty(&form.min_grade) {
+            body["min_grade"] = g.parse::<f64>().map(|g| json!(g)).unwrap_or(json!(g));
+        }
+    }
+    let rule = try_api!(
+        req,
+        api.call(Method::POST, Service::LmsAdapter, "/admin/rules", Some(&body))
+    );
+    done(&format!("/console/rules/{}", text(&rule["id"])), &req)
+}
+
+#[derive(Deserialize)]
+struct RuleQuery {
+    learner: Option<String>,
+}
+
+async fn rule_view(
+    req: &HttpRequest,
+    api: &AdminApi<'_>,
+    id: Uuid,
+    evaluation: Option<Value>,
+) -> Result<RulePage, ApiCallError> {
+    let rule = api.get(Service::LmsAdapter, &format!("/admin/rules/{id}")).await?;
+    let versions = api
+        .get(Service::LmsAdapter, &format!("/admin/rules/{id}/versions"))
+        .await?;
+    let progress = api
+        .get(Service::LmsAdapter, &format!("/admin/rules/{id}/progress"))
+        .await?;
+    let decisions = api
+        .get(Service::LmsAdapter, &format!("/admin/decisions?rule_id={id}&limit=200"))
+        .await?;
+    let learner = web::Query::<RuleQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.learner.clone())
+        .filter(|l| !l.trim().is_empty());
+    let explain = match &learner {
+        Some(l) => {
+            let e = api
+                .get(
+                    Service::LmsAdapter,
+                    &format!("/admin/rules/{id}/explain?learner={}", urlencode(l.trim())),
+                )
+                .await?;
+            Some(ExplainItem {
+                learner: text(&e["learner"]),
+                awarded: e["awarded"].as_bool().unwrap_or(false),
+                met: e["verdict"]["met"].as_i64().unwrap_or(0),
+                total: e["verdict"]["total"].as_i64().unwrap_or(0),
+                held: strings(&e["verdict"]["held"]),
+                failed: strings(&e["verdict"]["failed"]),
+            })
+        }
+        None => None,
+    };
+    Ok(RulePage {
+        c: chrome(req, "rules"),
+        rule: rule_item(&rule),
+        definition: serde_json::to_string_pretty(&rule["definition"]).unwrap_or_default(),
+        versions: list(&versions)
+            .iter()
+            .map(|v| VersionItem {
+                version: v["version"].as_i64().unwrap_or(0),
+                created_at: text(&v["created_at"]),
+                definition: v["definition"].to_string(),
+            })
+            .collect(),
+        progress: list(&progress)
+            .iter()
+            .map(|p| ProgressItem {
+                learner: text(&p["learner_email"]),
+                met: p["met"].as_i64().unwrap_or(0),
+                total: p["total"].as_i64().unwrap_or(0),
+                satisfied: p["satisfied"].as_bool().unwrap_or(false),
+                failed: strings(&p["detail"]["failed"]).into_iter().next().unwrap_or_default(),
+            })
+            .collect(),
+        evaluation: evaluation.map(|e| EvaluationItem {
+            would_award: list(&e["would_award"])
+                .iter()
+                .map(|w| (text(&w["learner"]), strings(&w["conditions_held"]).join(" · ")))
+                .collect(),
+            would_not: list(&e["would_not"])
+                .iter()
+                .map(|w| (text(&w["learner"]), text(&w["reason"])))
+                .collect(),
+            already: strings(&e["already_awarded"]),
+            awarded: e["awarded"].as_i64(),
+        }),
+        explain,
+        learner: learner.unwrap_or_default(),
+        decisions: list(&decisions)
+            .iter()
+            .map(decision_item)
+            .map(|mut d| {
+                d.badge_class_id = text(&rule["badge_class_name"]);
+                d
+            })
+            .collect(),
+    })
+}
+
+#[get("/console/rules/{id}")]
+async fn rule_page(req: HttpRequest, state: web::Data<AppState>, path: web::Path<Uuid>) -> HttpResponse {
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let view = try_api!(req, rule_view(&req, &api, *path, None));
+    page(&req, view.render())
+}
+
+#[derive(Deserialize)]
+struct RuleChangeForm {
+    definition: Option<String>,
+    active: Option<String>,
+}
+
+#[post("/console/rules/{id}")]
+async fn update_rule(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    form: web::Form<RuleChangeForm>,
+) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let mut body = json!({});
+    if let Some(raw) = nonempty(&form.definition) {
+        body["definition"] = match parse_json(&req, raw) {
+            Ok(v) => v,
+            Err(r) => return *r,
+        };
+    }
+    if let Some(active) = nonempty(&form.active) {
+        body["active"] = json!(active == "true");
+    }
+    try_api!(
+        req,
+        api.call(
+            Method::PUT,
+            Service::LmsAdapter,
+            &format!("/admin/rules/{}", *path),
+            Some(&body)
+        )
+    );
+    done(&format!("/console/rules/{}", *path), &req)
+}
+
+/// Dry run or apply: the result is shown on the rule's page at once.
+#[post("/console/rules/{id}/{action}")]
+async fn rule_action(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(Uuid, String)>) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let (id, action) = path.into_inner();
+    if action != "dry-run" && action != "apply" {
+        return HttpResponse::NotFound().finish();
+    }
+    let evaluation = try_api!(
+        req,
+        api.call(
+            Method::POST,
+            Service::LmsAdapter,
+            &format!("/admin/rules/{id}/{action}"),
+            None
+        )
+    );
+    let view = try_api!(req, rule_view(&req, &api, id, Some(evaluation)));
+    page(&req, view.render())
+}
+
+#[derive(Deserialize)]
+struct AwardsQuery {
+    recipient: Option<String>,
+}
+
+#[get("/console/awards")]
+async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<AwardsQuery>) -> HttpResponse {
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let recipient = query.recipient.clone().unwrap_or_default().trim().to_string();
+    let awards = if recipient.is_empty() {
+        vec![]
+    } else {
+        let found = try_api!(
+            req,
+            api.get(
+                Service::Issuer,
+                &format!("/admin/awards?recipient={}", urlencode(&recipient))
+            )
+        );
+        list(&found["awards"])
+            .iter()
+            .map(|a| AwardItem {
+                id: text(&a["award_id"]),
+                badge: text(&a["badge_class"]["name"]),
+                issuer: text(&a["issuer"]["name"]),
+                status: text(&a["status"]),
+                issued_on: text(&a["issued_on"]),
+                badge_page: text(&a["badge_page"]),
+                reason: text(&a["revocation_reason"]),
+            })
+            .collect()
+    };
+    page(
+        &req,
+        AwardsPage {
+            c: chrome(&req, "awards"),
+            recipient,
+            awards,
+        }
+        .render(),
+    )
+}
+
+#[derive(Deserialize)]
+struct AwardActionForm {
+    reason: Option<String>,
+    recipient: Option<String>,
+}
+
+/// Revoke (with a reason) or resend the award's e-mail.
+#[post("/console/awards/{id}/{action}")]
+async fn award_action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+    form: web::Form<AwardActionForm>,
+) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let (id, action) = path.into_inner();
+    let (path, body) = match action.as_str() {
+        "revoke" => (
+            format!("/admin/awards/{id}/revoke"),
+            Some(json!({"reason": nonempty(&form.reason).unwrap_or_default()})),
+        ),
+        "resend" => (format!("/admin/awards/{id}/resend-mail"), None),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    try_api!(req, api.call(Method::POST, Service::Issuer, &path, body.as_ref()));
+    let back = format!(
+        "/console/awards?recipient={}",
+        urlencode(nonempty(&form.recipient).unwrap_or_default())
+    );
+    done(&back, &req)
+}
+
+fn decision_item(d: &Value) -> DecisionItem {
+    let e = &d["explanation"];
+    DecisionItem {
+        id: text(&d["id"]),
+        learner: text(&d["learner_email"]),
+        rule_id: text(&d["rule_id"]),
+        rule_version: d["rule_version"].as_i64().unwrap_or(1),
+        badge_class_id: text(&d["badge_class_id"]),
+        decided_at: text(&d["decided_at"]),
+        decided_by: text(&d["decided_by"]),
+        status: text(&d["status"]),
+        note: text(&d["review_note"]),
+        held: strings(&e["conditions_held"]),
+        events: list(&e["events"])
+            .iter()
+            .map(|ev| {
+                let mut s = format!(
+                    "{} {} {}",
+                    text(&ev["source"]),
+                    text(&ev["kind"]),
+                    text(&ev["course_id"])
+                );
+                if let Some(g) = ev["grade"].as_f64() {
+                    s.push_str(&format!(" ({g:.2})"));
+                }
+                s
+            })
+            .collect(),
+    }
+}
+
+#[derive(Deserialize)]
+struct DecisionsQuery {
+    learner: Option<String>,
+    status: Option<String>,
+}
+
+#[get("/console/decisions")]
+async fn decisions_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<DecisionsQuery>,
+) -> HttpResponse {
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let learner = query.learner.clone().unwrap_or_default().trim().to_string();
+    let status = query.status.clone().unwrap_or_default().trim().to_string();
+    let mut path = "/admin/decisions?limit=200".to_string();
+    if !learner.is_empty() {
+        path.push_str(&format!("&learner={}", urlencode(&learner)));
+    }
+    if !status.is_empty() {
+        path.push_str(&format!("&status={}", urlencode(&status)));
+    }
+    let decisions = try_api!(req, api.get(Service::LmsAdapter, &path));
+    let names = try_api!(req, badge_names(&api));
+    let mut items: Vec<DecisionItem> = list(&decisions).iter().map(decision_item).collect();
+    for item in &mut items {
+        if let Some((_, name, _)) = names.iter().find(|(id, _, _)| *id == item.badge_class_id) {
+            item.badge_class_id = name.clone();
+        }
+    }
+    page(
+        &req,
+        DecisionsPage {
+            c: chrome(&req, "decisions"),
+            learner,
+            status,
+            decisions: items,
+        }
+        .render(),
+    )
+}
+
+#[derive(Deserialize)]
+struct ReviewForm {
+    approve: String,
+    note: Option<String>,
+}
+
+#[post("/console/decisions/{id}/review")]
+async fn review_decision(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    form: web::Form<ReviewForm>,
+) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let body = json!({"approve": form.approve == "true", "note": nonempty(&form.note)});
+    try_api!(
+        req,
+        api.call(
+            Method::POST,
+            Service::LmsAdapter,
+            &format!("/admin/decisions/{}/review", *path),
+            Some(&body)
+        )
+    );
+    done("/console/decisions?status=pending", &req)
+}
+
+#[get("/console/lms")]
+async fn lms_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    // Sources and platforms are platform-wide: a tenant token sees none.
+    let sources = api
+        .get(Service::LmsAdapter, "/admin/webhook-sources")
+        .await
+        .unwrap_or(Value::Null);
+    let platforms = api
+        .get(Service::LmsAdapter, "/admin/lti/platforms")
+        .await
+        .unwrap_or(Value::Null);
+    page(
+        &req,
+        LmsPage {
+            c: chrome(&req, "lms"),
+            sources: list(&sources)
+                .iter()
+                .map(|s| {
+                    (
+                        text(&s["name"]),
+                        s["secret_count"].as_i64().unwrap_or(0),
+                        text(&s["updated_at"]),
+                    )
+                })
+                .collect(),
+            platforms: list(&platforms)
+                .iter()
+                .map(|p| {
+                    (
+                        p["name"]
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| text(&p["issuer"])),
+                        text(&p["issuer"]),
+                        text(&p["client_id"]),
+                        strings(&p["deployment_ids"]).join(", "),
+                    )
+                })
+                .collect(),
+            link: None,
+        }
+        .render(),
+    )
+}
+
+#[post("/console/lms/registration-links")]
+async fn create_registration_link(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let link = try_api!(
+        req,
+        api.call(
+            Method::POST,
+            Service::LmsAdapter,
+            "/admin/lti/registration-links",
+            Some(&json!({}))
+        )
+    );
+    page(
+        &req,
+        LmsPage {
+            c: chrome(&req, "lms"),
+            sources: vec![],
+            platforms: vec![],
+            link: Some(text(&link["url"])),
+        }
+        .render(),
+    )
+}
+
+#[get("/console/dead-letters")]
+async fn dead_letters_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let letters = try_api!(req, api.get(Service::Issuer, "/admin/dead-letters?status=all"));
+    page(
+        &req,
+        DeadLettersPage {
+            c: chrome(&req, "dead_letters"),
+            letters: list(&letters)
+                .iter()
+                .map(|l| LetterItem {
+                    id: text(&l["id"]),
+                    routing_key: text(&l["routing_key"]),
+                    queue: text(&l["queue"]),
+                    reason: text(&l["reason"]),
+                    deaths: l["deaths"].as_i64().unwrap_or(1),
+                    received_at: text(&l["received_at"]),
+                    body: text(&l["body"]),
+                    status: text(&l["status"]),
+                })
+                .collect(),
+        }
+        .render(),
+    )
+}
+
+#[derive(Deserialize)]
+struct LetterForm {
+    action: String,
+}
+
+#[post("/console/dead-letters/{id}")]
+async fn dead_letter_action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    form: web::Form<LetterForm>,
+) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let body = json!({"action": form.action});
+    try_api!(
+        req,
+        api.call(
+            Method::POST,
+            Service::Issuer,
+            &format!("/admin/dead-letters/{}", *path),
+            Some(&body)
+        )
+    );
+    done("/console/dead-letters", &req)
+}

@@ -1,0 +1,151 @@
+//! The admin console in real headless Chromium (Debian `chromium`, driven
+//! by playwright-core from `tests/tools/console`): an admin signs in,
+//! creates a rule with the builder, a learner completes the course, and the
+//! award appears in the console with its explanation; the admin revokes it
+//! with a reason and sees the rule's explanation and dry run. Every step
+//! the page showed is checked again against the admin APIs.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use akashi_e2e::{Service, Stack};
+use anyhow::Context;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const BADGE: &str = "Introduction to Data Science";
+const COURSE: &str = "CONSOLE-101";
+const LEARNER: &str = "console.learner@example.ac.jp";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    stack.seed().await?;
+    let lms = stack.url(Service::LmsAdapter);
+    let shots = stack
+        .log_path(Service::Display)
+        .parent()
+        .map(PathBuf::from)
+        .context("the stack's log directory")?;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/console/drive.mjs");
+    let mut driver = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(stack.url(Service::Display))
+        .arg(&stack.admin_token)
+        .arg(BADGE)
+        .arg(COURSE)
+        .arg(LEARNER)
+        .arg(&shots)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("node (./scripts/install-test-tools installs tests/tools/console)")?;
+    let mut stdin = driver.stdin.take().context("driver stdin")?;
+    let mut lines = BufReader::new(driver.stdout.take().context("driver stdout")?).lines();
+    let mut next_step = async || -> anyhow::Result<Value> {
+        let line = tokio::time::timeout(Duration::from_secs(90), lines.next_line())
+            .await
+            .context("the console driver said nothing for 90 s")??
+            .context("the console driver stopped early")?;
+        Ok(serde_json::from_str(&line)?)
+    };
+
+    let wrong = next_step().await?;
+    assert_eq!(wrong["step"], "wrong_token", "{wrong}");
+    assert_eq!(wrong["lang"], "ja");
+    assert!(wrong["refused"].as_str().is_some_and(|m| m.contains("401")), "{wrong}");
+    let signed_in = next_step().await?;
+    assert!(
+        signed_in["heading"].as_str().unwrap().contains("管理コンソール"),
+        "{signed_in}"
+    );
+
+    let created = next_step().await?;
+    assert_eq!(created["step"], "rule_created", "{created}");
+    assert_eq!(created["version"], "1");
+    assert_eq!(created["msg"], "完了しました。");
+    assert_eq!(
+        created["definition"],
+        json!({"criteria": {"grade": {"course": COURSE, "min": 0.8}}})
+    );
+    // The rule the page made is the API's rule.
+    let rule_id = created["rule_id"].as_str().unwrap();
+    let rule: Value = stack
+        .admin(Method::GET, format!("{lms}/admin/rules/{rule_id}"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(rule["badge_class_name"], BADGE);
+    assert_eq!(rule["name"], format!("{COURSE} ≥ 0.8"));
+
+    // A completion arrives from the LMS.
+    let mut completion = Stack::completion("evt-console-1", LEARNER, COURSE);
+    completion["grade"] = json!(0.92);
+    assert_eq!(stack.post_completion(&completion).await?.status(), 202);
+    stdin.write_all(b"go\n").await?;
+    drop(stdin);
+
+    let explained = next_step().await?;
+    assert_eq!(explained["step"], "explained", "{explained}");
+    assert_eq!(
+        explained["why"],
+        json!([format!("✓ course \"{COURSE}\": grade 0.92 ≥ 0.80")]),
+        "{explained}"
+    );
+    let row = explained["row"].as_str().unwrap();
+    assert!(
+        row.contains(BADGE) && row.contains("event") && row.contains("generic completed CONSOLE-101 (0.92)"),
+        "{row}"
+    );
+
+    let revoked = next_step().await?;
+    assert_eq!(revoked["step"], "revoked", "{revoked}");
+    assert_eq!(revoked["before"], "active");
+    assert_eq!(revoked["after"], "revoked");
+    let awards = stack.awards(LEARNER).await?;
+    assert_eq!(awards.len(), 1, "exactly one award: {awards:?}");
+    assert_eq!(awards[0]["award_id"], revoked["award_id"]);
+    assert_eq!(awards[0]["status"], "revoked");
+    assert_eq!(awards[0]["revocation_reason"], "Issued in error (console test)");
+
+    let rule_page = next_step().await?;
+    assert_eq!(rule_page["lang"], "en", "{rule_page}");
+    let explanation = rule_page["explanation"].as_str().unwrap();
+    assert!(
+        explanation.contains("Progress 1 / 1") && explanation.contains("grade 0.92 ≥ 0.80"),
+        "{explanation}"
+    );
+    let evaluation = rule_page["evaluation"].as_str().unwrap();
+    assert!(
+        evaluation.contains("Would be awarded (0)")
+            && evaluation.contains("Already awarded (1)")
+            && evaluation.contains(LEARNER),
+        "{evaluation}"
+    );
+
+    let refused = next_step().await?;
+    assert_eq!(refused["code"], "invalid_definition", "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("needs at least one condition"),
+        "{refused}"
+    );
+
+    let status = tokio::time::timeout(Duration::from_secs(30), driver.wait()).await??;
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = driver.stderr.take() {
+            tokio::io::AsyncReadExt::read_to_string(&mut e, &mut err).await?;
+        }
+        anyhow::bail!("the console driver failed: {err}");
+    }
+    assert!(shots.join("console-decisions-ja.png").exists());
+    Ok(())
+}

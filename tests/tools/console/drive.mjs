@@ -1,0 +1,102 @@
+// Drives the Akashi admin console in headless Chromium, as an admin would:
+// sign in (Japanese UI), create a rule with the builder, then — once the
+// test has sent a completion (it writes a line to our stdin) — find the
+// award and its explanation in the decision log, revoke it with a reason,
+// and look at the rule's dry run. Prints one JSON line per step; the Rust
+// test asserts on them and on the admin APIs.
+//
+// usage: node drive.mjs <console base URL> <admin token> <badge name> <course> <learner> <screenshot dir>
+
+import { chromium } from 'playwright-core';
+import { createInterface } from 'node:readline';
+
+const [base, token, badgeName, course, learner, shots] = process.argv.slice(2);
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  page.setDefaultTimeout(15000);
+
+  // A wrong token is refused on the page, in Japanese.
+  await page.goto(`${base}/console/login?lang=ja`);
+  await page.fill('#token', 'not-a-token');
+  await page.click('#sign-in');
+  const refused = await page.textContent('#login-error');
+  say({ step: 'wrong_token', refused, lang: await page.getAttribute('html', 'lang') });
+
+  await page.fill('#token', token);
+  await page.click('#sign-in');
+  await page.waitForURL(`${base}/console`);
+  say({ step: 'signed_in', heading: await page.textContent('header .title') });
+
+  // The builder: badge, name, course, minimum grade.
+  await page.goto(`${base}/console/rules`);
+  await page.selectOption('#badge_class_id', { label: badgeName });
+  await page.fill('#rule-name', `${course} ≥ 0.8`);
+  await page.fill('#course_id', course);
+  await page.fill('#min_grade', '0.8');
+  await page.click('#create-rule');
+  await page.waitForURL(/\/console\/rules\/[0-9a-f-]{36}/);
+  const ruleId = page.url().match(/rules\/([0-9a-f-]{36})/)[1];
+  say({
+    step: 'rule_created',
+    rule_id: ruleId,
+    name: await page.textContent('#rule-name'),
+    version: await page.textContent('#rule-version'),
+    msg: await page.textContent('#msg'),
+    definition: JSON.parse(await page.inputValue('#rule-definition')),
+  });
+
+  // The test sends the completion now.
+  await lines.next();
+
+  // The award and why, in the decision log (reloaded until it appears).
+  let why = [];
+  for (let i = 0; i < 60 && why.length === 0; i++) {
+    await page.goto(`${base}/console/decisions?learner=${encodeURIComponent(learner)}`);
+    why = await page.$$eval(`tr.decision[data-learner="${learner}"] ul.why li`, (lis) => lis.map((li) => li.textContent.trim()));
+    if (why.length === 0) await page.waitForTimeout(500);
+  }
+  const decidedRow = await page.textContent(`tr.decision[data-learner="${learner}"]`);
+  await page.screenshot({ path: `${shots}/console-decisions-ja.png`, fullPage: true });
+  say({ step: 'explained', why, row: decidedRow.replace(/\s+/g, ' ').trim() });
+
+  // The award, then its revocation with a reason.
+  let status = null;
+  for (let i = 0; i < 60 && status === null; i++) {
+    await page.goto(`${base}/console/awards?recipient=${encodeURIComponent(learner)}`);
+    status = await page.getAttribute('tr.award', 'data-status').catch(() => null);
+    if (status === null) await page.waitForTimeout(500);
+  }
+  const awardId = await page.getAttribute('tr.award', 'data-id');
+  await page.fill('tr.award input[name=reason]', 'Issued in error (console test)');
+  await page.click('tr.award button.revoke');
+  await page.waitForSelector('#msg');
+  const after = await page.getAttribute('tr.award', 'data-status');
+  say({ step: 'revoked', award_id: awardId, before: status, after, row: (await page.textContent('tr.award')).replace(/\s+/g, ' ').trim() });
+
+  // The rule's page in English: explanation for the learner and a dry run.
+  await page.goto(`${base}/console/rules/${ruleId}?lang=en&learner=${encodeURIComponent(learner)}`);
+  const explanation = (await page.textContent('#explanation')).replace(/\s+/g, ' ').trim();
+  await page.click('#dry-run');
+  await page.waitForSelector('#evaluation');
+  const evaluation = (await page.textContent('#evaluation')).replace(/\s+/g, ' ').trim();
+  await page.screenshot({ path: `${shots}/console-rule-en.png`, fullPage: true });
+  say({ step: 'rule_page', lang: await page.getAttribute('html', 'lang'), explanation, evaluation });
+
+  // A refused action shows the API's own message.
+  await page.goto(`${base}/console/rules`);
+  await page.fill('#definition', '{"criteria": {"any": []}}');
+  await page.click('#create-rule');
+  say({ step: 'refused', error: (await page.textContent('#error')).trim(), code: await page.getAttribute('#error', 'data-code') });
+} finally {
+  await browser.close();
+}
+// stdin stays open in readline's hands; leave explicitly.
+process.exit(0);
