@@ -67,9 +67,21 @@ impl Service {
                 "status_list.published",
                 "blockcerts.issued",
             ],
-            Service::Display => &["badge.issued", "badge.revoked", "blockcerts.issued"],
+            Service::Display => &[
+                "badge.issued",
+                "badge.revoked",
+                "blockcerts.issued",
+                "earner.signin_requested",
+                "award.mail_requested",
+            ],
             Service::Verifier => &["admin.token.created", "admin.token.revoked"],
-            Service::LmsAdapter => &["badge_class.published", "admin.token.created", "admin.token.revoked"],
+            Service::LmsAdapter => &[
+                "badge_class.published",
+                "admin.token.created",
+                "admin.token.revoked",
+                "badge.issued",
+                "badge.revoked",
+            ],
         }
     }
 }

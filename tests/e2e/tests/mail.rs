@@ -82,6 +82,20 @@ async fn the_earner_gets_one_mail_on_award_and_one_on_revocation() -> anyhow::Re
             .await?,
         1
     );
+    // An admin asks for the mail again (the console's "resend"): one more.
+    let award_id = award["award_id"].as_str().unwrap();
+    let resend = stack
+        .admin(
+            Method::POST,
+            format!("{}/admin/awards/{award_id}/resend-mail", stack.url(Service::Issuer)),
+        )
+        .send()
+        .await?;
+    assert_eq!(resend.status(), 202);
+    let found = wait_for_mails(&dir, 2, Duration::from_secs(20)).await?;
+    assert!(readable(&found[1]).contains(&format!("X-Akashi-Mail: {award_id}.issued")));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(mails(&dir).len(), 2, "one resend, one more mail");
 
     let revoke = stack
         .admin(
@@ -96,12 +110,20 @@ async fn the_earner_gets_one_mail_on_award_and_one_on_revocation() -> anyhow::Re
         .send()
         .await?;
     assert_eq!(revoke.status(), 200);
-    let found = wait_for_mails(&dir, 2, Duration::from_secs(20)).await?;
-    let revoked = readable(&found[1]);
+    let found = wait_for_mails(&dir, 3, Duration::from_secs(20)).await?;
+    let revoked = readable(&found[2]);
     assert!(revoked.contains(".revoked"), "{revoked}");
     assert!(revoked.contains(&format!("{page}?lang=en")), "{revoked}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(mails(&dir).len(), 2, "one award mail, one revocation mail");
+    assert_eq!(mails(&dir).len(), 3, "two award mails, one revocation mail");
+    let again = stack
+        .admin(
+            Method::POST,
+            format!("{}/admin/awards/{award_id}/resend-mail", stack.url(Service::Issuer)),
+        )
+        .send()
+        .await?;
+    assert_eq!(again.status(), 409, "a revoked award's mail is not resent");
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -146,7 +146,11 @@ fn urlencode(s: &str) -> String {
 }
 
 /// The signed-in admin's API client, or the answer that sends them to sign in.
-fn session<'a>(req: &HttpRequest, state: &'a AppState, token: &'a mut String) -> Result<AdminApi<'a>, Box<HttpResponse>> {
+fn session<'a>(
+    req: &HttpRequest,
+    state: &'a AppState,
+    token: &'a mut String,
+) -> Result<AdminApi<'a>, Box<HttpResponse>> {
     let Some(cookie) = req.cookie(TOKEN_COOKIE) else {
         return Err(Box::new(redirect("/console/login")));
     };

@@ -130,11 +130,16 @@ pub async fn put_source(
     }))
 }
 
-/// Lists configured webhook sources.
-#[utoipa::path(responses((status = 200, body = [SourceView])), security(("bearer" = [])))]
+/// Lists configured webhook sources (platform-wide, like setting them).
+#[utoipa::path(responses((status = 200, body = [SourceView]), (status = 403)), security(("bearer" = [])))]
 #[get("/admin/webhook-sources")]
 pub async fn list_sources(state: web::Data<AppState>, grant: Grant) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::SourcesWrite)?;
+    if !grant.is_platform() {
+        return Err(ApiError::Forbidden(
+            "webhook sources are platform-wide; a tenant-bound token cannot see them".into(),
+        ));
+    }
     let mut conn = akashi_db::conn(&state.pool).await?;
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
