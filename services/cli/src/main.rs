@@ -3,6 +3,11 @@
 //! - `akashi demo-seed`: the contract's demo (idempotent: run it twice, get one of each).
 //! - `akashi complete`: post a signed completion to the generic webhook.
 //! - `akashi awards`: the fixed awards lookup for one recipient.
+//! - `akashi rules …`, `akashi decisions …`, `akashi learners …`: rules,
+//!   dry runs and applies, the decision log and approvals, learner
+//!   attributes in bulk (see `admin_commands`).
+
+mod admin_commands;
 
 use std::time::Duration;
 
@@ -81,6 +86,15 @@ enum Command {
         #[arg(long)]
         recipient: String,
     },
+    /// Completion rules: list, create, update, dry-run, apply, explain.
+    #[command(subcommand)]
+    Rules(admin_commands::RulesCommand),
+    /// The decision log and the approval queue.
+    #[command(subcommand)]
+    Decisions(admin_commands::DecisionsCommand),
+    /// Learner attributes (cohorts, groups, sections, roles) in bulk.
+    #[command(subcommand)]
+    Learners(admin_commands::LearnersCommand),
 }
 
 struct Admin {
@@ -303,6 +317,9 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("{}", serde_json::to_string_pretty(&value)?);
         }
+        Command::Rules(command) => admin_commands::rules(&admin()?, &cli.lms_adapter_url, command).await?,
+        Command::Decisions(command) => admin_commands::decisions(&admin()?, &cli.lms_adapter_url, command).await?,
+        Command::Learners(command) => admin_commands::learners(&admin()?, &cli.lms_adapter_url, command).await?,
     }
     Ok(())
 }

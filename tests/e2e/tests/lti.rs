@@ -570,6 +570,16 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
         .send()
         .await?;
     assert_eq!(r.status(), 400);
+    // The accepted launch's role is kept for rule filters, by its short name.
+    assert_eq!(
+        stack
+            .count(
+                Service::LmsAdapter,
+                "SELECT count(*) AS n FROM learner_attributes WHERE email = 'ada@example.edu' AND roles = ARRAY['Learner']"
+            )
+            .await?,
+        1
+    );
     // Nothing was learned from refused launches.
     assert_eq!(
         stack

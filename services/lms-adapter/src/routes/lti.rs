@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::db::models::PlatformRow;
 use crate::db::schema::{
     award_decisions, known_awards, known_badge_classes, lms_events, lti_contexts, lti_deep_links, lti_logins,
-    lti_platforms, lti_registration_links, rules,
+    lti_platforms, lti_registration_links, rule_progress, rules,
 };
 use crate::decisions;
 use crate::lti::deep_linking::{self, CUSTOM_BADGE_CLASS, CUSTOM_VIEW};
@@ -442,6 +442,27 @@ async fn remember_launch(
                 awards +=
                     decisions::learn_identity(conn, "canvas", canvas_id, &email, name, "lti", correlation).await?;
             }
+            // Rule filters on roles read the launch's roles, by their short
+            // names (`…/membership#Learner` → `Learner`), added to any known.
+            let roles: Vec<String> = launch
+                .roles
+                .iter()
+                .filter_map(|r| r.rsplit(['#', '/']).next())
+                .filter(|r| !r.is_empty() && r.len() <= 200)
+                .map(str::to_owned)
+                .collect();
+            if !roles.is_empty() {
+                diesel::sql_query(
+                    "INSERT INTO learner_attributes (email, roles) VALUES ($1, $2) \
+                     ON CONFLICT (email) DO UPDATE SET roles = \
+                     ARRAY(SELECT DISTINCT unnest(learner_attributes.roles || excluded.roles) ORDER BY 1), \
+                     updated_at = now()",
+                )
+                .bind::<diesel::sql_types::Text, _>(email.as_str())
+                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&roles)
+                .execute(conn)
+                .await?;
+            }
         }
         if let Some(context) = &launch.context {
             diesel::insert_into(lti_contexts::table)
@@ -644,7 +665,11 @@ async fn resource_link_page(
             .and_then(|b| Uuid::parse_str(b).ok());
         let mut q = rules::table
             .inner_join(known_badge_classes::table)
-            .filter(rules::course_id.eq_any(course_ids(launch)).and(rules::active.eq(true)))
+            .filter(
+                rules::course_ids
+                    .overlaps_with(course_ids(launch))
+                    .and(rules::active.eq(true)),
+            )
             .select((
                 rules::id,
                 rules::badge_class_id,
@@ -678,8 +703,16 @@ async fn resource_link_page(
                 .first(conn)
                 .await
                 .optional()?;
-            let (detail, percent) = match latest {
-                Some((Some(done), Some(total))) if total > 0 => {
+            // The LMS's own progress report when it sends one; else the
+            // rule's conditions met so far (kept on every event).
+            let conditions: Option<(i32, i32)> = rule_progress::table
+                .find((rule_id, email.as_str()))
+                .select((rule_progress::met, rule_progress::total))
+                .first(conn)
+                .await
+                .optional()?;
+            let (detail, percent) = match (latest, conditions) {
+                (Some((Some(done), Some(total))), _) | (_, Some((done, total))) if total > 0 => {
                     (format!("{done} / {total}"), Some((done * 100 / total).clamp(0, 100)))
                 }
                 _ => (t.not_yet.to_string(), None),
