@@ -2,7 +2,9 @@
 //! by playwright-core from `tests/tools/console`): an admin signs in,
 //! creates a rule with the builder, a learner completes the course, and the
 //! award appears in the console with its explanation; the admin revokes it
-//! with a reason and sees the rule's explanation and dry run. Every step
+//! with a reason and sees the rule's explanation and dry run; uploads a
+//! badge class with its image, creates a rule that needs approval from the
+//! JSON view and approves the decision; replays a dead letter. Every step
 //! the page showed is checked again against the admin APIs.
 
 use std::path::PathBuf;
@@ -18,6 +20,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 const BADGE: &str = "Introduction to Data Science";
 const COURSE: &str = "CONSOLE-101";
 const LEARNER: &str = "console.learner@example.ac.jp";
+const LEARNER2: &str = "approved.learner@example.ac.jp";
+const PNG_1X1: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Result<()> {
@@ -30,6 +35,11 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
         .map(PathBuf::from)
         .context("the stack's log directory")?;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/console/drive.mjs");
+    let png = shots.join("console-upload.png");
+    {
+        use base64::Engine;
+        std::fs::write(&png, base64::engine::general_purpose::STANDARD.decode(PNG_1X1)?)?;
+    }
     let mut driver = tokio::process::Command::new("node")
         .arg(script)
         .arg(stack.url(Service::Display))
@@ -38,6 +48,8 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
         .arg(COURSE)
         .arg(LEARNER)
         .arg(&shots)
+        .arg(&png)
+        .arg(LEARNER2)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -88,7 +100,6 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
     completion["grade"] = json!(0.92);
     assert_eq!(stack.post_completion(&completion).await?.status(), 202);
     stdin.write_all(b"go\n").await?;
-    drop(stdin);
 
     let explained = next_step().await?;
     assert_eq!(explained["step"], "explained", "{explained}");
@@ -137,6 +148,76 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
             .contains("needs at least one condition"),
         "{refused}"
     );
+
+    let created = next_step().await?;
+    assert_eq!(created["step"], "badge_created", "{created}");
+    assert_eq!(created["preview"]["hidden"], false, "the image is previewed: {created}");
+    assert!(
+        created["preview"]["src"].as_str().unwrap().starts_with("blob:"),
+        "{created}"
+    );
+    assert!(
+        created["listed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "Console Badge"),
+        "{created}"
+    );
+    let approval = next_step().await?;
+    let approval_rule = approval["rule_id"].as_str().context("the approval rule was created")?;
+    let rule: Value = stack
+        .admin(Method::GET, format!("{lms}/admin/rules/{approval_rule}"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(rule["definition"]["requires_approval"], true, "{rule}");
+    assert_eq!(rule["badge_class_name"], "Console Badge");
+    assert_eq!(
+        stack
+            .post_completion(&Stack::completion("evt-console-2", LEARNER2, "APPROVE-101"))
+            .await?
+            .status(),
+        202
+    );
+    stdin.write_all(b"go\n").await?;
+    let approved = next_step().await?;
+    assert_eq!(approved["step"], "approved", "{approved}");
+    assert_eq!(approved["status"], "requested");
+    assert_eq!(approved["has_note"], true);
+    let awards = stack.wait_for_awards(LEARNER2, 1, Duration::from_secs(60)).await?;
+    assert_eq!(awards[0]["badge_class"]["name"], "Console Badge");
+
+    // A dead letter for the console to replay.
+    let connection =
+        lapin::Connection::connect(&akashi_e2e::amqp_url(), lapin::ConnectionProperties::default()).await?;
+    let channel = connection.create_channel().await?;
+    channel
+        .basic_publish(
+            format!("{}.events", stack.id).into(),
+            "issue.requested".into(),
+            lapin::options::BasicPublishOptions::default(),
+            b"poison",
+            lapin::BasicProperties::default(),
+        )
+        .await?
+        .await?;
+    let _ = connection.close(200, "done".into()).await;
+    stdin.write_all(b"go\n").await?;
+    drop(stdin);
+    let replayed = next_step().await?;
+    assert_eq!(replayed["status"], "replayed", "{replayed}");
+    let letters: Value = stack
+        .admin(
+            Method::GET,
+            format!("{}/admin/dead-letters?status=replayed", stack.url(Service::Issuer)),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(letters[0]["id"], replayed["id"]);
 
     let status = tokio::time::timeout(Duration::from_secs(30), driver.wait()).await??;
     if !status.success() {

@@ -5,12 +5,16 @@
 // and look at the rule's dry run. Prints one JSON line per step; the Rust
 // test asserts on them and on the admin APIs.
 //
-// usage: node drive.mjs <console base URL> <admin token> <badge name> <course> <learner> <screenshot dir>
+// Then it uploads a badge class (with the image preview), creates a rule
+// that needs approval from the JSON view, approves the decision once the
+// test has sent the completion, and replays a dead letter the test planted.
+//
+// usage: node drive.mjs <console base URL> <admin token> <badge name> <course> <learner> <screenshot dir> <png> <second learner>
 
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
 
-const [base, token, badgeName, course, learner, shots] = process.argv.slice(2);
+const [base, token, badgeName, course, learner, shots, png, learner2] = process.argv.slice(2);
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
@@ -95,6 +99,62 @@ try {
   await page.fill('#definition', '{"criteria": {"any": []}}');
   await page.click('#create-rule');
   say({ step: 'refused', error: (await page.textContent('#error')).trim(), code: await page.getAttribute('#error', 'data-code') });
+
+  // A badge class with its image, previewed before upload.
+  await page.goto(`${base}/console`);
+  const issuer = page.locator('section.issuer').first();
+  await issuer.locator('details summary').click();
+  await issuer.locator('input[name=name]').fill('Console Badge');
+  await issuer.locator('input[name=description]').fill('Made in the console');
+  await issuer.locator('input[name=criteria]').fill('Approved by an admin');
+  await issuer.locator('input[name=image]').setInputFiles(png);
+  const preview = await issuer.locator('img.preview').evaluate((img) => ({ hidden: img.hidden, src: img.src }));
+  await issuer.locator('form.new-badge button[type=submit]').click();
+  await page.waitForSelector('#msg');
+  const listed = await page.$$eval('section.issuer td strong', (s) => s.map((e) => e.textContent));
+  say({ step: 'badge_created', preview, listed });
+
+  // A rule that needs approval, from the JSON view (the new badge class
+  // reaches the lms-adapter over the bus: retried until it has).
+  let approvalRule = null;
+  for (let i = 0; i < 40 && approvalRule === null; i++) {
+    await page.goto(`${base}/console/rules`);
+    await page.selectOption('#badge_class_id', { label: 'Console Badge' });
+    await page.fill('#definition', JSON.stringify({ criteria: { completed: { course: 'APPROVE-101' } }, requires_approval: true }));
+    await page.click('#create-rule');
+    const m = page.url().match(/rules\/([0-9a-f-]{36})/);
+    if (m) approvalRule = m[1]; else await page.waitForTimeout(250);
+  }
+  say({ step: 'approval_rule', rule_id: approvalRule });
+
+  await lines.next(); // the test sends learner2's completion
+  let pending = null;
+  for (let i = 0; i < 60 && pending === null; i++) {
+    await page.goto(`${base}/console/decisions?status=pending`);
+    pending = await page.$(`tr.decision[data-learner="${learner2}"][data-status="pending"]`);
+    if (pending === null) await page.waitForTimeout(500);
+  }
+  await page.fill(`tr.decision[data-learner="${learner2}"] input[name=note]`, 'Transcript checked');
+  await page.click(`tr.decision[data-learner="${learner2}"] button.approve`);
+  await page.waitForSelector('#msg');
+  await page.goto(`${base}/console/decisions?learner=${encodeURIComponent(learner2)}`);
+  const approved = await page.getAttribute(`tr.decision[data-learner="${learner2}"]`, 'data-status');
+  const note = await page.textContent(`tr.decision[data-learner="${learner2}"]`);
+  say({ step: 'approved', status: approved, has_note: note.includes('Transcript checked') });
+
+  await lines.next(); // the test plants a dead letter
+  let dead = null;
+  for (let i = 0; i < 60 && dead === null; i++) {
+    await page.goto(`${base}/console/dead-letters`);
+    dead = await page.$('tr.letter[data-status="dead"]');
+    if (dead === null) await page.waitForTimeout(500);
+  }
+  const letterId = await dead.getAttribute('data-id');
+  await page.click(`tr.letter[data-id="${letterId}"] button.replay`);
+  await page.waitForSelector('#msg');
+  const replayed = await page.getAttribute(`tr.letter[data-id="${letterId}"]`, 'data-status');
+  await page.screenshot({ path: `${shots}/console-dead-letters-en.png`, fullPage: true });
+  say({ step: 'replayed', id: letterId, status: replayed });
 } finally {
   await browser.close();
 }
