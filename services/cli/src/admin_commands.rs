@@ -130,6 +130,18 @@ fn summary(evaluation: &Value) -> String {
     )
 }
 
+/// `POST /admin/rules/{id}/dry-run` or `/apply`: the evaluation.
+async fn rule_action(admin: &Admin, rules_url: &str, id: &str, action: &str) -> anyhow::Result<Value> {
+    admin
+        .expect(
+            Method::POST,
+            &format!("{rules_url}/{id}/{action}"),
+            None,
+            &[StatusCode::OK],
+        )
+        .await
+}
+
 pub async fn rules(admin: &Admin, lms: &str, command: &RulesCommand) -> anyhow::Result<()> {
     let rules_url = format!("{lms}/admin/rules");
     match command {
@@ -173,38 +185,17 @@ pub async fn rules(admin: &Admin, lms: &str, command: &RulesCommand) -> anyhow::
             )
         }
         RulesCommand::DryRun { id } => {
-            let e = admin
-                .expect(
-                    Method::POST,
-                    &format!("{rules_url}/{id}/dry-run"),
-                    None,
-                    &[StatusCode::OK],
-                )
-                .await?;
+            let e = rule_action(admin, &rules_url, id, "dry-run").await?;
             eprintln!("{}", summary(&e));
             print(&e)
         }
         RulesCommand::Apply { id, yes } => {
-            let e = admin
-                .expect(
-                    Method::POST,
-                    &format!("{rules_url}/{id}/dry-run"),
-                    None,
-                    &[StatusCode::OK],
-                )
-                .await?;
+            let e = rule_action(admin, &rules_url, id, "dry-run").await?;
             eprintln!("{}", summary(&e));
             if !yes {
                 bail!("nothing applied: run again with --yes to award what the dry run lists");
             }
-            let applied = admin
-                .expect(
-                    Method::POST,
-                    &format!("{rules_url}/{id}/apply"),
-                    None,
-                    &[StatusCode::OK],
-                )
-                .await?;
+            let applied = rule_action(admin, &rules_url, id, "apply").await?;
             eprintln!("awarded {}", applied["awarded"]);
             print(&applied)
         }
@@ -215,24 +206,10 @@ pub async fn rules(admin: &Admin, lms: &str, command: &RulesCommand) -> anyhow::
             let mut results = Vec::new();
             for rule in &all {
                 let id = rule["id"].as_str().context("rule id")?;
-                let e = admin
-                    .expect(
-                        Method::POST,
-                        &format!("{rules_url}/{id}/dry-run"),
-                        None,
-                        &[StatusCode::OK],
-                    )
-                    .await?;
+                let e = rule_action(admin, &rules_url, id, "dry-run").await?;
                 let would = e["would_award"].as_array().map_or(0, Vec::len);
                 let awarded = if *yes && would > 0 {
-                    let applied = admin
-                        .expect(
-                            Method::POST,
-                            &format!("{rules_url}/{id}/apply"),
-                            None,
-                            &[StatusCode::OK],
-                        )
-                        .await?;
+                    let applied = rule_action(admin, &rules_url, id, "apply").await?;
                     applied["awarded"].as_u64().unwrap_or(0)
                 } else {
                     0

@@ -181,6 +181,18 @@ impl Grant {
         }
     }
 
+    /// 403 unless the token holds one of `scopes` (a read endpoint also
+    /// open to the matching write scope, say).
+    pub fn require_any(&self, scopes: &[Scope]) -> Result<(), ApiError> {
+        match scopes.iter().find(|s| self.holds(**s)) {
+            Some(_) => Ok(()),
+            None => Err(ApiError::Forbidden(format!(
+                "this token lacks the scope {}",
+                scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
+            ))),
+        }
+    }
+
     /// Whether the token holds `scope` (or `admin`).
     pub fn holds(&self, scope: Scope) -> bool {
         self.require(scope).is_ok()

@@ -212,6 +212,16 @@ macro_rules! signed_in {
     }};
 }
 
+/// A form post's session: refused from another origin, else as `signed_in!`.
+macro_rules! posted_by_admin {
+    ($req:expr, $state:expr, $token:ident) => {{
+        if let Err(r) = same_origin(&$req, &$state) {
+            return *r;
+        }
+        signed_in!($req, $state, $token)
+    }};
+}
+
 macro_rules! try_api {
     ($req:expr, $call:expr) => {{
         match $call.await {
@@ -349,11 +359,8 @@ struct NewIssuerForm {
 
 #[post("/console/issuers")]
 async fn create_issuer(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NewIssuerForm>) -> HttpResponse {
-    if let Err(r) = same_origin(&req, &state) {
-        return *r;
-    }
     let mut token = String::new();
-    let api = signed_in!(req, state, token);
+    let api = posted_by_admin!(req, state, token);
     let body = json!({"name": form.name, "url": form.url, "email": form.email});
     try_api!(
         req,
@@ -372,11 +379,8 @@ async fn create_badge_class(
     mut payload: actix_multipart::Multipart,
 ) -> HttpResponse {
     use futures_util::StreamExt;
-    if let Err(r) = same_origin(&req, &state) {
-        return *r;
-    }
     let mut token = String::new();
-    let api = signed_in!(req, state, token);
+    let api = posted_by_admin!(req, state, token);
     let mut form = reqwest::multipart::Form::new();
     let mut total = 0usize;
     while let Some(Ok(mut field)) = payload.next().await {
@@ -493,11 +497,8 @@ fn parse_json(req: &HttpRequest, raw: &str) -> Result<Value, Box<HttpResponse>> 
 
 #[post("/console/rules")]
 async fn create_rule(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NewRuleForm>) -> HttpResponse {
-    if let Err(r) = same_origin(&req, &state) {
-        return *r;
-    }
     let mut token = String::new();
-    let api = signed_in!(req, state, token);
+    let api = posted_by_admin!(req, state, token);
     let mut body = json!({"badge_class_id": form.badge_class_id.trim()});
     if let Some(name) = nonempty(&form.name) {
         body["name"] = json!(name);
@@ -635,11 +636,8 @@ async fn update_rule(
     path: web::Path<Uuid>,
     form: web::Form<RuleChangeForm>,
 ) -> HttpResponse {
-    if let Err(r) = same_origin(&req, &state) {
-        return *r;
-    }
     let mut token = String::new();
-    let api = signed_in!(req, state, token);
+    let api = posted_by_admin!(req, state, token);
     let mut body = json!({});
     if let Some(raw) = nonempty(&form.definition) {
         body["definition"] = match parse_json(&req, raw) {
@@ -665,11 +663,8 @@ async fn update_rule(
 /// Dry run or apply: the result is shown on the rule's page at once.
 #[post("/console/rules/{id}/{action}")]
 async fn rule_action(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(Uuid, String)>) -> HttpResponse {
-    if let Err(r) = same_origin(&req, &state) {
-        return *r;
-    }
     let mut token = String::new();
-    let api = signed_in!(req, state, token);
+    let api = posted_by_admin!(req, state, token);
     let (id, action) = path.into_inner();
     if action != "dry-run" && action != "apply" {
         return HttpResponse::NotFound().finish();
@@ -745,11 +740,8 @@ async fn award_action(
     path: web::Path<(Uuid, String)>,
     form: web::Form<AwardActionForm>,
 ) -> HttpResponse {
-    if let Err(r) = same_origin(&req, &state) {
-        return *r;
-    }
     let mut token = String::new();
-    let api = signed_in!(req, state, token);
+    let api = posted_by_admin!(req, state, token);
     let (id, action) = path.into_inner();
     let (path, body) = match action.as_str() {
         "revoke" => (
@@ -854,11 +846,8 @@ async fn review_decision(
     path: web::Path<Uuid>,
     form: web::Form<ReviewForm>,
 ) -> HttpResponse {
-    if let Err(r) = same_origin(&req, &state) {
-        return *r;
-    }
     let mut token = String::new();
-    let api = signed_in!(req, state, token);
+    let api = posted_by_admin!(req, state, token);
     let body = json!({"approve": form.approve == "true", "note": nonempty(&form.note)});
     try_api!(
         req,
@@ -921,11 +910,8 @@ async fn lms_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
 
 #[post("/console/lms/registration-links")]
 async fn create_registration_link(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(r) = same_origin(&req, &state) {
-        return *r;
-    }
     let mut token = String::new();
-    let api = signed_in!(req, state, token);
+    let api = posted_by_admin!(req, state, token);
     let link = try_api!(
         req,
         api.call(
@@ -986,11 +972,8 @@ async fn dead_letter_action(
     path: web::Path<Uuid>,
     form: web::Form<LetterForm>,
 ) -> HttpResponse {
-    if let Err(r) = same_origin(&req, &state) {
-        return *r;
-    }
     let mut token = String::new();
-    let api = signed_in!(req, state, token);
+    let api = posted_by_admin!(req, state, token);
     let body = json!({"action": form.action});
     try_api!(
         req,

@@ -125,9 +125,7 @@ pub async fn lookup_awards(
     grant: Grant,
     query: web::Query<AwardQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::AwardsRead)
-        .or_else(|_| grant.require(Scope::AwardsWrite))?;
+    grant.require_any(&[Scope::AwardsRead, Scope::AwardsWrite])?;
     let recipient = EmailAddress::parse(&query.recipient)
         .map_err(|e| ApiError::unprocessable("invalid_recipient", format!("recipient: {e}")))?;
     let mut conn = akashi_db::conn(&state.pool).await?;

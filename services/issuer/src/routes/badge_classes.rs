@@ -337,9 +337,7 @@ pub async fn list_badge_classes(
     grant: Grant,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::IssuersRead)
-        .or_else(|_| grant.require(Scope::BadgesWrite))?;
+    grant.require_any(&[Scope::IssuersRead, Scope::BadgesWrite])?;
     let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let rows: Vec<BadgeClassRow> = badge_classes::table
@@ -363,9 +361,7 @@ pub async fn get_badge_class(
     grant: Grant,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::IssuersRead)
-        .or_else(|_| grant.require(Scope::BadgesWrite))?;
+    grant.require_any(&[Scope::IssuersRead, Scope::BadgesWrite])?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let row: BadgeClassRow = badge_classes::table
         .find(path.into_inner())

@@ -158,9 +158,7 @@ pub async fn list_issuers(
     grant: Grant,
     filter: web::Query<IssuerFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::IssuersRead)
-        .or_else(|_| grant.require(Scope::IssuersWrite))?;
+    grant.require_any(&[Scope::IssuersRead, Scope::IssuersWrite])?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let mut query = issuers::table
         .select(IssuerRow::as_select())
@@ -198,9 +196,7 @@ pub async fn get_issuer(
     grant: Grant,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::IssuersRead)
-        .or_else(|_| grant.require(Scope::IssuersWrite))?;
+    grant.require_any(&[Scope::IssuersRead, Scope::IssuersWrite])?;
     let row = visible_issuer(&state, &grant, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(IssuerView::from_row(row, &state)))
 }

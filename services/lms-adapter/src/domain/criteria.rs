@@ -491,21 +491,14 @@ fn node(c: &Criterion, facts: &LearnerFacts, v: &mut Verdict, met: &mut Vec<(Dat
 
 /// The earliest fact meeting a leaf, with what held; or why none does.
 fn leaf_match<'a>(leaf: &Criterion, facts: &'a LearnerFacts) -> Result<(&'a Fact, String), String> {
-    let (course, activity, window) = match leaf {
-        Criterion::Completed(a) | Criterion::Passed(a) => (&a.course, &a.activity, &a.window),
-        Criterion::Grade(g) => (&g.course, &g.activity, &g.window),
-        _ => return Err("not a condition on events".into()),
+    let Some((course, activity, window)) = event_condition(leaf) else {
+        return Err("not a condition on events".into());
     };
     let place = match activity {
         Some(a) => format!("activity {a:?} of course {course:?}"),
         None => format!("course {course:?}"),
     };
-    let enrolment = facts
-        .events
-        .iter()
-        .filter(|f| f.event.course_id.as_str() == course)
-        .map(|f| f.at)
-        .min();
+    let enrolment = enrolment(facts, course);
     let mut best: Option<&Fact> = None;
     let mut last_miss: Option<String> = None;
     for f in &facts.events {
@@ -552,23 +545,35 @@ pub fn meets_a_condition(def: &RuleDefinition, facts: &LearnerFacts, event_id: U
     };
     let mut found = false;
     walk(&def.criteria, &mut |c| {
-        let (course, activity, window) = match c {
-            Criterion::Completed(a) | Criterion::Passed(a) => (&a.course, &a.activity, &a.window),
-            Criterion::Grade(g) => (&g.course, &g.activity, &g.window),
-            _ => return,
+        let Some((course, activity, window)) = event_condition(c) else {
+            return;
         };
         if fact.event.course_id.as_str() != course || fact.event.activity_id.as_ref() != activity.as_ref() {
             return;
         }
-        let enrolment = facts
-            .events
-            .iter()
-            .filter(|f| f.event.course_id.as_str() == course)
-            .map(|f| f.at)
-            .min();
-        found |= event_meets(c, &fact.event).is_ok() && in_window(window, fact.at, enrolment).is_ok();
+        found |= event_meets(c, &fact.event).is_ok() && in_window(window, fact.at, enrolment(facts, course)).is_ok();
     });
     found
+}
+
+/// The course, activity and window of a condition on events (not a badge
+/// or a combination).
+fn event_condition(c: &Criterion) -> Option<(&String, &Option<String>, &Window)> {
+    match c {
+        Criterion::Completed(a) | Criterion::Passed(a) => Some((&a.course, &a.activity, &a.window)),
+        Criterion::Grade(g) => Some((&g.course, &g.activity, &g.window)),
+        _ => None,
+    }
+}
+
+/// The learner's enrolment in `course`: their first event of it.
+fn enrolment(facts: &LearnerFacts, course: &str) -> Option<DateTime<Utc>> {
+    facts
+        .events
+        .iter()
+        .filter(|f| f.event.course_id.as_str() == course)
+        .map(|f| f.at)
+        .min()
 }
 
 fn event_meets(leaf: &Criterion, e: &CompletionEvent) -> Result<(), String> {

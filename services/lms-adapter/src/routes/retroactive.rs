@@ -260,9 +260,7 @@ pub async fn explain_learner(
     path: web::Path<Uuid>,
     query: web::Query<ExplainQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::RulesRead)
-        .or_else(|_| grant.require(Scope::RulesWrite))?;
+    grant.require_any(&[Scope::RulesRead, Scope::RulesWrite])?;
     let email = EmailAddress::parse(&query.learner).map_err(|e| ApiError::invalid_field(format!("learner: {e}")))?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let rule = rule_for(&mut conn, &grant, *path).await?;
@@ -346,9 +344,7 @@ pub async fn list_decisions(
     grant: Grant,
     filter: web::Query<DecisionFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::RulesRead)
-        .or_else(|_| grant.require(Scope::RulesWrite))?;
+    grant.require_any(&[Scope::RulesRead, Scope::RulesWrite])?;
     let mut q = award_decisions::table
         .inner_join(rules::table)
         .order(award_decisions::decided_at.desc())

@@ -260,9 +260,7 @@ pub async fn list_rules(
     grant: Grant,
     filter: web::Query<RuleFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::RulesRead)
-        .or_else(|_| grant.require(Scope::RulesWrite))?;
+    grant.require_any(&[Scope::RulesRead, Scope::RulesWrite])?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let mut q = rules::table
         .inner_join(known_badge_classes::table)
@@ -303,9 +301,7 @@ pub async fn get_rule(
     grant: Grant,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::RulesRead)
-        .or_else(|_| grant.require(Scope::RulesWrite))?;
+    grant.require_any(&[Scope::RulesRead, Scope::RulesWrite])?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let rule = rule_for(&mut conn, &grant, *path).await?;
     let name = badge_name(&mut conn, rule.badge_class_id).await?;
@@ -409,9 +405,7 @@ pub async fn list_versions(
     grant: Grant,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::RulesRead)
-        .or_else(|_| grant.require(Scope::RulesWrite))?;
+    grant.require_any(&[Scope::RulesRead, Scope::RulesWrite])?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let rule = rule_for(&mut conn, &grant, *path).await?;
     let rows: Vec<RuleVersionView> = rule_versions::table
@@ -458,9 +452,7 @@ pub async fn list_progress(
     path: web::Path<Uuid>,
     filter: web::Query<ProgressFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    grant
-        .require(Scope::RulesRead)
-        .or_else(|_| grant.require(Scope::RulesWrite))?;
+    grant.require_any(&[Scope::RulesRead, Scope::RulesWrite])?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let rule = rule_for(&mut conn, &grant, *path).await?;
     let mut q = rule_progress::table
