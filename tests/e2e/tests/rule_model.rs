@@ -312,6 +312,36 @@ async fn trees_pathways_filters_approval_repeats_expiry_and_versions() -> anyhow
     assert_eq!(log[0]["rule_version"], 2);
     assert_eq!(log[0]["decided_by"], "retroactive");
 
+    // The awards of one badge class, by status (the console's search).
+    let issuer = stack.url(Service::Issuer);
+    let of_safety = get(&stack, format!("{issuer}/admin/awards?badge_class_id={safety}")).await?;
+    assert!(of_safety["recipient"].is_null());
+    assert_eq!(of_safety["awards"].as_array().map(Vec::len), Some(2));
+    assert!(
+        of_safety["awards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["recipient"] == saburo)
+    );
+    let revoked = get(
+        &stack,
+        format!("{issuer}/admin/awards?badge_class_id={safety}&status=revoked"),
+    )
+    .await?;
+    assert_eq!(revoked["awards"].as_array().map(Vec::len), Some(0));
+    let mine = get(
+        &stack,
+        format!("{issuer}/admin/awards?recipient={hanako}&badge_class_id={c}&status=active"),
+    )
+    .await?;
+    assert_eq!(mine["awards"].as_array().map(Vec::len), Some(1));
+    let r = stack
+        .admin(Method::GET, format!("{issuer}/admin/awards"))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 422, "a search needs a recipient or a badge class");
+
     // Exactly the awards expected, per learner.
     assert_eq!(settle(&stack, hanako).await?.len(), 4);
     assert_eq!(stack.awards(goro).await?.len(), 1);

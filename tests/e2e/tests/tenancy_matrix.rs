@@ -255,6 +255,7 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
     for url in [
         format!("{issuer}/admin/issuers"),
         format!("{issuer}/admin/awards?recipient={b_learner}"),
+        format!("{issuer}/admin/awards?badge_class_id={b_badge_id}"),
         format!("{lms}/admin/rules"),
         format!("{lms}/admin/decisions?limit=1000"),
         format!("{lms}/admin/decisions?learner={b_learner}"),

@@ -685,27 +685,41 @@ async fn rule_action(req: HttpRequest, state: web::Data<AppState>, path: web::Pa
 #[derive(Deserialize)]
 struct AwardsQuery {
     recipient: Option<String>,
+    badge_class_id: Option<String>,
+    status: Option<String>,
 }
 
+/// Awards by recipient and/or badge class, optionally by status.
 #[get("/console/awards")]
 async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<AwardsQuery>) -> HttpResponse {
     let mut token = String::new();
     let api = signed_in!(req, state, token);
-    let recipient = query.recipient.clone().unwrap_or_default().trim().to_string();
-    let awards = if recipient.is_empty() {
+    let field = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_string();
+    let (recipient, badge_class_id, status) = (
+        field(&query.recipient),
+        field(&query.badge_class_id),
+        field(&query.status),
+    );
+    let badges = try_api!(req, badge_names(&api));
+    let awards = if recipient.is_empty() && badge_class_id.is_empty() {
         vec![]
     } else {
-        let found = try_api!(
-            req,
-            api.get(
-                Service::Issuer,
-                &format!("/admin/awards?recipient={}", urlencode(&recipient))
-            )
-        );
+        let mut path = "/admin/awards?limit=500".to_string();
+        for (k, v) in [
+            ("recipient", &recipient),
+            ("badge_class_id", &badge_class_id),
+            ("status", &status),
+        ] {
+            if !v.is_empty() {
+                path.push_str(&format!("&{k}={}", urlencode(v)));
+            }
+        }
+        let found = try_api!(req, api.get(Service::Issuer, &path));
         list(&found["awards"])
             .iter()
             .map(|a| AwardItem {
                 id: text(&a["award_id"]),
+                recipient: text(&a["recipient"]),
                 badge: text(&a["badge_class"]["name"]),
                 issuer: text(&a["issuer"]["name"]),
                 status: text(&a["status"]),
@@ -715,11 +729,17 @@ async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Q
             })
             .collect()
     };
+    let back = format!("/console/awards?{}", req.query_string());
     page(
         &req,
         AwardsPage {
             c: chrome(&req, "awards"),
+            searched: !(recipient.is_empty() && badge_class_id.is_empty()),
             recipient,
+            badge_class_id,
+            status,
+            badges: badges.into_iter().map(|(id, name, _)| (id, name)).collect(),
+            back,
             awards,
         }
         .render(),
@@ -729,7 +749,8 @@ async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Q
 #[derive(Deserialize)]
 struct AwardActionForm {
     reason: Option<String>,
-    recipient: Option<String>,
+    /// The search to return to (a console path).
+    back: Option<String>,
 }
 
 /// Revoke (with a reason) or resend the award's e-mail.
@@ -752,10 +773,11 @@ async fn award_action(
         _ => return HttpResponse::NotFound().finish(),
     };
     try_api!(req, api.call(Method::POST, Service::Issuer, &path, body.as_ref()));
-    let back = format!(
-        "/console/awards?recipient={}",
-        urlencode(nonempty(&form.recipient).unwrap_or_default())
-    );
+    // Only back into the console's own awards page, whatever the form says.
+    let back = nonempty(&form.back)
+        .filter(|b| b.starts_with("/console/awards?") && !b.contains("//"))
+        .map(|b| b.split("&msg=").next().unwrap_or(b).to_string())
+        .unwrap_or_else(|| "/console/awards".into());
     done(&back, &req)
 }
 

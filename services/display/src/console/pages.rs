@@ -135,6 +135,7 @@ pub struct RulePage {
 
 pub struct AwardItem {
     pub id: String,
+    pub recipient: String,
     pub badge: String,
     pub issuer: String,
     pub status: String,
@@ -147,7 +148,14 @@ pub struct AwardItem {
 #[template(path = "console/awards.html")]
 pub struct AwardsPage {
     pub c: Chrome,
+    pub searched: bool,
     pub recipient: String,
+    pub badge_class_id: String,
+    pub status: String,
+    /// (id, name) of every badge class the token sees.
+    pub badges: Vec<(String, String)>,
+    /// This search, for the forms to come back to.
+    pub back: String,
     pub awards: Vec<AwardItem>,
 }
 

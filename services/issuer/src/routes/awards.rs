@@ -55,15 +55,23 @@ pub struct AwardView {
 /// The answer of the lookup.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AwardList {
-    pub recipient: String,
+    /// The recipient asked about (none for a badge class's awards).
+    pub recipient: Option<String>,
     pub awards: Vec<AwardView>,
 }
 
-/// Lookup parameters.
+/// Lookup parameters: a recipient (the fixed lookup) and/or a badge class.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AwardQuery {
     /// The recipient's e-mail address (case-insensitive).
-    pub recipient: String,
+    pub recipient: Option<String>,
+    /// Only (or, without a recipient, all) awards of this badge class.
+    pub badge_class_id: Option<Uuid>,
+    /// `active`, `revoked` or `expired`.
+    pub status: Option<String>,
+    /// At most this many, newest first (default 100, at most 1,000;
+    /// a recipient's awards are all listed unless a limit is given).
+    pub limit: Option<i64>,
 }
 
 fn status_of(row: &AwardRow, now: DateTime<Utc>) -> &'static str {
@@ -112,11 +120,12 @@ fn view(row: AwardRow, badge_name: String, issuer_name: String, signed: &[String
     }
 }
 
-/// The awards made to one person, newest first, each with its badge class,
-/// status and the public URL of every format it was issued in.
+/// The awards made to one person (or of one badge class), newest first,
+/// each with its badge class, status and the public URL of every format it
+/// was issued in.
 #[utoipa::path(
     params(AwardQuery),
-    responses((status = 200, body = AwardList), (status = 422, description = "recipient is not an e-mail address")),
+    responses((status = 200, body = AwardList), (status = 422, description = "recipient is not an e-mail address, or neither recipient nor badge_class_id")),
     security(("bearer" = [])),
 )]
 #[get("/admin/awards")]
@@ -126,16 +135,47 @@ pub async fn lookup_awards(
     query: web::Query<AwardQuery>,
 ) -> Result<HttpResponse, ApiError> {
     grant.require_any(&[Scope::AwardsRead, Scope::AwardsWrite])?;
-    let recipient = EmailAddress::parse(&query.recipient)
+    let recipient = query
+        .recipient
+        .as_deref()
+        .map(EmailAddress::parse)
+        .transpose()
         .map_err(|e| ApiError::unprocessable("invalid_recipient", format!("recipient: {e}")))?;
+    if recipient.is_none() && query.badge_class_id.is_none() {
+        return Err(ApiError::unprocessable(
+            "invalid_query",
+            "give a recipient, a badge_class_id, or both",
+        ));
+    }
     let mut conn = akashi_db::conn(&state.pool).await?;
     let mut q = awards::table
         .inner_join(badge_classes::table)
         .inner_join(issuers::table.on(issuers::id.eq(awards::issuer_id)))
-        .filter(awards::recipient_email.eq(recipient.as_str()))
         .select((AwardRow::as_select(), badge_classes::name, issuers::name))
         .order(awards::issued_on.desc())
         .into_boxed();
+    if let Some(r) = &recipient {
+        q = q.filter(awards::recipient_email.eq(r.as_str()));
+    }
+    if let Some(b) = query.badge_class_id {
+        q = q.filter(awards::badge_class_id.eq(b));
+    }
+    match query.status.as_deref() {
+        None => {}
+        Some("revoked") => q = q.filter(awards::revoked_at.is_not_null()),
+        Some("expired") => q = q.filter(awards::revoked_at.is_null().and(awards::expires_at.le(Utc::now()))),
+        Some("active") => {
+            q = q.filter(
+                awards::revoked_at
+                    .is_null()
+                    .and(awards::expires_at.is_null().or(awards::expires_at.gt(Utc::now()))),
+            )
+        }
+        Some(other) => return Err(ApiError::invalid_field(format!("status: unknown {other:?}"))),
+    }
+    if recipient.is_none() || query.limit.is_some() {
+        q = q.limit(query.limit.unwrap_or(100).clamp(1, 1000));
+    }
     if let Some(own) = grant.issuer_id {
         q = q.filter(awards::issuer_id.eq(own));
     }
@@ -150,7 +190,7 @@ pub async fn lookup_awards(
         })
         .collect();
     Ok(HttpResponse::Ok().json(AwardList {
-        recipient: recipient.to_string(),
+        recipient: recipient.map(|r| r.to_string()),
         awards,
     }))
 }
