@@ -149,6 +149,13 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
         "{refused}"
     );
 
+    let tree = next_step().await?;
+    assert_eq!(
+        tree["definition"],
+        json!({"criteria": {"any": [{"completed": {"course": "TREE-A"}}, {"passed": {"course": "TREE-B"}}]},
+               "filters": {"email_domains": ["example.ac.jp"]}}),
+        "{tree}"
+    );
     let created = next_step().await?;
     assert_eq!(created["step"], "badge_created", "{created}");
     assert_eq!(created["preview"]["hidden"], false, "the image is previewed: {created}");
@@ -218,6 +225,28 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
         .json()
         .await?;
     assert_eq!(letters[0]["id"], replayed["id"]);
+
+    // The colleague's token works as an editor of the demo issuer.
+    let minted = next_step().await?;
+    let colleague = minted["token"].as_str().context("a token was shown")?;
+    let issuer = stack.url(Service::Issuer);
+    let r = stack
+        .http
+        .get(format!("{issuer}/admin/issuers"))
+        .bearer_auth(colleague)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    let seen: Value = r.json().await?;
+    assert_eq!(seen.as_array().map(Vec::len), Some(1), "bound to one tenant: {seen}");
+    let r = stack
+        .http
+        .post(format!("{issuer}/admin/tokens"))
+        .bearer_auth(colleague)
+        .json(&json!({"name": "x", "role": "viewer"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 403, "an editor mints no tokens");
 
     let status = tokio::time::timeout(Duration::from_secs(30), driver.wait()).await??;
     if !status.success() {

@@ -43,8 +43,9 @@ try {
   await page.goto(`${base}/console/rules`);
   await page.selectOption('#badge_class_id', { label: badgeName });
   await page.fill('#rule-name', `${course} ≥ 0.8`);
-  await page.fill('#course_id', course);
-  await page.fill('#min_grade', '0.8');
+  await page.selectOption('#kind_0', 'grade');
+  await page.fill('#course_0', course);
+  await page.fill('#min_0', '0.8');
   await page.click('#create-rule');
   await page.waitForURL(/\/console\/rules\/[0-9a-f-]{36}/);
   const ruleId = page.url().match(/rules\/([0-9a-f-]{36})/)[1];
@@ -99,6 +100,19 @@ try {
   await page.fill('#definition', '{"criteria": {"any": []}}');
   await page.click('#create-rule');
   say({ step: 'refused', error: (await page.textContent('#error')).trim(), code: await page.getAttribute('#error', 'data-code') });
+
+  // A tree from the builder alone: any of two conditions, one domain.
+  await page.goto(`${base}/console/rules`);
+  await page.selectOption('#badge_class_id', { label: badgeName });
+  await page.selectOption('#match', 'any');
+  await page.selectOption('#kind_0', 'completed');
+  await page.fill('#course_0', 'TREE-A');
+  await page.selectOption('#kind_1', 'passed');
+  await page.fill('#course_1', 'TREE-B');
+  await page.fill('#email_domains', 'example.ac.jp');
+  await page.click('#create-rule');
+  await page.waitForURL(/\/console\/rules\/[0-9a-f-]{36}/);
+  say({ step: 'tree_built', definition: JSON.parse(await page.inputValue('#rule-definition')) });
 
   // A badge class with its image, previewed before upload.
   await page.goto(`${base}/console`);
@@ -155,6 +169,13 @@ try {
   const replayed = await page.getAttribute(`tr.letter[data-id="${letterId}"]`, 'data-status');
   await page.screenshot({ path: `${shots}/console-dead-letters-en.png`, fullPage: true });
   say({ step: 'replayed', id: letterId, status: replayed });
+
+  // A token for a colleague, by role, shown once.
+  await page.goto(`${base}/console/team`);
+  await page.fill('#token-name', 'registrar');
+  await page.selectOption('#token-role', 'editor');
+  await page.click('#mint-token');
+  say({ step: 'minted', token: (await page.textContent('#new-token')).trim() });
 } finally {
   await browser.close();
 }

@@ -8,6 +8,7 @@
 //! and redirects (post/redirect/get), so a reload never repeats an action.
 
 pub mod api;
+pub mod builder;
 pub mod pages;
 pub mod texts;
 
@@ -49,7 +50,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(lms_page)
         .service(create_registration_link)
         .service(dead_letters_page)
-        .service(dead_letter_action);
+        .service(dead_letter_action)
+        .service(team_page)
+        .service(create_token);
 }
 
 /// The language: `?lang=`, then the console's cookie, then the browser's.
@@ -460,21 +463,12 @@ async fn rules_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         &req,
         RulesPage {
             c: chrome(&req, "rules"),
+            rows: builder::ROWS,
             rules: list(&rules).iter().map(rule_item).collect(),
             badges: badges.into_iter().map(|(id, name, _)| (id, name)).collect(),
         }
         .render(),
     )
-}
-
-#[derive(Deserialize)]
-struct NewRuleForm {
-    badge_class_id: String,
-    name: Option<String>,
-    course_id: Option<String>,
-    activity_id: Option<String>,
-    min_grade: Option<String>,
-    definition: Option<String>,
 }
 
 fn nonempty(v: &Option<String>) -> Option<&str> {
@@ -495,27 +489,38 @@ fn parse_json(req: &HttpRequest, raw: &str) -> Result<Value, Box<HttpResponse>> 
     })
 }
 
+/// Creates a rule from the JSON view (when filled) or the builder's rows.
 #[post("/console/rules")]
-async fn create_rule(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NewRuleForm>) -> HttpResponse {
+async fn create_rule(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
     let mut token = String::new();
     let api = posted_by_admin!(req, state, token);
-    let mut body = json!({"badge_class_id": form.badge_class_id.trim()});
-    if let Some(name) = nonempty(&form.name) {
-        body["name"] = json!(name);
-    }
-    if let Some(raw) = nonempty(&form.definition) {
-        body["definition"] = match parse_json(&req, raw) {
-            Ok(v) => v,
+    let field = |k: &str| form.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let mut body = match field("definition") {
+        Some(raw) => match parse_json(&req, &raw) {
+            Ok(v) => json!({"definition": v}),
             Err(r) => return *r,
-        };
-    } else {
-        body["course_id"] = json!(nonempty(&form.course_id).unwrap_or_default());
-        if let Some(a) = nonempty(&form.activity_id) {
-            body["activity_id"] = json!(a);
-        }
-        if let Some(g) = nonempty(&form.min_grade) {
-            body["min_grade"] = g.parse::<f64>().map(|g| json!(g)).unwrap_or(json!(g));
-        }
+        },
+        None => match builder::rule_body(&form) {
+            Ok(body) => body,
+            Err(message) => {
+                return refused(
+                    &req,
+                    ApiCallError::Refused {
+                        status: 422,
+                        code: "invalid_builder".into(),
+                        message,
+                    },
+                );
+            }
+        },
+    };
+    body["badge_class_id"] = json!(field("badge_class_id").unwrap_or_default());
+    if let Some(name) = field("name") {
+        body["name"] = json!(name);
     }
     let rule = try_api!(
         req,
@@ -1007,4 +1012,66 @@ async fn dead_letter_action(
         )
     );
     done("/console/dead-letters", &req)
+}
+
+/// The issuers the token sees, as (id, name).
+async fn issuer_names(api: &AdminApi<'_>) -> Result<Vec<(String, String)>, ApiCallError> {
+    let issuers = api.get(Service::Issuer, "/admin/issuers").await?;
+    Ok(list(&issuers)
+        .iter()
+        .map(|i| (text(&i["id"]), text(&i["name"])))
+        .collect())
+}
+
+/// Minting tokens for the people of a tenant, by role.
+#[get("/console/team")]
+async fn team_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let mut token = String::new();
+    let api = signed_in!(req, state, token);
+    let issuers = try_api!(req, issuer_names(&api));
+    page(
+        &req,
+        TeamPage {
+            c: chrome(&req, "team"),
+            issuers,
+            minted: None,
+        }
+        .render(),
+    )
+}
+
+#[derive(Deserialize)]
+struct NewTokenForm {
+    name: String,
+    role: String,
+    issuer_id: Option<String>,
+}
+
+#[post("/console/team")]
+async fn create_token(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NewTokenForm>) -> HttpResponse {
+    let mut token = String::new();
+    let api = posted_by_admin!(req, state, token);
+    let mut body = json!({"name": form.name.trim(), "role": form.role.trim()});
+    if let Some(issuer) = nonempty(&form.issuer_id) {
+        body["issuer_id"] = json!(issuer);
+    }
+    let minted = try_api!(
+        req,
+        api.call(Method::POST, Service::Issuer, "/admin/tokens", Some(&body))
+    );
+    let issuers = try_api!(req, issuer_names(&api));
+    // Shown once, on this answer only (the page is never cached).
+    page(
+        &req,
+        TeamPage {
+            c: chrome(&req, "team"),
+            issuers,
+            minted: Some((
+                text(&minted["token"]),
+                text(&minted["role"]),
+                text(&minted["issuer_id"]),
+            )),
+        }
+        .render(),
+    )
 }

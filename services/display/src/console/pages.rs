@@ -66,6 +66,8 @@ pub struct RuleItem {
 #[template(path = "console/rules.html")]
 pub struct RulesPage {
     pub c: Chrome,
+    /// The builder's condition rows.
+    pub rows: usize,
     pub rules: Vec<RuleItem>,
     /// (id, name) of every badge class the token sees.
     pub badges: Vec<(String, String)>,
@@ -196,4 +198,14 @@ pub struct LetterItem {
 pub struct DeadLettersPage {
     pub c: Chrome,
     pub letters: Vec<LetterItem>,
+}
+
+#[derive(Template)]
+#[template(path = "console/team.html")]
+pub struct TeamPage {
+    pub c: Chrome,
+    /// (id, name) of the issuers the token sees.
+    pub issuers: Vec<(String, String)>,
+    /// A token just minted: (token, role, issuer id).
+    pub minted: Option<(String, String, String)>,
 }
