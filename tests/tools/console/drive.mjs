@@ -110,6 +110,7 @@ try {
   await page.selectOption('#kind_1', 'passed');
   await page.fill('#course_1', 'TREE-B');
   await page.fill('#email_domains', 'example.ac.jp');
+  await page.screenshot({ path: `${shots}/console-rule-builder.png`, fullPage: true });
   await page.click('#create-rule');
   await page.waitForURL(/\/console\/rules\/[0-9a-f-]{36}/);
   say({ step: 'tree_built', definition: JSON.parse(await page.inputValue('#rule-definition')) });
