@@ -292,6 +292,56 @@ impl FromRequest for Grant {
     }
 }
 
+/// A stored token as admins list it (never its hash).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = admin_tokens)]
+pub struct StoredToken {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub issuer_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl StoredToken {
+    /// The role whose scopes the token holds exactly, if any.
+    pub fn role(&self) -> Option<Role> {
+        [Role::Owner, Role::Editor, Role::Viewer].into_iter().find(|r| {
+            let mut want: Vec<&str> = r.scopes().iter().map(|s| s.as_str()).collect();
+            let mut have: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+            want.sort_unstable();
+            have.sort_unstable();
+            want == have
+        })
+    }
+}
+
+/// The tokens of one tenant (or every token, for `None`), newest first.
+pub async fn list_tokens(conn: &mut AsyncPgConnection, tenant: Option<Uuid>) -> QueryResult<Vec<StoredToken>> {
+    let mut q = admin_tokens::table
+        .order(admin_tokens::created_at.desc())
+        .limit(1000)
+        .select(StoredToken::as_select())
+        .into_boxed();
+    if let Some(own) = tenant {
+        q = q.filter(admin_tokens::issuer_id.eq(own));
+    }
+    q.load(conn).await
+}
+
+/// The tenant a stored token is bound to: `None` if there is no such
+/// token, `Some(None)` for a platform-wide one.
+pub async fn token_tenant(conn: &mut AsyncPgConnection, token_id: Uuid) -> QueryResult<Option<Option<Uuid>>> {
+    admin_tokens::table
+        .find(token_id)
+        .select(admin_tokens::issuer_id)
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Stores a token's hash (the issuer after minting, others from the bus).
 pub async fn store_token(conn: &mut AsyncPgConnection, token: &AdminTokenCreated, name: &str) -> QueryResult<()> {
     diesel::insert_into(admin_tokens::table)

@@ -212,7 +212,6 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
         .await?;
     let _ = connection.close(200, "done".into()).await;
     stdin.write_all(b"go\n").await?;
-    drop(stdin);
     let replayed = next_step().await?;
     assert_eq!(replayed["status"], "replayed", "{replayed}");
     let letters: Value = stack
@@ -247,6 +246,18 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
         .send()
         .await?;
     assert_eq!(r.status(), 403, "an editor mints no tokens");
+    assert_eq!(minted["listed"], "false", "listed on the Team page, active");
+    stdin.write_all(b"go\n").await?;
+    drop(stdin);
+    let revoked = next_step().await?;
+    assert_eq!(revoked["revoked"], "true", "{revoked}");
+    let r = stack
+        .http
+        .get(format!("{issuer}/admin/issuers"))
+        .bearer_auth(colleague)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 401, "the revoked token no longer works");
 
     let status = tokio::time::timeout(Duration::from_secs(30), driver.wait()).await??;
     if !status.success() {

@@ -92,6 +92,14 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
         json_of(stack.admin(Method::GET, format!("{lms}/admin/decisions?rule_id={b_rule_id}"))).await?;
     let b_decision_id = b_decisions[0]["id"].as_str().unwrap().to_string();
 
+    let b_token: Value = json_of(
+        stack
+            .admin(Method::POST, format!("{issuer}/admin/tokens"))
+            .json(&json!({"name": "Tenant B registrar", "role": "owner", "issuer_id": b_id})),
+    )
+    .await?;
+    let b_token_id = b_token["id"].as_str().unwrap().to_string();
+
     // Tenant A is the seeded issuer; its owner, editor and viewer.
     let a_id = seed.issuer_id.clone();
     let mint = |role: &str| {
@@ -115,6 +123,7 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
         b_rule_id.as_str(),
         b_award_id.as_str(),
         b_decision_id.as_str(),
+        b_token_id.as_str(),
         b_learner,
         "Tenant B",
         "B-SECRET-101",
@@ -164,7 +173,7 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
             format!("{issuer}/admin/tokens"),
             Some(json!({"name": "x", "role": "viewer", "issuer_id": b_id})),
         ),
-        (Method::DELETE, format!("{issuer}/admin/tokens/{some_id}"), None),
+        (Method::DELETE, format!("{issuer}/admin/tokens/{b_token_id}"), None),
         (Method::GET, format!("{issuer}/admin/dead-letters"), None),
         (
             Method::POST,
@@ -257,6 +266,7 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
         format!("{issuer}/admin/awards?recipient={b_learner}"),
         format!("{issuer}/admin/awards?badge_class_id={b_badge_id}"),
         format!("{lms}/admin/rules"),
+        format!("{issuer}/admin/tokens"),
         format!("{lms}/admin/decisions?limit=1000"),
         format!("{lms}/admin/decisions?learner={b_learner}"),
     ] {
@@ -366,6 +376,55 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
         .await?
         .status(),
         422
+    );
+
+    // The owner lists and revokes its tenant's tokens, and only those.
+    let listed: Value = json_of(stack.http.get(format!("{issuer}/admin/tokens")).bearer_auth(&owner)).await?;
+    let roles: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["role"].as_str())
+        .collect();
+    assert!(
+        roles.contains(&"owner") && roles.contains(&"editor") && roles.contains(&"viewer"),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["issuer_id"] == a_id.as_str())
+    );
+    let viewer_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "a-viewer")
+        .and_then(|t| t["id"].as_str())
+        .unwrap()
+        .to_string();
+    let r = stack
+        .http
+        .delete(format!("{issuer}/admin/tokens/{viewer_id}"))
+        .bearer_auth(&owner)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        call(&viewer, Method::GET, format!("{issuer}/admin/issuers"), json!(null))
+            .await?
+            .status(),
+        401,
+        "revoked by its tenant's owner"
+    );
+    assert_eq!(
+        call(&editor, Method::GET, format!("{issuer}/admin/tokens"), json!(null))
+            .await?
+            .status(),
+        403,
+        "an editor does not manage tokens"
     );
     Ok(())
 }

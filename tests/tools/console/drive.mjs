@@ -176,7 +176,15 @@ try {
   await page.fill('#token-name', 'registrar');
   await page.selectOption('#token-role', 'editor');
   await page.click('#mint-token');
-  say({ step: 'minted', token: (await page.textContent('#new-token')).trim() });
+  const minted = (await page.textContent('#new-token')).trim();
+  const tokenListed = await page.getAttribute('tr.token[data-name="registrar"]', 'data-revoked');
+  say({ step: 'minted', token: minted, listed: tokenListed });
+
+  await lines.next(); // the test has used the token
+  await page.goto(`${base}/console/team`);
+  await page.click('tr.token[data-name="registrar"] button.revoke-token');
+  await page.waitForSelector('#msg');
+  say({ step: 'token_revoked', revoked: await page.getAttribute('tr.token[data-name="registrar"]', 'data-revoked') });
 } finally {
   await browser.close();
 }

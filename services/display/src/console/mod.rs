@@ -52,7 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(dead_letters_page)
         .service(dead_letter_action)
         .service(team_page)
-        .service(create_token);
+        .service(create_token)
+        .service(revoke_token);
 }
 
 /// The language: `?lang=`, then the console's cookie, then the browser's.
@@ -1029,15 +1030,50 @@ async fn team_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     let mut token = String::new();
     let api = signed_in!(req, state, token);
     let issuers = try_api!(req, issuer_names(&api));
+    let tokens = token_items(&api).await;
     page(
         &req,
         TeamPage {
             c: chrome(&req, "team"),
             issuers,
+            tokens,
             minted: None,
         }
         .render(),
     )
+}
+
+/// The tokens the signed-in admin may manage (none without `tokens:write`).
+async fn token_items(api: &AdminApi<'_>) -> Vec<TokenItem> {
+    let tokens = api.get(Service::Issuer, "/admin/tokens").await.unwrap_or(Value::Null);
+    list(&tokens)
+        .iter()
+        .map(|t| TokenItem {
+            id: text(&t["id"]),
+            name: text(&t["name"]),
+            role: t["role"]
+                .as_str()
+                .map_or_else(|| strings(&t["scopes"]).join(" "), str::to_owned),
+            created_at: text(&t["created_at"]),
+            revoked: !t["revoked_at"].is_null(),
+        })
+        .collect()
+}
+
+#[post("/console/team/{id}/revoke")]
+async fn revoke_token(req: HttpRequest, state: web::Data<AppState>, path: web::Path<Uuid>) -> HttpResponse {
+    let mut token = String::new();
+    let api = posted_by_admin!(req, state, token);
+    try_api!(
+        req,
+        api.call(
+            Method::DELETE,
+            Service::Issuer,
+            &format!("/admin/tokens/{}", *path),
+            None
+        )
+    );
+    done("/console/team", &req)
 }
 
 #[derive(Deserialize)]
@@ -1060,12 +1096,14 @@ async fn create_token(req: HttpRequest, state: web::Data<AppState>, form: web::F
         api.call(Method::POST, Service::Issuer, "/admin/tokens", Some(&body))
     );
     let issuers = try_api!(req, issuer_names(&api));
+    let tokens = token_items(&api).await;
     // Shown once, on this answer only (the page is never cached).
     page(
         &req,
         TeamPage {
             c: chrome(&req, "team"),
             issuers,
+            tokens,
             minted: Some((
                 text(&minted["token"]),
                 text(&minted["role"]),

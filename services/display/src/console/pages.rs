@@ -206,6 +206,16 @@ pub struct TeamPage {
     pub c: Chrome,
     /// (id, name) of the issuers the token sees.
     pub issuers: Vec<(String, String)>,
+    pub tokens: Vec<TokenItem>,
     /// A token just minted: (token, role, issuer id).
     pub minted: Option<(String, String, String)>,
+}
+
+pub struct TokenItem {
+    pub id: String,
+    pub name: String,
+    /// Its role, else its scopes.
+    pub role: String,
+    pub created_at: String,
+    pub revoked: bool,
 }

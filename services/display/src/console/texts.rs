@@ -98,6 +98,7 @@ pub struct ConsoleTexts {
     pub new_token: &'static str,
     pub role: &'static str,
     pub token_once: &'static str,
+    pub revoked: &'static str,
 }
 
 impl ConsoleTexts {
@@ -205,6 +206,7 @@ static EN: ConsoleTexts = ConsoleTexts {
     new_token: "New admin token",
     role: "Role",
     token_once: "Copy it now: it is shown only once.",
+    revoked: "revoked",
 };
 
 static JA: ConsoleTexts = ConsoleTexts {
@@ -302,4 +304,5 @@ static JA: ConsoleTexts = ConsoleTexts {
     new_token: "新しい管理トークン",
     role: "ロール",
     token_once: "今すぐコピーしてください。一度しか表示されません。",
+    revoked: "取り消し済み",
 };

@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(keys::key)
         .service(keys::rotate)
         .service(tokens::create_token)
+        .service(tokens::list_tokens)
         .service(tokens::revoke_token)
         .service(dead_letters::list_dead_letters)
         .service(dead_letters::handle_dead_letter);
@@ -43,7 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         awards::lookup_awards, awards::revoke_award, awards::resend_mail,
         admin_awards::create_award, admin_awards::bulk_award, admin_awards::reissue_award,
         keys::jwks, keys::key, keys::rotate,
-        tokens::create_token, tokens::revoke_token,
+        tokens::create_token, tokens::list_tokens, tokens::revoke_token,
         dead_letters::list_dead_letters, dead_letters::handle_dead_letter,
     ),
     components(schemas(
@@ -53,7 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         admin_awards::NewAward, admin_awards::NewRecipient, admin_awards::NewEvidence, admin_awards::AwardRequested,
         admin_awards::RowResult, admin_awards::BulkResult, admin_awards::Reissue,
         keys::Jwks, keys::PublishedJwk,
-        tokens::NewToken, tokens::CreatedToken,
+        tokens::NewToken, tokens::CreatedToken, tokens::TokenView,
         dead_letters::DeadLetterView, dead_letters::DeadLetterAction, dead_letters::DeadLetterCommand,
     )),
     modifiers(&BearerAuth),

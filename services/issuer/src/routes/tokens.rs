@@ -1,7 +1,7 @@
 //! Admin API tokens. The issuer mints them; the other services learn of them
 //! through `admin.token.created` (which carries only the hash).
 
-use actix_web::{HttpResponse, delete, post, web};
+use actix_web::{HttpResponse, delete, get, post, web};
 use akashi_bus::{Envelope, outbox};
 use akashi_model::messages::{AdminTokenCreated, AdminTokenRevoked};
 use akashi_runtime::admin::{self, Scope};
@@ -118,7 +118,46 @@ pub async fn create_token(
     }))
 }
 
-/// Revokes a token everywhere.
+/// A token as listed (never the token or its hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// The role whose scopes it holds exactly, if any.
+    pub role: Option<String>,
+    pub issuer_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Lists tokens: a tenant's own for a tenant-bound caller, every token for
+/// a platform one.
+#[utoipa::path(responses((status = 200, body = [TokenView]), (status = 403)), security(("bearer" = [])))]
+#[get("/admin/tokens")]
+pub async fn list_tokens(state: web::Data<AppState>, grant: Grant) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::TokensWrite)?;
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let tokens = admin::list_tokens(&mut conn, grant.issuer_id).await?;
+    let views: Vec<TokenView> = tokens
+        .into_iter()
+        .map(|t| TokenView {
+            role: t.role().map(|r| r.as_str().to_string()),
+            id: t.id,
+            name: t.name,
+            scopes: t.scopes,
+            issuer_id: t.issuer_id,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// Revokes a token everywhere. A tenant's owner revokes its own tenant's
+/// tokens; platform-wide tokens are revoked by a platform token only.
 #[utoipa::path(responses((status = 204), (status = 404)), security(("bearer" = [])))]
 #[delete("/admin/tokens/{token_id}")]
 pub async fn revoke_token(
@@ -128,16 +167,19 @@ pub async fn revoke_token(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::TokensWrite)?;
-    if !grant.is_platform() {
-        return Err(ApiError::Forbidden("only a platform token can revoke tokens".into()));
-    }
     let token_id = path.into_inner();
     let message = Envelope::new(crate::SERVICE, AdminTokenRevoked { token_id }, Some(request_id.0));
     let mut conn = akashi_db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        if !admin::revoke_token(conn, token_id).await? {
-            return Err(ApiError::NotFound("no such token".into()));
+        let not_found = || ApiError::NotFound("no such token".into());
+        let tenant = admin::token_tenant(conn, token_id).await?.ok_or_else(not_found)?;
+        // Another tenant's token, or a platform one, is not this tenant's to see.
+        if let Some(own) = grant.issuer_id
+            && tenant != Some(own)
+        {
+            return Err(not_found());
         }
+        admin::revoke_token(conn, token_id).await?;
         outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
         Ok(())
     })
