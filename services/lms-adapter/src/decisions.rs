@@ -614,6 +614,32 @@ pub async fn learn_identity(
     Ok(awards)
 }
 
+/// Adds LTI roles (launch or roster) to the learner's attributes for rule
+/// filters, by their short names (`…/membership#Learner` → `Learner`),
+/// kept with any roles known before.
+pub async fn add_roles(conn: &mut AsyncPgConnection, email: &EmailAddress, roles: &[String]) -> Result<(), ApiError> {
+    let short: Vec<String> = roles
+        .iter()
+        .filter_map(|r| r.rsplit(['#', '/']).next())
+        .filter(|r| !r.is_empty() && r.len() <= 200)
+        .map(str::to_owned)
+        .collect();
+    if short.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "INSERT INTO learner_attributes (email, roles) VALUES ($1, $2) \
+         ON CONFLICT (email) DO UPDATE SET roles = \
+         ARRAY(SELECT DISTINCT unnest(learner_attributes.roles || excluded.roles) ORDER BY 1), \
+         updated_at = now()",
+    )
+    .bind::<diesel::sql_types::Text, _>(email.as_str())
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&short)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The event a stored row records (as parsed when it arrived).
 pub fn event_from_row(row: &EventRow) -> Option<CompletionEvent> {
     Some(CompletionEvent {

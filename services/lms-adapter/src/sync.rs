@@ -90,19 +90,21 @@ pub async fn sync_platform(
         if let Some(url) = &memberships_url {
             match services.members(url).await {
                 Ok(members) => {
-                    let mapped: Vec<(String, EmailAddress, Option<String>)> = members
+                    let mapped: Vec<(String, EmailAddress, Option<String>, Vec<String>)> = members
                         .into_iter()
                         .filter(|m| m.status.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("active")))
                         .filter_map(|m| {
                             let email = EmailAddress::parse(m.email.as_deref()?).ok()?;
-                            Some((m.user_id, email, m.name))
+                            Some((m.user_id, email, m.name, m.roles))
                         })
                         .collect();
                     report.members_mapped += mapped.len();
                     report.awards_requested += conn
                         .transaction::<_, ApiError, _>(async |conn| {
                             let mut awards = 0;
-                            for (user, email, name) in &mapped {
+                            for (user, email, name, roles) in &mapped {
+                                // The roster's roles feed rule filters, like a launch's.
+                                decisions::add_roles(conn, email, roles).await?;
                                 awards += decisions::learn_identity(
                                     conn,
                                     &source,

@@ -110,7 +110,10 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
     );
     let row = explained["row"].as_str().unwrap();
     assert!(
-        row.contains(BADGE) && row.contains("event") && row.contains("generic completed CONSOLE-101 (0.92)"),
+        row.contains(BADGE)
+            && row.contains("判定の契機: イベント")
+            && row.contains("発行依頼済み")
+            && row.contains("generic completed CONSOLE-101 (0.92)"),
         "{row}"
     );
 

@@ -750,6 +750,16 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
         "one token per scope set, cached"
     );
     assert_eq!(stack.awards("bob@example.edu").await?.len(), 0);
+    // The roster's roles feed rule filters too.
+    assert_eq!(
+        stack
+            .count(
+                Service::LmsAdapter,
+                "SELECT count(*) AS n FROM learner_attributes WHERE email = 'cy@example.edu' AND roles = ARRAY['Learner']"
+            )
+            .await?,
+        1
+    );
 
     // ---- Tool key rotation: both keys published, the new one signs.
     let rotated: Value = stack

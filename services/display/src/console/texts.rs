@@ -80,6 +80,8 @@ pub struct ConsoleTexts {
     pub done: &'static str,
     pub error: &'static str,
     pub back: &'static str,
+    /// API words (statuses, origins) → this language.
+    pub words: &'static [(&'static str, &'static str)],
     pub match_label: &'static str,
     pub match_all: &'static str,
     pub match_any: &'static str,
@@ -102,6 +104,12 @@ pub struct ConsoleTexts {
 }
 
 impl ConsoleTexts {
+    /// A status or origin as the API names it (`pending`, `revoked`,
+    /// `retroactive`, …) in this language; unknown words as they are.
+    pub fn word<'a>(&self, raw: &'a str) -> &'a str {
+        self.words.iter().find(|(k, _)| *k == raw).map_or(raw, |(_, v)| *v)
+    }
+
     /// The words in `lang`.
     pub fn of(lang: Lang) -> &'static ConsoleTexts {
         match lang {
@@ -188,6 +196,20 @@ static EN: ConsoleTexts = ConsoleTexts {
     done: "Done.",
     error: "The request was refused",
     back: "Back",
+    words: &[
+        ("requested", "requested"),
+        ("pending", "pending approval"),
+        ("rejected", "rejected"),
+        ("active", "active"),
+        ("revoked", "revoked"),
+        ("expired", "expired"),
+        ("dead", "waiting"),
+        ("replayed", "replayed"),
+        ("discarded", "discarded"),
+        ("event", "an event"),
+        ("badge", "a badge"),
+        ("retroactive", "retroactive apply"),
+    ],
     match_label: "Award when",
     match_all: "all conditions hold",
     match_any: "any condition holds",
@@ -286,6 +308,20 @@ static JA: ConsoleTexts = ConsoleTexts {
     done: "完了しました。",
     error: "リクエストは拒否されました",
     back: "戻る",
+    words: &[
+        ("requested", "発行依頼済み"),
+        ("pending", "承認待ち"),
+        ("rejected", "却下"),
+        ("active", "有効"),
+        ("revoked", "取り消し済み"),
+        ("expired", "期限切れ"),
+        ("dead", "未処理"),
+        ("replayed", "再送済み"),
+        ("discarded", "破棄"),
+        ("event", "イベント"),
+        ("badge", "バッジ取得"),
+        ("retroactive", "遡及適用"),
+    ],
     match_label: "授与の条件",
     match_all: "すべての条件を満たす",
     match_any: "いずれかの条件を満たす",

@@ -442,27 +442,7 @@ async fn remember_launch(
                 awards +=
                     decisions::learn_identity(conn, "canvas", canvas_id, &email, name, "lti", correlation).await?;
             }
-            // Rule filters on roles read the launch's roles, by their short
-            // names (`…/membership#Learner` → `Learner`), added to any known.
-            let roles: Vec<String> = launch
-                .roles
-                .iter()
-                .filter_map(|r| r.rsplit(['#', '/']).next())
-                .filter(|r| !r.is_empty() && r.len() <= 200)
-                .map(str::to_owned)
-                .collect();
-            if !roles.is_empty() {
-                diesel::sql_query(
-                    "INSERT INTO learner_attributes (email, roles) VALUES ($1, $2) \
-                     ON CONFLICT (email) DO UPDATE SET roles = \
-                     ARRAY(SELECT DISTINCT unnest(learner_attributes.roles || excluded.roles) ORDER BY 1), \
-                     updated_at = now()",
-                )
-                .bind::<diesel::sql_types::Text, _>(email.as_str())
-                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&roles)
-                .execute(conn)
-                .await?;
-            }
+            decisions::add_roles(conn, &email, &launch.roles).await?;
         }
         if let Some(context) = &launch.context {
             diesel::insert_into(lti_contexts::table)
