@@ -125,7 +125,7 @@ pub async fn record(
         name,
         lms_user_id: event.learner.lms_user_id.clone(),
     };
-    let awards = decide(conn, row.id, source, event, &recipient, correlation).await?;
+    let awards = decide(conn, row.id, event, &recipient, correlation).await?;
     Ok(EventOutcome {
         id: row.id,
         status: "accepted",
@@ -160,7 +160,6 @@ async fn find_existing(
 pub async fn decide(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
-    _source: &str,
     event: &CompletionEvent,
     recipient: &Recipient,
     correlation: &str,
@@ -606,7 +605,7 @@ pub async fn learn_identity(
             name: row.learner_name.clone().or_else(|| name.map(str::to_owned)),
             lms_user_id: Some(lms_user_id.to_string()),
         };
-        awards += decide(conn, row.id, source, &event, &recipient, correlation).await?;
+        awards += decide(conn, row.id, &event, &recipient, correlation).await?;
     }
     if awards > 0 {
         tracing::info!(source, awards, "held events decided: the learner is now known");

@@ -321,29 +321,7 @@ fn strings(v: &Value) -> Vec<String> {
 async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let mut token = String::new();
     let api = signed_in!(req, state, token);
-    let issuers = try_api!(req, api.get(Service::Issuer, "/admin/issuers"));
-    let mut items = Vec::new();
-    for issuer in list(&issuers) {
-        let id = text(&issuer["id"]);
-        let badges = try_api!(
-            req,
-            api.get(Service::Issuer, &format!("/admin/issuers/{id}/badge-classes"))
-        );
-        items.push(IssuerItem {
-            name: text(&issuer["name"]),
-            url: text(&issuer["url"]),
-            badges: list(&badges)
-                .iter()
-                .map(|b| BadgeItem {
-                    id: text(&b["id"]),
-                    name: text(&b["name"]),
-                    image_url: text(&b["image_url"]),
-                    formats: strings(&b["formats"]).join(", "),
-                })
-                .collect(),
-            id,
-        });
-    }
+    let items = try_api!(req, issuers_with_badges(&api));
     page(
         &req,
         HomePage {
@@ -420,24 +398,40 @@ async fn create_badge_class(
     done("/console", &req)
 }
 
-/// Every badge class the token sees, by id: (name, image).
-async fn badge_names(api: &AdminApi<'_>) -> Result<Vec<(String, String, String)>, ApiCallError> {
+/// The issuers the token sees, each with its badge classes.
+async fn issuers_with_badges(api: &AdminApi<'_>) -> Result<Vec<IssuerItem>, ApiCallError> {
     let issuers = api.get(Service::Issuer, "/admin/issuers").await?;
-    let mut out = Vec::new();
+    let mut items = Vec::new();
     for issuer in list(&issuers) {
+        let id = text(&issuer["id"]);
         let badges = api
-            .get(
-                Service::Issuer,
-                &format!("/admin/issuers/{}/badge-classes", text(&issuer["id"])),
-            )
+            .get(Service::Issuer, &format!("/admin/issuers/{id}/badge-classes"))
             .await?;
-        out.extend(
-            list(&badges)
+        items.push(IssuerItem {
+            name: text(&issuer["name"]),
+            url: text(&issuer["url"]),
+            badges: list(&badges)
                 .iter()
-                .map(|b| (text(&b["id"]), text(&b["name"]), text(&b["image_url"]))),
-        );
+                .map(|b| BadgeItem {
+                    id: text(&b["id"]),
+                    name: text(&b["name"]),
+                    image_url: text(&b["image_url"]),
+                    formats: strings(&b["formats"]).join(", "),
+                })
+                .collect(),
+            id,
+        });
     }
-    Ok(out)
+    Ok(items)
+}
+
+/// Every badge class the token sees, as (id, name).
+async fn badge_names(api: &AdminApi<'_>) -> Result<Vec<(String, String)>, ApiCallError> {
+    Ok(issuers_with_badges(api)
+        .await?
+        .into_iter()
+        .flat_map(|i| i.badges.into_iter().map(|b| (b.id, b.name)))
+        .collect())
 }
 
 fn rule_item(r: &Value) -> RuleItem {
@@ -466,7 +460,7 @@ async fn rules_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             c: chrome(&req, "rules"),
             rows: builder::ROWS,
             rules: list(&rules).iter().map(rule_item).collect(),
-            badges: badges.into_iter().map(|(id, name, _)| (id, name)).collect(),
+            badges,
         }
         .render(),
     )
@@ -744,7 +738,7 @@ async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Q
             recipient,
             badge_class_id,
             status,
-            badges: badges.into_iter().map(|(id, name, _)| (id, name)).collect(),
+            badges,
             back,
             awards,
         }
@@ -845,7 +839,7 @@ async fn decisions_page(
     let names = try_api!(req, badge_names(&api));
     let mut items: Vec<DecisionItem> = list(&decisions).iter().map(decision_item).collect();
     for item in &mut items {
-        if let Some((_, name, _)) = names.iter().find(|(id, _, _)| *id == item.badge_class_id) {
+        if let Some((_, name)) = names.iter().find(|(id, _)| *id == item.badge_class_id) {
             item.badge_class_id = name.clone();
         }
     }

@@ -18,6 +18,7 @@ use crate::db::models::RuleRow;
 use crate::db::schema::{
     award_decisions, known_badge_classes, learner_attributes, rule_progress, rule_versions, rules,
 };
+use crate::decisions;
 use crate::domain::completion::{CourseId, Grade, bounded_id};
 use crate::domain::criteria::{Expiry, RuleDefinition};
 use crate::routes::retroactive::rule_for;
@@ -550,12 +551,8 @@ pub async fn review_decision(
                     .map_err(ApiError::internal)?
                     .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a pending decision keeps its request")))?;
                 // A relative expiry runs from the award, which is now.
-                if let Some(Expiry::AfterDays(_)) = RuleDefinition::parse(&rule.definition).ok().and_then(|d| d.expires)
-                {
-                    request.expires = RuleDefinition::parse(&rule.definition)
-                        .ok()
-                        .and_then(|d| d.expires)
-                        .map(|e| e.for_award(Utc::now()));
+                if let Some(expiry @ Expiry::AfterDays(_)) = decisions::definition_of(&rule).and_then(|d| d.expires) {
+                    request.expires = Some(expiry.for_award(Utc::now()));
                 }
                 outbox::enqueue(
                     conn,
