@@ -25,6 +25,12 @@ pub struct Config {
     /// scores are synced, seconds (0: never; the admin API still can).
     #[serde(default = "default_reconcile_interval")]
     pub reconcile_interval_secs: u64,
+    /// Hosts (names or IP addresses) that may be fetched although they
+    /// resolve to private, loopback or link-local addresses: LTI platforms,
+    /// their JWKS, a Canvas instance on the operator's own network. Empty
+    /// in production; the dev stack lists loopback.
+    #[serde(default)]
+    pub allow_private_hosts: Vec<String>,
 }
 
 fn default_reconcile_interval() -> u64 {

@@ -40,15 +40,26 @@ pub struct EventOutcome {
     pub awards_requested: usize,
 }
 
+/// What delivered an event: the source name and the tenant it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The webhook source (or an LTI platform's user source).
+    pub source: &'a str,
+    /// The tenant (issuer) of that source or LTI platform; `None` for a
+    /// shared source. A tenant's rules see only its own events and shared ones.
+    pub tenant: Option<Uuid>,
+}
+
 /// Stores `event` (unless seen before) and decides it if its learner is known.
 pub async fn record(
     conn: &mut AsyncPgConnection,
-    source: &str,
+    origin: Origin<'_>,
     raw_body: &str,
     event: &CompletionEvent,
     delivery_key: Option<&str>,
     correlation: &str,
 ) -> Result<EventOutcome, ApiError> {
+    let source = origin.source;
     if let Some(existing) = find_existing(conn, source, &event.external_id, delivery_key).await? {
         return Ok(EventOutcome {
             id: existing,
@@ -95,6 +106,7 @@ pub async fn record(
         status: if known.is_some() { "decided" } else { "held" }.to_string(),
         progress_done: event.progress.map(|p| p.done),
         progress_total: event.progress.map(|p| p.total),
+        tenant_issuer_id: origin.tenant,
     };
     // No conflict target: both the natural key and the delivery key are unique.
     let inserted = diesel::insert_into(lms_events::table)
@@ -125,12 +137,24 @@ pub async fn record(
         name,
         lms_user_id: event.learner.lms_user_id.clone(),
     };
-    let awards = decide(conn, row.id, event, &recipient, correlation).await?;
+    let awards = decide(conn, row.id, event, origin.tenant, &recipient, correlation).await?;
     Ok(EventOutcome {
         id: row.id,
         status: "accepted",
         awards_requested: awards,
     })
+}
+
+/// The events a tenant's rules may see: its own sources' and shared ones.
+pub fn visible_to(
+    tenant: Uuid,
+) -> diesel::dsl::Or<
+    diesel::dsl::Eq<lms_events::tenant_issuer_id, Uuid>,
+    diesel::dsl::IsNull<lms_events::tenant_issuer_id>,
+> {
+    lms_events::tenant_issuer_id
+        .eq(tenant)
+        .or(lms_events::tenant_issuer_id.is_null())
 }
 
 async fn find_existing(
@@ -157,14 +181,16 @@ async fn find_existing(
 /// Decides the awards of a stored event whose learner is known: every
 /// active rule naming the event's course is evaluated on everything known
 /// of the learner, their progress recorded, and a satisfied rule awarded.
+/// An event of a tenant's source is seen by that tenant's rules only.
 pub async fn decide(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
     event: &CompletionEvent,
+    tenant: Option<Uuid>,
     recipient: &Recipient,
     correlation: &str,
 ) -> Result<usize, ApiError> {
-    let candidates: Vec<RuleRow> = rules::table
+    let mut query = rules::table
         .filter(
             rules::course_ids
                 .contains(vec![event.course_id.as_str().to_string()])
@@ -172,8 +198,11 @@ pub async fn decide(
         )
         .order(rules::created_at)
         .select(RuleRow::as_select())
-        .load(conn)
-        .await?;
+        .into_boxed();
+    if let Some(tenant) = tenant {
+        query = query.filter(rules::issuer_id.eq(tenant));
+    }
+    let candidates: Vec<RuleRow> = query.load(conn).await?;
     decide_rules(conn, &candidates, recipient, Some(event_id), "event", correlation).await
 }
 
@@ -220,7 +249,7 @@ async fn decide_rules(
     let mut requested = 0;
     for rule in candidates {
         let Some(def) = definition_of(rule) else { continue };
-        let mut known = load_facts(conn, &def, Some(&recipient.email)).await?;
+        let mut known = load_facts(conn, &def, rule.issuer_id, Some(&recipient.email)).await?;
         let Some(facts) = known.remove(recipient.email.as_str()) else {
             continue;
         };
@@ -280,10 +309,13 @@ const MAX_EVENTS: i64 = 200_000;
 
 /// Everything the rule can ask about, for one learner or (retroactively)
 /// for everyone with an event in its courses or one of its prerequisite
-/// badges. Keyed by e-mail.
+/// badges. Keyed by e-mail. Only the events of `tenant`'s own sources and
+/// of shared ones count: a course id of another tenant's LMS is not this
+/// tenant's course, whatever it is called.
 pub async fn load_facts(
     conn: &mut AsyncPgConnection,
     def: &RuleDefinition,
+    tenant: Uuid,
     only: Option<&EmailAddress>,
 ) -> Result<BTreeMap<String, KnownLearner>, ApiError> {
     let courses = def.course_ids();
@@ -292,7 +324,8 @@ pub async fn load_facts(
         .filter(
             lms_events::course_id
                 .eq_any(&courses)
-                .and(lms_events::status.eq("decided")),
+                .and(lms_events::status.eq("decided"))
+                .and(visible_to(tenant)),
         )
         .order((lms_events::received_at, lms_events::id))
         .limit(MAX_EVENTS)
@@ -605,7 +638,7 @@ pub async fn learn_identity(
             name: row.learner_name.clone().or_else(|| name.map(str::to_owned)),
             lms_user_id: Some(lms_user_id.to_string()),
         };
-        awards += decide(conn, row.id, &event, &recipient, correlation).await?;
+        awards += decide(conn, row.id, &event, row.tenant_issuer_id, &recipient, correlation).await?;
     }
     if awards > 0 {
         tracing::info!(source, awards, "held events decided: the learner is now known");

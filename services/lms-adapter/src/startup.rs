@@ -48,10 +48,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map(|k| MasterKey::from_base64(k.expose_secret()).context("master_key"))
         .transpose()?;
     let mut ctx = ServiceContext::start(crate::SERVICE, config.common.clone(), vec![&db::MIGRATIONS]).await?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .user_agent(concat!("akashi-lms-adapter/", env!("CARGO_PKG_VERSION")))
-        .build()?;
+    // Every outbound request (LTI registration, JWKS, AGS/NRPS, Canvas
+    // reconciliation) goes to addresses an administrator typed or a platform
+    // announced: the same address policy as the verifier's, and no redirects.
+    let http = akashi_net::client(
+        Arc::new(akashi_net::NetPolicy::new(&config.allow_private_hosts)),
+        akashi_net::ClientOptions {
+            timeout: Duration::from_secs(10),
+            user_agent: concat!("akashi-lms-adapter/", env!("CARGO_PKG_VERSION")),
+            max_redirects: 0,
+        },
+    )?;
     let state = AppState {
         pool: ctx.pool.clone(),
         relay: ctx.relay.clone(),

@@ -84,6 +84,10 @@ pub async fn sync_platform(
         cache: &state.service_tokens,
     };
     let source = format!("lti:{}", platform.id);
+    let origin = decisions::Origin {
+        source: &source,
+        tenant: platform.tenant_issuer_id,
+    };
     let mut report = SyncReport::default();
     for (context, lineitems_url, memberships_url) in contexts {
         // The roster first: it maps the users the scores name.
@@ -167,7 +171,7 @@ pub async fn sync_platform(
                                         })
                                     })
                                     .collect();
-                                let r = record_all(&mut conn, &source, &events).await?;
+                                let r = record_all(&mut conn, origin, &events).await?;
                                 report.add(r);
                             }
                             Err(e) => service_error(&mut report, &format!("AGS results {}", item.id), e),
@@ -190,7 +194,7 @@ pub async fn sync_platform(
 
 async fn record_all(
     conn: &mut AsyncPgConnection,
-    source: &str,
+    origin: decisions::Origin<'_>,
     events: &[CompletionEvent],
 ) -> Result<SyncReport, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
@@ -205,7 +209,7 @@ async fn record_all(
                 "grade": event.grade.map(|g| g.value()),
             })
             .to_string();
-            let outcome = decisions::record(conn, source, &raw, event, None, "sync").await?;
+            let outcome = decisions::record(conn, origin, &raw, event, None, "sync").await?;
             if outcome.status != "duplicate" {
                 report.events_recorded += 1;
             }
@@ -220,13 +224,17 @@ async fn record_all(
 /// with progress reported in the last 30 days and no completion recorded.
 pub async fn reconcile_canvas(state: &AppState) -> Result<SyncReport, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let api: Option<(Option<String>, Option<String>)> = webhook_sources::table
+    let api: Option<(Option<String>, Option<String>, Option<Uuid>)> = webhook_sources::table
         .find("canvas")
-        .select((webhook_sources::api_base_url, webhook_sources::api_token))
+        .select((
+            webhook_sources::api_base_url,
+            webhook_sources::api_token,
+            webhook_sources::tenant_issuer_id,
+        ))
         .first(&mut conn)
         .await
         .optional()?;
-    let Some((Some(base), Some(token))) = api else {
+    let Some((Some(base), Some(token), tenant)) = api else {
         return Ok(SyncReport::default());
     };
     let since = Utc::now() - chrono::Duration::days(30);
@@ -283,7 +291,17 @@ pub async fn reconcile_canvas(state: &AppState) -> Result<SyncReport, ApiError> 
                 _ => None,
             },
         };
-        report.add(record_all(&mut conn, "canvas", &[event]).await?);
+        report.add(
+            record_all(
+                &mut conn,
+                decisions::Origin {
+                    source: "canvas",
+                    tenant,
+                },
+                &[event],
+            )
+            .await?,
+        );
     }
     if report.awards_requested > 0 {
         state.relay.wake();

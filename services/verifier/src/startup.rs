@@ -14,9 +14,9 @@ use crate::clients::Admission;
 use crate::config::Config;
 use crate::domain::cache::DocumentCache;
 use crate::domain::fetch::Fetcher;
-use crate::domain::net_policy::NetPolicy;
 use crate::{consumers, db, routes};
 use akashi_model::messages::{AdminTokenCreated, AdminTokenRevoked, BadgeRevoked, BusMessage};
+use akashi_net::NetPolicy;
 
 /// What handlers share.
 #[derive(Clone)]

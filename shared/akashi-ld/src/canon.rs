@@ -16,7 +16,36 @@ pub enum CanonError {
     /// A node id or type stayed relative after expansion.
     #[error("JSON-LD: {0:?} is not an absolute IRI")]
     RelativeIri(String),
+    /// The document is larger or more tangled than any credential needs
+    /// (see [`LIMITS`]): canonicalizing it could exhaust the stack or the CPU.
+    #[error("the document is too complex to canonicalize: {0}")]
+    TooComplex(String),
 }
+
+/// Bounds on what is canonicalized, so that no input can crash or pin the
+/// process that canonicalizes it.
+///
+/// RDFC-1.0's "hash N-degree quads" recurses along paths of blank nodes
+/// that share a first-degree hash: a chain of 3,000 such nodes overflowed a
+/// worker thread's stack. A credential has a few dozen blank nodes (subject,
+/// results, evidence, alignments); the bounds leave two orders of magnitude
+/// to spare and are documented in docs/api.md.
+pub struct Limits {
+    /// Blank nodes in the dataset.
+    pub max_blank_nodes: usize,
+    /// Quads in the dataset.
+    pub max_quads: usize,
+    /// Calls of "hash N-degree quads" (RDFC-1.0 §4.8.3); a dataset crafted
+    /// to make them explode is refused, not computed.
+    pub max_hndq_calls: usize,
+}
+
+/// The limits every canonicalization runs under.
+pub const LIMITS: Limits = Limits {
+    max_blank_nodes: 500,
+    max_quads: 20_000,
+    max_hndq_calls: 5_000,
+};
 
 /// The expansion policy of "safe mode": reject what cannot be expanded
 /// instead of dropping it, so that every implementation hashes the same data.
@@ -77,7 +106,72 @@ async fn canonicalize_unguarded(document: &serde_json::Value) -> Result<String, 
     // control characters such as a tab raw inside literals, where RDFC-1.0
     // and the JavaScript and Python implementations escape them (`\t`), so
     // a description with a tab would hash differently from every verifier.
-    rdf_canon::canonicalize_quads(&quads).map_err(|e| CanonError::Expansion(e.to_string()))
+    check_size(&quads)?;
+    rdfc_on_its_own_stack(&quads)
+}
+
+/// Stack of the thread RDFC-1.0 runs on. Its recursion depth follows the
+/// longest path of blank nodes (at most [`LIMITS`]`.max_blank_nodes`): 490
+/// chained nodes already overflow a 2 MiB tokio worker in a debug build, so
+/// the caller's stack is never relied on. Untouched stack pages cost no memory.
+const RDFC_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// RDFC-1.0 (synchronous) on a thread of its own with [`RDFC_STACK_BYTES`].
+fn rdfc_on_its_own_stack(quads: &[oxrdf::Quad]) -> Result<String, CanonError> {
+    let options = rdf_canon::CanonicalizationOptions {
+        hndq_call_limit: Some(LIMITS.max_hndq_calls),
+    };
+    let outcome = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("rdfc".into())
+            .stack_size(RDFC_STACK_BYTES)
+            .spawn_scoped(scope, || {
+                rdf_canon::canonicalize_quads_with::<sha2_rdf_canon::Sha256>(quads, &options)
+            })
+            .map_err(|e| CanonError::Expansion(format!("no thread to canonicalize on: {e}")))
+            .map(|handle| handle.join())
+    })?;
+    match outcome {
+        Ok(Ok(nquads)) => Ok(nquads),
+        Ok(Err(rdf_canon::CanonicalizationError::HndqCallLimitExceeded(limit))) => Err(CanonError::TooComplex(
+            format!("its blank nodes need more than {limit} hashing steps"),
+        )),
+        Ok(Err(other)) => Err(CanonError::Expansion(other.to_string())),
+        Err(_) => Err(CanonError::Expansion(
+            "the canonicalization failed on this document".into(),
+        )),
+    }
+}
+
+/// Refuses a dataset over [`LIMITS`] before RDFC-1.0 runs on it.
+fn check_size(quads: &[oxrdf::Quad]) -> Result<(), CanonError> {
+    if quads.len() > LIMITS.max_quads {
+        return Err(CanonError::TooComplex(format!(
+            "{} statements (at most {})",
+            quads.len(),
+            LIMITS.max_quads
+        )));
+    }
+    let mut blank = std::collections::HashSet::new();
+    for quad in quads {
+        if let oxrdf::Subject::BlankNode(b) = &quad.subject {
+            blank.insert(b.as_str());
+        }
+        if let oxrdf::Term::BlankNode(b) = &quad.object {
+            blank.insert(b.as_str());
+        }
+        if let oxrdf::GraphName::BlankNode(b) = &quad.graph_name {
+            blank.insert(b.as_str());
+        }
+    }
+    if blank.len() > LIMITS.max_blank_nodes {
+        return Err(CanonError::TooComplex(format!(
+            "{} blank nodes (at most {})",
+            blank.len(),
+            LIMITS.max_blank_nodes
+        )));
+    }
+    Ok(())
 }
 
 /// One json-ld quad as oxrdf's, which rdf-canon takes.
@@ -283,6 +377,66 @@ mod tests {
             .unwrap()
             .push(json!(contexts::DATA_INTEGRITY_V2));
         assert_eq!(canonicalize(&doc).await.unwrap(), plain);
+    }
+
+    /// An OB 3.0 credential whose evidence is a chain of `length` blank
+    /// nodes, each naming the next as its parent organisation — the
+    /// security review's payload (3,000 nodes killed the verifier).
+    fn blank_node_chain(length: usize) -> serde_json::Value {
+        let mut credential = ob3();
+        credential["issuer"]["parentOrg"] = serde_json::json!("_:b0");
+        let evidence: Vec<_> = (0..length)
+            .map(|i| serde_json::json!({"id": format!("_:b{i}"), "type": ["Profile"], "parentOrg": format!("_:b{}", i + 1)}))
+            .collect();
+        credential["evidence"] = serde_json::Value::Array(evidence);
+        credential
+    }
+
+    /// Runs a canonicalization on a thread with a tokio worker's 2 MiB stack,
+    /// where the attack overflowed.
+    fn on_a_small_stack(document: serde_json::Value) -> Result<String, CanonError> {
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+                    .block_on(canonicalize(&document))
+            })
+            .unwrap()
+            .join()
+            .expect("canonicalization must not crash its thread")
+    }
+
+    #[test]
+    fn a_long_blank_node_chain_is_refused_not_a_stack_overflow() {
+        match on_a_small_stack(blank_node_chain(3_000)) {
+            Err(CanonError::TooComplex(why)) => assert!(why.contains("blank nodes"), "{why}"),
+            other => panic!("expected TooComplex, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn credentials_under_the_limits_still_canonicalize_on_a_small_stack() {
+        // The positive controls: a 60-node chain (about 1,800 hashing steps)
+        // and 450 independent evidence nodes (near the blank-node cap) are
+        // canonical N-Quads, computed without exhausting a 2 MiB caller stack.
+        let chain = on_a_small_stack(blank_node_chain(60)).unwrap();
+        assert!(chain.contains("_:c14n59"), "{}", &chain[..200]);
+        let mut wide = ob3();
+        wide["evidence"] = (0..450)
+            .map(|i| serde_json::json!({"type": ["Evidence"], "name": format!("exercise {i}")}))
+            .collect();
+        let nquads = on_a_small_stack(wide).unwrap();
+        assert!(nquads.contains("exercise 449"));
+    }
+
+    #[test]
+    fn too_many_hashing_steps_are_refused() {
+        match on_a_small_stack(blank_node_chain(300)) {
+            Err(CanonError::TooComplex(why)) => assert!(why.contains("hashing steps"), "{why}"),
+            other => panic!("expected TooComplex, got {other:?}"),
+        }
     }
 
     #[tokio::test]

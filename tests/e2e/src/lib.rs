@@ -235,6 +235,9 @@ impl Stack {
             .env("AKASHI_PUBLIC_URLS__VERIFIER", self.url(Service::Verifier))
             .env("AKASHI_PUBLIC_URLS__LMS_ADAPTER", self.url(Service::LmsAdapter))
             .env("AKASHI_VERIFIER_ALLOW_PRIVATE_HOSTS", "[127.0.0.1,localhost]")
+            // Scripted LTI platforms and Canvas listen on 127.0.0.1 only:
+            // another loopback address (127.0.0.2) stays refused, as in production.
+            .env("AKASHI_LMS_ADAPTER_ALLOW_PRIVATE_HOSTS", "[127.0.0.1,localhost]")
             // Tests call the verifier anonymously, far more often than people do.
             .env("AKASHI_VERIFIER_ANONYMOUS_PER_MINUTE", "1000000")
             .env("AKASHI_ISSUER_MASTER_KEY", &self.master_key)

@@ -28,6 +28,9 @@ pub struct EventRow {
     pub status: String,
     pub progress_done: Option<i32>,
     pub progress_total: Option<i32>,
+    /// The tenant (issuer) whose source or LTI platform delivered the
+    /// event; `None` for a shared source.
+    pub tenant_issuer_id: Option<Uuid>,
 }
 
 /// A completion rule.

@@ -9,6 +9,7 @@ diesel::table! {
         jwks_url -> Nullable<Text>,
         api_base_url -> Nullable<Text>,
         api_token -> Nullable<Text>,
+        tenant_issuer_id -> Nullable<Uuid>,
     }
 }
 
@@ -31,6 +32,7 @@ diesel::table! {
         status -> Text,
         progress_done -> Nullable<Int4>,
         progress_total -> Nullable<Int4>,
+        tenant_issuer_id -> Nullable<Uuid>,
     }
 }
 

@@ -49,7 +49,9 @@ pub async fn fetch_configuration(
         .header("Accept", "application/json")
         .send()
         .await
-        .map_err(|e| RegistrationError::Configuration(e.to_string()))?;
+        // Never the transport's own words: "connection refused" against
+        // "timed out" would tell open ports from closed ones.
+        .map_err(|e| RegistrationError::Configuration(akashi_net::describe_for_caller(&e)))?;
     if !response.status().is_success() {
         return Err(RegistrationError::Configuration(format!(
             "{url} answered {}",
@@ -123,7 +125,7 @@ pub async fn register(
     let response = request
         .send()
         .await
-        .map_err(|e| RegistrationError::Refused(e.to_string()))?;
+        .map_err(|e| RegistrationError::Refused(akashi_net::describe_for_caller(&e)))?;
     if !response.status().is_success() {
         let status = response.status();
         let text = response.text().await.unwrap_or_default();

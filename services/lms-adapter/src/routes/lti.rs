@@ -953,20 +953,23 @@ pub async fn register_get(
         .openid_configuration
         .ok_or_else(|| lti_error("registration_invalid", "openid_configuration is required"))?;
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let link: Option<(Option<String>, Option<Uuid>)> = lti_registration_links::table
-        .find(hash_token(&token))
-        .filter(
+    // The link is spent before anything is fetched: a failed attempt (or a
+    // probe of the operator's network) cannot be repeated with the same link.
+    let link: Option<(Option<String>, Option<Uuid>)> = diesel::update(
+        lti_registration_links::table.find(hash_token(&token)).filter(
             lti_registration_links::used_at
                 .is_null()
                 .and(lti_registration_links::expires_at.gt(Utc::now())),
-        )
-        .select((
-            lti_registration_links::user_source,
-            lti_registration_links::tenant_issuer_id,
-        ))
-        .first(&mut conn)
-        .await
-        .optional()?;
+        ),
+    )
+    .set(lti_registration_links::used_at.eq(diesel::dsl::now))
+    .returning((
+        lti_registration_links::user_source,
+        lti_registration_links::tenant_issuer_id,
+    ))
+    .get_result(&mut conn)
+    .await
+    .optional()?;
     let (user_source, tenant_issuer_id) = link.ok_or_else(|| {
         unauthorized(
             "registration_token_invalid",
@@ -987,23 +990,10 @@ pub async fn register_get(
     let user_source = user_source.or_else(|| config.product_family().filter(|p| p == "moodle" || p == "canvas"));
     let platform_id = Uuid::now_v7();
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let used = diesel::update(
-            lti_registration_links::table
-                .find(hash_token(&token))
-                .filter(lti_registration_links::used_at.is_null()),
-        )
-        .set((
-            lti_registration_links::used_at.eq(diesel::dsl::now),
-            lti_registration_links::platform_id.eq(platform_id),
-        ))
-        .execute(conn)
-        .await?;
-        if used == 0 {
-            return Err(unauthorized(
-                "registration_token_invalid",
-                "the registration link was just used",
-            ));
-        }
+        diesel::update(lti_registration_links::table.find(hash_token(&token)))
+            .set(lti_registration_links::platform_id.eq(platform_id))
+            .execute(conn)
+            .await?;
         diesel::insert_into(lti_platforms::table)
             .values((
                 lti_platforms::id.eq(platform_id),

@@ -90,12 +90,13 @@ fn definition(rule: &RuleRow) -> Result<RuleDefinition, ApiError> {
 /// of its prerequisite badges: the same evaluation live events get.
 async fn evaluate(conn: &mut AsyncPgConnection, rule: &RuleRow) -> Result<(Evaluation, Vec<Candidate>), ApiError> {
     let def = definition(rule)?;
-    let learners = decisions::load_facts(conn, &def, None).await?;
+    let learners = decisions::load_facts(conn, &def, rule.issuer_id, None).await?;
     let held_events: i64 = lms_events::table
         .filter(
             lms_events::course_id
                 .eq_any(def.course_ids())
-                .and(lms_events::status.eq("held")),
+                .and(lms_events::status.eq("held"))
+                .and(decisions::visible_to(rule.issuer_id)),
         )
         .count()
         .get_result(conn)
@@ -276,7 +277,7 @@ pub async fn explain_learner(
         .first(&mut conn)
         .await
         .optional()?;
-    let mut known = decisions::load_facts(&mut conn, &def, Some(&email)).await?;
+    let mut known = decisions::load_facts(&mut conn, &def, rule.issuer_id, Some(&email)).await?;
     let learner = known
         .remove(email.as_str())
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("load_facts answers the learner asked for")))?;

@@ -140,6 +140,39 @@ async fn checked_definition(
     Ok(def)
 }
 
+/// Refuses course ids that another tenant's rule already names.
+///
+/// Events of a tenant's own webhook source or LTI platform are seen by that
+/// tenant's rules only; a shared source's events are seen by every tenant.
+/// On a shared source a course id is the first naming tenant's: without
+/// this, another tenant's editor could write a rule on it and read (dry
+/// run, explain) or award that tenant's learners. The answer names no
+/// other tenant.
+async fn check_courses_unclaimed(
+    conn: &mut AsyncPgConnection,
+    issuer_id: Uuid,
+    course_ids: &[String],
+) -> Result<(), ApiError> {
+    let claimed: Vec<Vec<String>> = rules::table
+        .filter(
+            rules::course_ids
+                .overlaps_with(course_ids)
+                .and(rules::issuer_id.ne(issuer_id)),
+        )
+        .select(rules::course_ids)
+        .load(conn)
+        .await?;
+    match course_ids
+        .iter()
+        .find(|c| claimed.iter().any(|taken| taken.contains(c)))
+    {
+        Some(course) => Err(ApiError::Conflict(format!(
+            "course_claimed: the course {course:?} belongs to another tenant; bind your LMS's webhook source or LTI platform to your tenant and use its course ids"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Creates a rule. The badge class must be one the issuer has published
 /// (and, for a tenant-bound token, one of its own tenant).
 #[utoipa::path(
@@ -147,7 +180,7 @@ async fn checked_definition(
     responses(
         (status = 201, body = RuleView),
         (status = 404, description = "no such badge class (yet, or another tenant's)"),
-        (status = 409, description = "this course already earns this badge"),
+        (status = 409, description = "this course already earns this badge, or (`course_claimed`) another tenant's rule names the course"),
         (status = 422),
     ),
     security(("bearer" = [])),
@@ -205,6 +238,7 @@ pub async fn create_rule(
         (None, None) => unreachable!("a simple rule has a course"),
     };
     let course_ids = def.course_ids();
+    check_courses_unclaimed(&mut conn, issuer_id, &course_ids).await?;
     let now = Utc::now();
     let row = RuleRow {
         id: Uuid::now_v7(),
@@ -348,6 +382,7 @@ pub async fn update_rule(
                 let def = checked_definition(conn, raw, rule.issuer_id, rule.badge_class_id).await?;
                 rule.definition = def.to_json();
                 rule.course_ids = def.course_ids();
+                check_courses_unclaimed(conn, rule.issuer_id, &rule.course_ids).await?;
                 rule.prerequisite_badges = def.prerequisite_badges();
                 rule.course_id = <[String]>::first(&rule.course_ids).cloned().unwrap_or_default();
                 // A tree is no longer the simple form, whatever it says.

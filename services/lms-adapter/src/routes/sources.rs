@@ -32,6 +32,10 @@ pub struct SourceSecrets {
     /// canvas: an API access token with read access to course progress.
     #[schema(value_type = Option<String>)]
     pub api_token: Option<SecretString>,
+    /// The tenant (issuer id) this LMS belongs to: its events, courses and
+    /// learners are seen only by that tenant's rules. Without it the source
+    /// is shared by every tenant (one institution per deployment).
+    pub tenant: Option<uuid::Uuid>,
 }
 
 fn http_url(field: &str, raw: &Option<String>) -> Result<Option<String>, ApiError> {
@@ -52,6 +56,8 @@ pub struct SourceView {
     pub jwks_url: Option<String>,
     pub api_base_url: Option<String>,
     pub has_api_token: bool,
+    /// The tenant whose rules alone see this source's events; `null`: shared.
+    pub tenant: Option<uuid::Uuid>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -106,6 +112,7 @@ pub async fn put_source(
             webhook_sources::jwks_url.eq(&jwks_url),
             webhook_sources::api_base_url.eq(&api_base_url),
             webhook_sources::api_token.eq(&api_token),
+            webhook_sources::tenant_issuer_id.eq(body.tenant),
         ))
         .on_conflict(webhook_sources::name)
         .do_update()
@@ -114,16 +121,18 @@ pub async fn put_source(
             webhook_sources::jwks_url.eq(excluded(webhook_sources::jwks_url)),
             webhook_sources::api_base_url.eq(excluded(webhook_sources::api_base_url)),
             webhook_sources::api_token.eq(excluded(webhook_sources::api_token)),
+            webhook_sources::tenant_issuer_id.eq(excluded(webhook_sources::tenant_issuer_id)),
             webhook_sources::updated_at.eq(diesel::dsl::now),
         ))
         .returning(webhook_sources::updated_at)
         .get_result(&mut conn)
         .await?;
-    tracing::info!(source = %name, secrets = secrets.len(), "webhook source secrets set");
+    tracing::info!(source = %name, secrets = secrets.len(), tenant = ?body.tenant, "webhook source secrets set");
     Ok(HttpResponse::Ok().json(SourceView {
         name,
         secret_count: secrets.len(),
         has_api_token: api_token.is_some(),
+        tenant: body.tenant,
         jwks_url,
         api_base_url,
         updated_at,
@@ -148,6 +157,7 @@ pub async fn list_sources(state: web::Data<AppState>, grant: Grant) -> Result<Ht
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<uuid::Uuid>,
         DateTime<Utc>,
     )> = webhook_sources::table
         .select((
@@ -156,6 +166,7 @@ pub async fn list_sources(state: web::Data<AppState>, grant: Grant) -> Result<Ht
             webhook_sources::jwks_url,
             webhook_sources::api_base_url,
             webhook_sources::api_token,
+            webhook_sources::tenant_issuer_id,
             webhook_sources::updated_at,
         ))
         .order(webhook_sources::name)
@@ -164,12 +175,13 @@ pub async fn list_sources(state: web::Data<AppState>, grant: Grant) -> Result<Ht
     let views: Vec<SourceView> = rows
         .into_iter()
         .map(
-            |(name, secrets, jwks_url, api_base_url, api_token, updated_at)| SourceView {
+            |(name, secrets, jwks_url, api_base_url, api_token, tenant, updated_at)| SourceView {
                 name,
                 secret_count: secrets.len(),
                 jwks_url,
                 api_base_url,
                 has_api_token: api_token.is_some(),
+                tenant,
                 updated_at,
             },
         )

@@ -94,14 +94,22 @@ pub async fn receive(
         return Err(ApiError::NotFound(format!("unknown webhook source {source:?}")));
     }
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let config = webhook_sources::table
+    let (config, tenant) = webhook_sources::table
         .find(&source)
-        .select((webhook_sources::secrets, webhook_sources::jwks_url))
-        .first::<(Vec<String>, Option<String>)>(&mut conn)
+        .select((
+            webhook_sources::secrets,
+            webhook_sources::jwks_url,
+            webhook_sources::tenant_issuer_id,
+        ))
+        .first::<(Vec<String>, Option<String>, Option<uuid::Uuid>)>(&mut conn)
         .await
         .optional()?
-        .map(|(secrets, jwks_url)| SourceConfig { secrets, jwks_url })
+        .map(|(secrets, jwks_url, tenant)| (SourceConfig { secrets, jwks_url }, tenant))
         .ok_or_else(|| ApiError::NotFound(format!("webhook source {source:?} is not configured")))?;
+    let origin = decisions::Origin {
+        source: &source,
+        tenant,
+    };
     let body = read_body_limited(payload, MAX_BODY).await?;
     let (events, raw_body) = authenticate_and_parse(&state, &source, &config, &req, &body).await?;
     let delivery_key = header(&req, "Idempotency-Key")
@@ -123,7 +131,7 @@ pub async fn receive(
             let mut outcomes = Vec::with_capacity(events.len());
             for (index, event) in events.iter().enumerate() {
                 let key = delivery_key.map(|k| if many { format!("{k}#{index}") } else { k.to_string() });
-                outcomes.push(decisions::record(conn, &source, &raw_body, event, key.as_deref(), &correlation).await?);
+                outcomes.push(decisions::record(conn, origin, &raw_body, event, key.as_deref(), &correlation).await?);
             }
             Ok(outcomes)
         })

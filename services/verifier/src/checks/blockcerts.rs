@@ -130,6 +130,10 @@ pub async fn verify(
     if !check_issuer_key(certificate, &profile, &anchoring, checks) {
         return findings;
     }
+    let must_be_hosted = anchoring.sender.is_none();
+    if !check_hosted_copy(fetcher, certificate, &issuer_id, fetched_from, must_be_hosted, checks).await {
+        return findings;
+    }
     check_dates(certificate, &mut findings, checks);
     findings.recipient = Some(report_recipient(expected_recipient, checks, |email| {
         recipient_matches(&certificate["credentialSubject"], email)
@@ -265,6 +269,10 @@ async fn check_local_hash(certificate: &Value, receipt: &Receipt, checks: &mut C
                 "The certificate does not hash to the receipt's target hash: it was changed after issuance.",
                 "証明書のハッシュが受領証と一致しません(発行後に変更されています)。",
             );
+            false
+        }
+        Err(TargetHashError::Canon(e @ akashi_ld::CanonError::TooComplex(_))) => {
+            checks.too_complex(e);
             false
         }
         Err(TargetHashError::Unmapped(fields)) => {
@@ -452,8 +460,8 @@ fn check_issuer_key(certificate: &Value, profile: &Value, anchoring: &Anchoring,
     let (Some(sender), Some(at)) = (anchoring.sender, anchoring.at) else {
         checks.skip(
             "issuer_key",
-            "A test chain has no sender to check against the issuer's keys.",
-            "テスト用チェーンのため、発行者の鍵は確認できません。",
+            "A test chain has no sender to check against the issuer's keys: the issuer's hosted copy must vouch instead.",
+            "テスト用チェーンのため送信者の鍵は確認できません。発行者がホストする写しで確認します。",
         );
         return true;
     };
@@ -569,6 +577,87 @@ fn check_dates(certificate: &Value, findings: &mut Findings, checks: &mut Checks
             "終了日時が不正です。",
         ),
     }
+}
+
+/// What binds the certificate to its issuer besides the anchor: the copy
+/// the issuer hosts at the certificate's `id`.
+///
+/// On a real chain the anchoring transaction's sender is one of the issuer's
+/// keys, which binds the batch to the issuer; a hosted copy that differs is
+/// still a forgery, and one that cannot be fetched is only a warning. On
+/// mocknet nothing else binds it — anyone can build a receipt whose root is
+/// their own hash — so the `id` must be a URL of the issuer's own origin
+/// serving exactly this certificate, or the answer is at most `unknown`
+/// ("unanchored, test chain"), never `valid`.
+async fn check_hosted_copy(
+    fetcher: &Fetcher,
+    certificate: &Value,
+    issuer_id: &str,
+    fetched_from: Option<&url::Url>,
+    required: bool,
+    checks: &mut Checks,
+) -> bool {
+    let unbound = |checks: &mut Checks, en: String, ja: String| {
+        if required {
+            checks.fail("issuer_binding", Status::Unknown, en, ja);
+        } else {
+            checks.warn("issuer_binding", en, ja);
+        }
+        !required
+    };
+    let issuer_origin = url::Url::parse(issuer_id).ok().map(|u| u.origin());
+    let hosted_at = certificate["id"]
+        .as_str()
+        .and_then(|id| url::Url::parse(id).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let Some(hosted_at) = hosted_at.filter(|u| Some(u.origin()) == issuer_origin) else {
+        return unbound(
+            checks,
+            "Unanchored (test chain): the certificate's id is not a URL of its issuer's site, so nothing binds it to the issuer.".into(),
+            "未アンカー(テスト用チェーン): 証明書の id が発行者のサイトの URL ではなく、発行者との結び付きを確認できません。".into(),
+        );
+    };
+    if fetched_from == Some(&hosted_at) {
+        checks.pass(
+            "issuer_binding",
+            format!("The issuer's own site serves this certificate at {hosted_at}."),
+            format!("発行者のサイトが {hosted_at} でこの証明書を提供しています。"),
+        );
+        return true;
+    }
+    let hosted = match fetch_node(
+        fetcher,
+        &mut Checks::default(),
+        "fetch_hosted_copy",
+        ("hosted certificate", "ホストされた証明書"),
+        &hosted_at,
+    )
+    .await
+    {
+        Fetch::Json(hosted) => hosted,
+        _ => {
+            return unbound(
+                checks,
+                format!("The issuer's copy at {hosted_at} could not be read to vouch for this certificate."),
+                format!("{hosted_at} の発行者の写しを読み取れず、証明書を確認できません。"),
+            );
+        }
+    };
+    if &hosted != certificate {
+        checks.fail(
+            "issuer_binding",
+            Status::Invalid,
+            format!("The issuer's copy at {hosted_at} differs from this certificate: it was altered or forged."),
+            format!("{hosted_at} の発行者の写しとこの証明書が異なります(改ざんまたは偽造)。"),
+        );
+        return false;
+    }
+    checks.pass(
+        "issuer_binding",
+        format!("The issuer's own site serves this same certificate at {hosted_at}."),
+        format!("発行者のサイトが {hosted_at} で同じ証明書を提供しています。"),
+    );
+    true
 }
 
 /// Akashi names a recipient `urn:akashi:recipient:sha256:<hex>:<salt>`;

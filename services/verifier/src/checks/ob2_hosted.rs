@@ -130,6 +130,10 @@ pub(crate) async fn fetch_node(
                     format!("The {en_what} could not be fetched: {m}."),
                     format!("{ja_what}を取得できませんでした: {m}"),
                 ),
+                FetchError::OverBudget(n) => (
+                    format!("The {en_what} was not fetched: this verification already asked for {n} documents."),
+                    format!("{ja_what}を取得しませんでした（1 回の検証で取得できる文書は {n} 件までです）。"),
+                ),
             };
             checks.fail(id, Status::Unknown, en, ja);
             Fetch::Failed

@@ -6,6 +6,7 @@
 //! OB 3.0 credential gets.
 
 use akashi_crypto::ed25519::raw_from_multikey;
+use akashi_ld::CanonError;
 use akashi_ld::data_integrity::{self, ProofError};
 use akashi_model::EmailAddress;
 use serde_json::Value;
@@ -107,6 +108,10 @@ pub async fn verify(
             "The proof verifies over the canonical form (RDFC-1.0).",
             "正規化形式(RDFC-1.0)に対して証明を検証できました。",
         ),
+        Err(ProofError::Canonicalization(e @ CanonError::TooComplex(_))) => {
+            checks.too_complex(e);
+            return findings;
+        }
         Err(ProofError::Canonicalization(e)) => {
             // Safe mode: what cannot be expanded is refused, never dropped.
             checks.fail(

@@ -80,8 +80,14 @@ async fn signed_by_issuer(fetcher: &Fetcher, token: &str, issuer_id: &str, check
     {
         return Some(profile);
     }
+    // At most MAX_PROFILE_KEYS are tried: one verification must not fetch
+    // whatever number of keys a profile lists (the verifier as an amplifier).
     let keys: Vec<String> = match &profile["publicKey"] {
-        Value::Array(items) => items.iter().filter_map(|k| reference(k).map(str::to_owned)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|k| reference(k).map(str::to_owned))
+            .take(MAX_PROFILE_KEYS)
+            .collect(),
         single => reference(single).map(|k| vec![k.to_owned()]).unwrap_or_default(),
     };
     for key_url in keys {
@@ -111,6 +117,9 @@ async fn signed_by_issuer(fetcher: &Fetcher, token: &str, issuer_id: &str, check
     );
     None
 }
+
+/// Keys of an issuer profile's `publicKey` list that are fetched and tried.
+pub const MAX_PROFILE_KEYS: usize = 8;
 
 /// The verification method `id` of a controller document, if `controller`
 /// controls it and the document lists it under `assertionMethod`.

@@ -3,16 +3,21 @@
 //! checked), a time limit and a size limit per document.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-
 use crate::domain::cache::{DocumentCache, Miss};
-use crate::domain::net_policy::{NetPolicy, PolicyError};
+use akashi_net::{ClientOptions, NetPolicy, PolicyError};
 
 /// Redirects followed at most.
 pub const MAX_REDIRECTS: usize = 5;
+
+/// Documents one verification may ask for (cache hits included). The
+/// deepest honest procedure (a signed OB 2.0 assertion with a key, badge
+/// class, issuer, revocation list, then a fresh re-check) asks for about a
+/// dozen; a profile listing hundreds of keys must not turn one `/verify`
+/// into hundreds of outbound requests.
+pub const MAX_FETCHES_PER_VERIFICATION: usize = 24;
 
 /// Why a document could not be fetched.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -25,6 +30,8 @@ pub enum FetchError {
     Timeout,
     #[error("network error: {0}")]
     Network(String),
+    #[error("this verification already asked for {0} documents, its limit")]
+    OverBudget(usize),
 }
 
 /// A fetched document.
@@ -33,23 +40,6 @@ pub struct Fetched {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
-}
-
-struct PolicyResolver {
-    policy: Arc<NetPolicy>,
-}
-
-impl Resolve for PolicyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.policy.clone();
-        Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed = policy.filter_resolved(&host, addrs)?;
-            let addrs: Addrs = Box::new(allowed.into_iter());
-            Ok(addrs)
-        })
-    }
 }
 
 /// An HTTP client bound to the policy and limits.
@@ -62,28 +52,22 @@ pub struct Fetcher {
     cache: Option<DocumentCache>,
     /// Set when this fetcher (a verification's session) answered from the cache.
     used_cache: Arc<AtomicBool>,
+    /// Documents this session has asked for (see [`MAX_FETCHES_PER_VERIFICATION`]).
+    fetches: Arc<AtomicUsize>,
 }
 
 impl Fetcher {
     /// A fetcher applying `policy`, `timeout` and `max_bytes` to every document.
     pub fn new(policy: NetPolicy, timeout: Duration, max_bytes: usize) -> anyhow::Result<Self> {
         let policy = Arc::new(policy);
-        let redirect_policy = policy.clone();
-        let client = reqwest::Client::builder()
-            .dns_resolver(PolicyResolver { policy: policy.clone() })
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS {
-                    return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-                }
-                match redirect_policy.check_url(attempt.url()) {
-                    Ok(()) => attempt.follow(),
-                    Err(e) => attempt.error(e),
-                }
-            }))
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("akashi-verifier/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = akashi_net::client(
+            policy.clone(),
+            ClientOptions {
+                timeout,
+                user_agent: concat!("akashi-verifier/", env!("CARGO_PKG_VERSION")),
+                max_redirects: MAX_REDIRECTS,
+            },
+        )?;
         Ok(Self {
             client,
             policy,
@@ -91,6 +75,7 @@ impl Fetcher {
             timeout,
             cache: None,
             used_cache: Arc::new(AtomicBool::new(false)),
+            fetches: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -99,6 +84,7 @@ impl Fetcher {
     pub fn session(&self) -> Self {
         Self {
             used_cache: Arc::new(AtomicBool::new(false)),
+            fetches: Arc::new(AtomicUsize::new(0)),
             ..self.clone()
         }
     }
@@ -131,6 +117,10 @@ impl Fetcher {
     /// reading at most the size limit.
     pub async fn get(&self, url: &url::Url, accept: &str) -> Result<Fetched, FetchError> {
         self.policy.check_url(url)?;
+        if self.fetches.fetch_add(1, Ordering::Relaxed) >= MAX_FETCHES_PER_VERIFICATION {
+            metrics::counter!("akashi_verifier_fetch_budget_exceeded_total").increment(1);
+            return Err(FetchError::OverBudget(MAX_FETCHES_PER_VERIFICATION));
+        }
         let Some(cache) = &self.cache else {
             return self.fetch(url, accept).await;
         };
@@ -193,12 +183,8 @@ fn classify(e: reqwest::Error) -> FetchError {
         return FetchError::Timeout;
     }
     // Surface a policy refusal from the resolver or the redirect check as such.
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(err) = source {
-        if let Some(policy) = err.downcast_ref::<PolicyError>() {
-            return FetchError::Policy(policy.clone());
-        }
-        source = err.source();
+    match akashi_net::policy_refusal(&e) {
+        Some(refused) => FetchError::Policy(refused),
+        None => FetchError::Network(e.to_string()),
     }
-    FetchError::Network(e.to_string())
 }

@@ -3,5 +3,4 @@
 pub mod baked;
 pub mod cache;
 pub mod fetch;
-pub mod net_policy;
 pub mod report;

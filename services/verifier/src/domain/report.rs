@@ -120,6 +120,9 @@ pub struct Report {
     pub elapsed_ms: u64,
 }
 
+/// The id of the check that records an input over a processing limit.
+const TOO_COMPLEX: &str = "complexity";
+
 /// Collects checks while a verification runs.
 #[derive(Debug, Default)]
 pub struct Checks(pub Vec<Check>);
@@ -159,6 +162,27 @@ impl Checks {
                 ja: ja.into(),
             },
         });
+    }
+
+    /// Records that the input is over a processing limit (see
+    /// `akashi_ld::canon::LIMITS`): `POST /verify` answers it as a 422
+    /// `too_complex` rather than a verdict, since nothing was verified.
+    pub fn too_complex(&mut self, why: impl std::fmt::Display) {
+        self.push(
+            TOO_COMPLEX,
+            Outcome::Failed,
+            Some(Status::Invalid),
+            format!("The credential is too complex to verify: {why}."),
+            format!("資格情報が複雑すぎて検証できません: {why}"),
+        );
+    }
+
+    /// The reason of a [`Checks::too_complex`] record, if one was made.
+    pub fn too_complex_reason(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|c| c.id == TOO_COMPLEX)
+            .map(|c| c.reason.en.as_str())
     }
 
     /// The verdict: the worst meaning among failed checks, `valid` if none failed.

@@ -26,6 +26,11 @@ use crate::startup::AppState;
 /// Largest JSON request accepted.
 const MAX_REQUEST: usize = 512 * 1024;
 
+/// The longest one pass of a verification may take, fetches included
+/// (each fetch also has its own timeout). Past it the caller gets a 503
+/// `verification_timeout` and the worker is free again.
+const VERIFICATION_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// What to verify: exactly one of `url`, `credential` or `jwt`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -187,7 +192,7 @@ async fn resolve(
         (status = 200, body = Report, description = "the report; see `status` for the verdict"),
         (status = 413, description = "request larger than 512 KiB"),
         (status = 415, description = "neither JSON nor a multipart upload"),
-        (status = 422, description = "not exactly one of url/credential/jwt, a malformed URL or recipient, or a URL the address policy refuses"),
+        (status = 422, description = "not exactly one of url/credential/jwt, a malformed URL or recipient, a URL the address policy refuses, or (`too_complex`) a credential over the canonicalization limits"),
     ),
 )]
 #[post("/verify")]
@@ -302,6 +307,26 @@ async fn examine(
     recipient: Option<&EmailAddress>,
     started: Instant,
 ) -> Result<(Report, AuditEntry), ApiError> {
+    tokio::time::timeout(
+        VERIFICATION_BUDGET,
+        examine_unbounded(state, request, recipient, started),
+    )
+    .await
+    .map_err(|_| {
+        metrics::counter!("akashi_verifier_budget_exceeded_total").increment(1);
+        ApiError::Unavailable(format!(
+            "verification_timeout: the verification took longer than {} s",
+            VERIFICATION_BUDGET.as_secs()
+        ))
+    })?
+}
+
+async fn examine_unbounded(
+    state: &AppState,
+    request: &VerifyRequest,
+    recipient: Option<&EmailAddress>,
+    started: Instant,
+) -> Result<(Report, AuditEntry), ApiError> {
     let recipient = recipient.cloned();
     let (input_kind, subject_text, subject) = resolve(state, request).await?;
     let mut checks = Checks::default();
@@ -379,6 +404,9 @@ async fn examine(
             (None, Findings::default())
         }
     };
+    if let Some(why) = checks.too_complex_reason() {
+        return Err(invalid("too_complex", why.to_string()));
+    }
     let report = Report {
         id: Uuid::now_v7(),
         status: checks.verdict(),

@@ -1,9 +1,10 @@
-//! Where the verifier may send requests. It fetches URLs that strangers give
-//! it, so without a policy it would be a proxy into the operator's network
+//! Where a service may send requests. The verifier fetches URLs that
+//! strangers give it, the lms-adapter URLs that LMS administrators give it:
+//! without a policy either would be a proxy into the operator's network
 //! (SSRF). Only http(s), and never to private, loopback, link-local or other
 //! special addresses unless the host is allow-listed. The check applies to
 //! the addresses a name resolves to, at connection time (see
-//! [`crate::domain::fetch`]), so DNS rebinding cannot slip past it.
+//! [`crate::client`]), so DNS rebinding cannot slip past it.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
