@@ -85,6 +85,11 @@ pub struct CommonConfig {
     pub public_urls: PublicUrls,
     /// `json` (default) or `pretty`.
     pub log_format: String,
+    /// The bearer token Prometheus presents at `/metrics`. Without one,
+    /// `/metrics` answers loopback clients only (a scraper on the same host);
+    /// behind a reverse proxy on the same host, set one.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
 }
 
 #[derive(Serialize)]

@@ -15,6 +15,8 @@ use tracing::Instrument;
 use akashi_bus::Bus;
 use akashi_db::PgPool;
 
+use crate::ApiError;
+
 /// The header carrying a request's id in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -79,7 +81,42 @@ pub async fn observe(
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
+    default_security_headers(res.headers_mut());
     Ok(res)
+}
+
+/// The CSP of an HTML page that sets none of its own: nothing but the
+/// service's own scripts (pages carry no inline script), inline styles
+/// (the pages' own `<style>`), images from anywhere (badge images live on
+/// issuers' hosts), and no framing. Pages meant to be framed (the embed
+/// card, the LTI tool's pages) set their own.
+pub const DEFAULT_PAGE_CSP: &str = "default-src 'self'; img-src 'self' data: blob: http: https:; style-src 'self' 'unsafe-inline'; script-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'";
+
+/// Headers every response of every service carries, unless the route set
+/// its own: no MIME sniffing, referrers only to the same origin in full,
+/// and for HTML the default CSP and no framing.
+pub fn default_security_headers(headers: &mut actix_web::http::header::HeaderMap) {
+    use actix_web::http::header;
+    let mut set_if_absent = |name: header::HeaderName, value: &'static str| {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set_if_absent(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set_if_absent(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DEFAULT_PAGE_CSP),
+        );
+        if !headers.contains_key(header::X_FRAME_OPTIONS) {
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
+    }
 }
 
 /// A request header as text; empty when absent or not visible ASCII.
@@ -134,6 +171,8 @@ pub struct Ops {
     pub bus: Arc<Bus>,
     pub metrics: PrometheusHandle,
     pub openapi: Arc<serde_json::Value>,
+    /// `/metrics` needs this bearer token; without one, a loopback peer.
+    pub metrics_token: Option<secrecy::SecretString>,
     /// The service's consumers; ready means every one of them is consuming.
     pub consumers: Arc<Vec<akashi_bus::ConsumerSpec>>,
 }
@@ -187,12 +226,29 @@ async fn readyz(ops: web::Data<Ops>) -> HttpResponse {
     }
 }
 
-/// Prometheus text exposition.
+/// Prometheus text exposition, for the operator's scraper only: with the
+/// configured bearer token, or (none configured) from a loopback address.
+/// Metrics name routes, queues and error rates — a map for an attacker.
 #[get("/metrics")]
-async fn metrics_endpoint(ops: web::Data<Ops>) -> HttpResponse {
-    HttpResponse::Ok()
+async fn metrics_endpoint(req: actix_web::HttpRequest, ops: web::Data<Ops>) -> Result<HttpResponse, ApiError> {
+    use secrecy::ExposeSecret;
+    let allowed = match &ops.metrics_token {
+        Some(token) => {
+            let presented = header_str(&req, actix_web::http::header::AUTHORIZATION)
+                .strip_prefix("Bearer ")
+                .unwrap_or_default();
+            akashi_crypto::token::constant_time_eq(presented, token.expose_secret())
+        }
+        None => req.peer_addr().is_some_and(|peer| peer.ip().is_loopback()),
+    };
+    if !allowed {
+        return Err(ApiError::Unauthorized(
+            "metrics_token: /metrics needs the operator's metrics token".into(),
+        ));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(ops.metrics.render())
+        .body(ops.metrics.render()))
 }
 
 /// The service's OpenAPI 3 document.

@@ -124,6 +124,7 @@ impl ServiceContext {
             bus: self.bus.clone(),
             metrics: self.metrics.clone(),
             openapi: Arc::new(openapi),
+            metrics_token: self.config.metrics_token.clone(),
             consumers: Arc::new(self.consumers.clone()),
         };
         let auth = web::Data::new(AdminAuth::new(self.config.admin_token.clone(), self.pool.clone()));

@@ -32,7 +32,8 @@ const LANG_COOKIE: &str = "akashi_console_lang";
 
 /// Registers the console's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(login_form)
+    cfg.service(console_script)
+        .service(login_form)
         .service(login_submit)
         .service(logout)
         .service(home)
@@ -119,6 +120,15 @@ fn page(req: &HttpRequest, body: Result<String, askama::Error>) -> HttpResponse 
     response
 }
 
+/// The console's script (image previews); pages carry no inline script.
+#[get("/console/console.js")]
+async fn console_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(include_str!("../../static/console.js"))
+}
+
 /// Console pages are never framed, cached or sent elsewhere as referrers.
 fn security_headers(response: &mut HttpResponse) {
     let h = response.headers_mut();
@@ -128,7 +138,7 @@ fn security_headers(response: &mut HttpResponse) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data: blob: http: https:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data: blob: http: https:; style-src 'unsafe-inline'; script-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
     );
 }

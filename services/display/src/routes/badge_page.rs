@@ -46,9 +46,30 @@ struct BadgePage<'a> {
     status: &'a str,
     status_text: &'a str,
     linkedin_url: String,
+    /// The embed code as a site owner pastes it (HTML text; the template
+    /// escapes it once more to show it inside a `<textarea>`).
+    embed_snippet: String,
     revocation_reason: Option<String>,
     checks: Vec<(&'static str, String)>,
     blockcerts: Option<BlockcertsPanel>,
+}
+
+/// The `<iframe>` a site pastes to show the badge's card. Every value is
+/// escaped for an HTML attribute here, because the snippet is itself HTML:
+/// escaping it only for the page that shows it (the `<textarea>`) would
+/// hand the pasting site the raw name, and a badge named
+/// `X"><script>…` would run script there.
+fn embed_snippet(page_url: &str, lang: &str, name: &str) -> String {
+    let attr = |text: &str| {
+        askama::filters::escape(text, askama::filters::Html)
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        r#"<iframe src="{}" width="420" height="110" style="border:0" title="{}"></iframe>"#,
+        attr(&format!("{page_url}/embed?lang={lang}")),
+        attr(name)
+    )
 }
 
 /// The "verified on <chain>" panel of a badge with a Blockcerts certificate.
@@ -266,6 +287,7 @@ pub async fn badge_page(
         lang: lang.tag(),
         other_lang: if lang == Lang::Ja { "en" } else { "ja" },
         t,
+        embed_snippet: embed_snippet(&page_url, lang.tag(), &badge_name),
         name: badge_name,
         description: badge["description"].as_str().unwrap_or_default().to_string(),
         image_url: badge["image"].as_str().unwrap_or_default().to_string(),
@@ -541,6 +563,32 @@ pub async fn embed(
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header(("Content-Security-Policy", "frame-ancestors *"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: http: https:; style-src 'unsafe-inline'; script-src 'none'; base-uri 'none'; object-src 'none'; frame-ancestors *",
+        ))
         .body(card.render().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?))
+}
+
+#[cfg(test)]
+mod embed_tests {
+    use super::embed_snippet;
+
+    #[test]
+    fn a_hostile_badge_name_stays_inside_the_title_attribute() {
+        let snippet = embed_snippet(
+            "https://badges.example/badges/1",
+            "ja",
+            r#"X"><script>alert(1)</script><img src=x onerror=alert(1)>"#,
+        );
+        assert!(!snippet.contains("<script"), "{snippet}");
+        assert!(!snippet.contains("<img"), "{snippet}");
+        assert!(
+            snippet.contains("title=\"X&#34;&#62;&#60;script&#62;")
+                || snippet.contains("title=\"X&quot;&gt;&lt;script&gt;"),
+            "{snippet}"
+        );
+        // Exactly one element: the iframe and its end tag.
+        assert_eq!(snippet.matches('<').count(), 2, "{snippet}");
+    }
 }

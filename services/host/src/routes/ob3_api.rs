@@ -350,7 +350,7 @@ pub async fn authorize(
         .insert_header(("Cache-Control", "no-store"))
         // The consent page must not be framed (clickjacking).
         .insert_header(("X-Frame-Options", "DENY"))
-        .insert_header(("Content-Security-Policy", "frame-ancestors 'none'"))
+        .insert_header(("Content-Security-Policy", akashi_runtime::http::DEFAULT_PAGE_CSP))
         .body(page.render().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?))
 }
 

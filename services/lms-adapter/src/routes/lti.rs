@@ -64,22 +64,44 @@ fn unauthorized(code: &str, message: impl std::fmt::Display) -> ApiError {
     ApiError::Unauthorized(format!("{code}: {message}"))
 }
 
+/// The CSP of the tool's pages. They are shown inside the platform's
+/// iframe, so any site may frame them (the platform's origin is not known
+/// before the launch is validated); scripts come only from the tool's own
+/// files, never inline.
+const LTI_PAGE_CSP: &str = "default-src 'self'; img-src 'self' data: http: https:; style-src 'unsafe-inline'; script-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors *";
+
 fn html(body: String) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Content-Security-Policy", LTI_PAGE_CSP))
         .body(body)
+}
+
+/// A script of the tool's pages (they carry no inline script).
+fn script(source: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(source)
+}
+
+/// The postMessage storage script of the login and launch pages.
+#[utoipa::path(responses((status = 200, content_type = "text/javascript")))]
+#[get("/lti/storage.js")]
+pub async fn storage_script() -> HttpResponse {
+    script(include_str!("../../static/lti-storage.js"))
+}
+
+/// The script that closes the platform's registration dialog.
+#[utoipa::path(responses((status = 200, content_type = "text/javascript")))]
+#[get("/lti/registered.js")]
+pub async fn registered_script() -> HttpResponse {
+    script(include_str!("../../static/lti-registered.js"))
 }
 
 fn render(t: &impl Template) -> Result<String, ApiError> {
     t.render().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))
-}
-
-/// A JavaScript string literal (JSON, with `<` escaped so it cannot close the script).
-fn js(value: &str) -> String {
-    serde_json::to_string(value)
-        .unwrap_or_else(|_| "\"\"".into())
-        .replace('<', "\\u003c")
 }
 
 fn cookie_name(state: &str) -> String {
@@ -121,12 +143,13 @@ struct StoragePage {
     launch_url: String,
     id_token: String,
     state: String,
-    mode_js: String,
-    key_js: String,
-    value_js: String,
-    target_js: String,
-    origin_js: String,
-    next_js: String,
+    mode: &'static str,
+    key: String,
+    value: String,
+    target: String,
+    origin: String,
+    next: String,
+    script_url: String,
 }
 
 fn origin_of(url: &str) -> String {
@@ -213,12 +236,13 @@ async fn login(state: &AppState, params: LoginParams) -> Result<HttpResponse, Ap
                 launch_url: String::new(),
                 id_token: String::new(),
                 state: String::new(),
-                mode_js: js("put"),
-                key_js: js(&format!("akashi_state_{login_state}")),
-                value_js: js(&binding),
-                target_js: js(&target),
-                origin_js: js(&origin_of(&platform.auth_url)),
-                next_js: js(auth.as_str()),
+                mode: "put",
+                key: format!("akashi_state_{login_state}"),
+                value: binding.clone(),
+                target: target.clone(),
+                origin: origin_of(&platform.auth_url),
+                next: auth.to_string(),
+                script_url: format!("{}/lti/storage.js", state.public_url),
             };
             let mut response = html(render(&page)?);
             response
@@ -344,12 +368,13 @@ pub async fn launch_post(
                     launch_url: format!("{}/lti/launch", state.public_url),
                     id_token,
                     state: login_state.clone(),
-                    mode_js: js("get"),
-                    key_js: js(&format!("akashi_state_{login_state}")),
-                    value_js: js(""),
-                    target_js: js(&target),
-                    origin_js: js(&origin_of(&platform.auth_url)),
-                    next_js: js(""),
+                    mode: "get",
+                    key: format!("akashi_state_{login_state}"),
+                    value: String::new(),
+                    target: target.clone(),
+                    origin: origin_of(&platform.auth_url),
+                    next: String::new(),
+                    script_url: format!("{}/lti/storage.js", state.public_url),
                 };
                 return Ok(html(render(&page)?));
             }
@@ -921,6 +946,7 @@ pub struct RegisterParams {
 struct Registered {
     issuer: String,
     client_id: String,
+    script_url: String,
 }
 
 /// LTI Dynamic Registration: the platform opens this URL; Akashi registers
@@ -1023,5 +1049,6 @@ pub async fn register_get(
     Ok(html(render(&Registered {
         issuer: config.issuer,
         client_id: registered.client_id,
+        script_url: format!("{}/lti/registered.js", state.public_url),
     })?))
 }

@@ -34,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(lti::deep_link_post)
         .service(lti::tool_jwks)
         .service(lti::register_get)
+        .service(lti::storage_script)
+        .service(lti::registered_script)
         .service(platforms::create_platform)
         .service(platforms::update_platform)
         .service(platforms::list_platforms)
@@ -76,6 +78,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         lti::deep_link_post,
         lti::tool_jwks,
         lti::register_get,
+        lti::storage_script,
+        lti::registered_script,
         platforms::create_platform,
         platforms::update_platform,
         platforms::list_platforms,
