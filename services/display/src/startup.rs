@@ -33,6 +33,8 @@ pub struct AppState {
     /// Where the console reaches the admin APIs.
     pub issuer_url: String,
     pub lms_adapter_url: String,
+    /// Badge images decoded or rendered once, then reused by every request.
+    pub prepared_images: crate::routes::baked::PreparedImages,
 }
 
 /// Runs display until a stop signal.
@@ -60,6 +62,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         mail_enabled: config.mail.is_some(),
         certificate_font_path: config.certificate_font.clone(),
         certificate_font: Arc::new(tokio::sync::OnceCell::new()),
+        prepared_images: crate::routes::baked::prepared_images(64 * 1024 * 1024),
         issuer_url: config
             .issuer_internal_url
             .clone()

@@ -52,6 +52,39 @@ pub async fn required(conn: &mut AsyncPgConnection, req: &HttpRequest) -> Result
         .ok_or_else(|| ApiError::Unauthorized("not signed in".into()))
 }
 
+/// The CSRF token of the request's session, if it has one: a hash of the
+/// session id under a label of its own. Only a page of this site (which
+/// the session cookie, HttpOnly, reaches) can know it; nothing is stored.
+pub fn csrf_token(req: &HttpRequest) -> Option<String> {
+    req.cookie(SESSION_COOKIE)
+        .map(|c| hash_token(&format!("akashi-csrf:{}", c.value())))
+}
+
+/// Checks a signed-in earner's form post: sent from host's own pages
+/// (`Origin`/`Referer`, see [`akashi_runtime::http::from_own_origin`]) and
+/// carrying the session's CSRF token.
+pub fn check_form(req: &HttpRequest, public_base: &str, presented: Option<&str>) -> Result<(), ApiError> {
+    check_origin(req, public_base)?;
+    match (csrf_token(req), presented) {
+        (Some(expected), Some(presented)) if akashi_crypto::token::constant_time_eq(&expected, presented) => Ok(()),
+        _ => Err(ApiError::Forbidden(
+            "csrf_token: the form's token is missing or wrong; reload the page".into(),
+        )),
+    }
+}
+
+/// Checks that a form post (before any session: signing in) comes from
+/// host's own pages.
+pub fn check_origin(req: &HttpRequest, public_base: &str) -> Result<(), ApiError> {
+    if akashi_runtime::http::from_own_origin(req, public_base) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "cross_site_form: this form can only be sent from this site's own pages".into(),
+        ))
+    }
+}
+
 /// `ja` or `en`, from `?lang=` or `Accept-Language`.
 pub fn language(req: &HttpRequest) -> &'static str {
     let query = req.query_string();

@@ -30,7 +30,7 @@ struct CachedSet {
 
 /// The cache, shared by every request.
 pub struct JwksCache {
-    http: reqwest::Client,
+    http: akashi_net::PolicedClient,
     sets: Mutex<HashMap<String, CachedSet>>,
     ttl: Duration,
     min_refetch: Duration,
@@ -42,7 +42,7 @@ const MAX_JWKS_BYTES: usize = 256 * 1024;
 impl JwksCache {
     /// A cache that keeps a key set for `ttl` and refetches on an unknown kid
     /// at most once per `min_refetch`.
-    pub fn new(http: reqwest::Client, ttl: Duration, min_refetch: Duration) -> Self {
+    pub fn new(http: akashi_net::PolicedClient, ttl: Duration, min_refetch: Duration) -> Self {
         Self {
             http,
             sets: Mutex::new(HashMap::new()),
@@ -84,10 +84,11 @@ impl JwksCache {
         let response = self
             .http
             .get(url)
+            .map_err(|e| JwksError::Fetch(e.to_string()))?
             .header("Accept", "application/json")
             .send()
             .await
-            .map_err(|e| JwksError::Fetch(e.to_string()))?;
+            .map_err(|e| JwksError::Fetch(akashi_net::describe_for_caller(&e)))?;
         if !response.status().is_success() {
             return Err(JwksError::Fetch(format!("{url} answered {}", response.status())));
         }

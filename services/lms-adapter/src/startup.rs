@@ -29,7 +29,7 @@ pub struct AppState {
     /// Platforms' public keys (LTI platforms, Canvas).
     pub jwks: Arc<JwksCache>,
     /// Outgoing HTTP (JWKS, LTI services, Canvas's API).
-    pub http: reqwest::Client,
+    pub http: akashi_net::PolicedClient,
     /// This service's public base URL (LTI redirect and launch URLs).
     pub public_url: String,
     /// The LTI tool's signing keys.
@@ -51,8 +51,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Every outbound request (LTI registration, JWKS, AGS/NRPS, Canvas
     // reconciliation) goes to addresses an administrator typed or a platform
     // announced: the same address policy as the verifier's, and no redirects.
-    let http = akashi_net::client(
-        Arc::new(akashi_net::NetPolicy::new(&config.allow_private_hosts)),
+    let http = akashi_net::PolicedClient::new(
+        akashi_net::NetPolicy::new(&config.allow_private_hosts),
         akashi_net::ClientOptions {
             timeout: Duration::from_secs(10),
             user_agent: concat!("akashi-lms-adapter/", env!("CARGO_PKG_VERSION")),

@@ -317,14 +317,15 @@ struct CandidateRow {
     lms_user_id: Option<String>,
 }
 
-async fn fetch_json(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, ServiceError> {
+async fn fetch_json(http: &akashi_net::PolicedClient, url: &str, token: &str) -> Result<Value, ServiceError> {
     let response = http
         .get(url)
+        .map_err(|e| ServiceError::Transport(e.to_string()))?
         .bearer_auth(token)
         .header("Accept", "application/json")
         .send()
         .await
-        .map_err(|e| ServiceError::Transport(e.to_string()))?;
+        .map_err(|e| ServiceError::Transport(akashi_net::describe_for_caller(&e)))?;
     if !response.status().is_success() {
         return Err(ServiceError::Status {
             url: url.to_string(),

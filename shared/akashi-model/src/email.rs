@@ -54,6 +54,15 @@ impl EmailAddress {
         Ok(Self(trimmed.to_lowercase()))
     }
 
+    /// The mailbox the address reaches: without a `+tag` sub-address
+    /// (`hanako+badges@example.ac.jp` → `hanako@example.ac.jp`), for
+    /// counting what is sent to one person, never for addressing.
+    pub fn mailbox(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((self.0.as_str(), ""));
+        let local = local.split('+').next().unwrap_or(local);
+        format!("{local}@{domain}")
+    }
+
     /// The normalised address.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -76,6 +85,16 @@ impl<'de> Deserialize<'de> for EmailAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sub_addresses_reach_one_mailbox() {
+        let tagged = EmailAddress::parse("Hanako+Badges+2@example.ac.jp").unwrap();
+        assert_eq!(tagged.mailbox(), "hanako@example.ac.jp");
+        assert_eq!(
+            EmailAddress::parse("ken@example.jp").unwrap().mailbox(),
+            "ken@example.jp"
+        );
+    }
 
     #[test]
     fn normalises_case_and_whitespace() {

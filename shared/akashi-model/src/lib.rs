@@ -7,5 +7,6 @@
 pub mod email;
 pub mod messages;
 pub mod ob2;
+pub mod text;
 
 pub use email::{EmailAddress, EmailError};

@@ -72,6 +72,46 @@ pub fn client(policy: Arc<NetPolicy>, options: ClientOptions) -> reqwest::Result
         .build()
 }
 
+/// A client that obeys the policy for every request it builds.
+///
+/// A name is checked when it resolves (see [`client`]); an IP literal
+/// (`http://127.0.0.2/…`) never reaches a resolver, so [`PolicedClient::get`]
+/// and [`PolicedClient::post`] check the URL itself before a request exists.
+/// Services that fetch what others name hold this, never a bare
+/// `reqwest::Client`.
+#[derive(Clone)]
+pub struct PolicedClient {
+    inner: reqwest::Client,
+    policy: Arc<NetPolicy>,
+}
+
+impl PolicedClient {
+    /// A policed client with `options`.
+    pub fn new(policy: NetPolicy, options: ClientOptions) -> reqwest::Result<Self> {
+        let policy = Arc::new(policy);
+        Ok(Self {
+            inner: client(policy.clone(), options)?,
+            policy,
+        })
+    }
+
+    fn checked(&self, url: &str) -> Result<url::Url, PolicyError> {
+        let url = url::Url::parse(url).map_err(|_| PolicyError::NoHost)?;
+        self.policy.check_url(&url)?;
+        Ok(url)
+    }
+
+    /// A GET of `url`, if the policy allows it.
+    pub fn get(&self, url: &str) -> Result<reqwest::RequestBuilder, PolicyError> {
+        Ok(self.inner.get(self.checked(url)?))
+    }
+
+    /// A POST to `url`, if the policy allows it.
+    pub fn post(&self, url: &str) -> Result<reqwest::RequestBuilder, PolicyError> {
+        Ok(self.inner.post(self.checked(url)?))
+    }
+}
+
 /// The policy refusal behind a reqwest error, if that is what it was
 /// (from the resolver or a redirect check).
 pub fn policy_refusal(e: &reqwest::Error) -> Option<PolicyError> {
@@ -129,6 +169,32 @@ mod tests {
             "{err:?}"
         );
         assert!(describe_for_caller(&err).starts_with("refused by the address policy"));
+    }
+
+    #[test]
+    fn an_ip_literal_is_refused_before_any_request_exists() {
+        let policed = PolicedClient::new(
+            NetPolicy::new(&["127.0.0.1".to_string()]),
+            ClientOptions {
+                timeout: Duration::from_secs(1),
+                user_agent: "akashi-net-test",
+                max_redirects: 0,
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            policed.get("http://127.0.0.2:9001/x"),
+            Err(PolicyError::NonPublic(_))
+        ));
+        assert!(matches!(policed.post("http://[::1]/"), Err(PolicyError::NonPublic(_))));
+        assert!(matches!(
+            policed.get("http://10.0.0.7/"),
+            Err(PolicyError::NonPublic(_))
+        ));
+        assert!(matches!(policed.get("ftp://example.com/"), Err(PolicyError::Scheme)));
+        // The allow-listed address and public names build.
+        assert!(policed.get("http://127.0.0.1:9001/x").is_ok());
+        assert!(policed.get("https://lms.example.edu/jwks").is_ok());
     }
 
     #[tokio::test]

@@ -116,6 +116,13 @@ impl ResponseError for ApiError {
         if let Self::Internal(e) = self {
             tracing::error!(error = %e, "internal error");
         }
+        let mut message = self.to_string();
+        // A 503 says which dependency is missing, never where it lives: the
+        // full text (with a peer's URL or a file's path) goes to the log.
+        if let Self::Unavailable(detail) = self {
+            tracing::warn!(error = %detail, "unavailable");
+            message = without_locations(detail);
+        }
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
@@ -123,8 +130,33 @@ impl ResponseError for ApiError {
         if let Self::TooManyRequests { retry_after_secs, .. } = self {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
-        response.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
+        response.json(json!({"error": {"code": self.code(), "message": message}}))
     }
+}
+
+/// `text` with every URL and absolute file path replaced by a placeholder,
+/// for error bodies: `error sending request for url (http://10.0.0.7:8084/verify)`
+/// becomes `error sending request for url (<address>)`.
+pub fn without_locations(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let trimmed = word.trim_start_matches(['(', '"', '\'', '[', '<']);
+            let lead = &word[..word.len() - trimmed.len()];
+            let core_end = trimmed
+                .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | ']' | '>' | ','))
+                .unwrap_or(trimmed.len());
+            // A trailing colon or period ends the sentence, not the location.
+            let core_end = trimmed[..core_end].trim_end_matches([':', '.', ';']).len();
+            let (core, tail) = trimmed.split_at(core_end);
+            let is_url = core.contains("://");
+            let is_path = core.starts_with('/') && core[1..].contains('/');
+            if is_url || is_path {
+                format!("{lead}<{}>{tail}", if is_url { "address" } else { "path" })
+            } else {
+                word.to_string()
+            }
+        })
+        .collect()
 }
 
 /// JSON body errors (bad syntax, wrong types) as our error shape, not actix's text.
@@ -154,4 +186,25 @@ pub fn query_config() -> actix_web::web::QueryConfig {
 pub fn path_config() -> actix_web::web::PathConfig {
     actix_web::web::PathConfig::default()
         .error_handler(|err, _req| ApiError::NotFound(format!("no such resource: {err}")).into())
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::without_locations;
+
+    #[test]
+    fn addresses_and_paths_leave_error_bodies() {
+        assert_eq!(
+            without_locations("the verifier: error sending request for url (http://10.0.0.7:8084/verify)"),
+            "the verifier: error sending request for url (<address>)"
+        );
+        assert_eq!(
+            without_locations("certificate_font: /usr/share/fonts/opentype/ipag.ttf: No such file"),
+            "certificate_font: <path>: No such file"
+        );
+        assert_eq!(
+            without_locations("host answered 502 Bad Gateway"),
+            "host answered 502 Bad Gateway"
+        );
+    }
 }

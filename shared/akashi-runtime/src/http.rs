@@ -119,6 +119,31 @@ pub fn default_security_headers(headers: &mut actix_web::http::header::HeaderMap
     }
 }
 
+/// Whether a form post comes from the service's own pages: its `Origin`,
+/// or without one its `Referer`, has `public_base`'s origin. A post with
+/// neither (every browser sends one of them on a form post) or with
+/// `Origin: null` is refused, and `Host` / `X-Forwarded-Host` — which the
+/// request itself chooses — play no part.
+pub fn from_own_origin(req: &actix_web::HttpRequest, public_base: &str) -> bool {
+    use actix_web::http::header;
+    let own = match url::Url::parse(public_base) {
+        Ok(u) => u.origin(),
+        Err(_) => return false,
+    };
+    let origin_of = |name: header::HeaderName| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| url::Url::parse(v).ok())
+            .map(|u| u.origin())
+    };
+    match origin_of(header::ORIGIN) {
+        Some(origin) => origin == own,
+        None if req.headers().contains_key(header::ORIGIN) => false,
+        None => origin_of(header::REFERER).is_some_and(|referer| referer == own),
+    }
+}
+
 /// A request header as text; empty when absent or not visible ASCII.
 pub fn header_str(req: &actix_web::HttpRequest, name: actix_web::http::header::HeaderName) -> &str {
     req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")

@@ -24,6 +24,14 @@ fn cookie_of(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The value of a page's hidden form field `name` (as a browser would send it).
+fn hidden_field(page: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page.find(&marker)? + marker.len();
+    let value = &page[start..start + page[start..].find('"')?];
+    Some(value.replace("&amp;", "&"))
+}
+
 /// Registers an app, has the signed-in earner approve it (PKCE) and
 /// returns its access token.
 async fn app_token(http: &reqwest::Client, host: &str, session: &str, scopes: &str) -> anyhow::Result<String> {
@@ -38,19 +46,31 @@ async fn app_token(http: &reqwest::Client, host: &str, session: &str, scopes: &s
     let client_id = client["client_id"].as_str().expect("registered").to_string();
     let verifier = "another-verifier-of-sufficient-length-0123456789";
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let form = [
+    let mut form = vec![
         ("response_type", "code"),
         ("client_id", client_id.as_str()),
         ("redirect_uri", redirect),
         ("scope", scopes),
         ("code_challenge", challenge.as_str()),
         ("code_challenge_method", "S256"),
-        ("decision", "approve"),
     ];
+    // As a browser: the consent page, then its form with the page's CSRF token.
+    let page = http
+        .get(format!("{host}/ims/ob/v3p0/authorize"))
+        .query(&form)
+        .header("Cookie", session)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let csrf = hidden_field(&page, "csrf").expect("the consent form's CSRF token");
+    form.push(("decision", "approve"));
+    form.push(("csrf", csrf.as_str()));
     let r = http
         .post(format!("{host}/ims/ob/v3p0/authorize"))
         .form(&form)
         .header("Cookie", session)
+        .header("Origin", host)
         .send()
         .await?;
     let code = query_of(r.headers().get("location").unwrap().to_str()?, "code").expect("a code");
@@ -118,6 +138,7 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
     // ---- Sign in by e-mail link.
     let r = http
         .post(format!("{host}/signin"))
+        .header("Origin", &host)
         .form(&[("email", email), ("lang", "ja")])
         .send()
         .await?;
@@ -132,12 +153,20 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
         .to_string();
     // Opening the link (as a mail scanner would) does not use it up.
     assert_eq!(http.get(&link).send().await?.status(), 200);
-    let used = http.post(link.split('?').next().unwrap()).send().await?;
+    let used = http
+        .post(link.split('?').next().unwrap())
+        .header("Origin", &host)
+        .send()
+        .await?;
     assert_eq!(used.status(), 303);
     assert_eq!(used.headers().get("location").unwrap(), "/backpack");
     let session = cookie_of(&used, "akashi_session").expect("a session cookie");
     assert_eq!(
-        http.post(link.split('?').next().unwrap()).send().await?.status(),
+        http.post(link.split('?').next().unwrap())
+            .header("Origin", &host)
+            .send()
+            .await?
+            .status(),
         401,
         "a sign-in link works once"
     );
@@ -261,6 +290,7 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
         page.contains("ob2-hosted") && page.contains("ob3-vcjwt"),
         "imports listed: {page}"
     );
+    let backpack_csrf = hidden_field(&page, "csrf").expect("the backpack's forms carry a CSRF token");
 
     // ---- Sharing: the profile and a collection are public only when made so.
     let slug = page
@@ -280,7 +310,8 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
     assert_eq!(
         http.post(format!("{host}/backpack/profile"))
             .header("Cookie", &session)
-            .form(&[("profile_public", "true")])
+            .header("Origin", &host)
+            .form(&[("profile_public", "true"), ("csrf", backpack_csrf.as_str())])
             .send()
             .await?
             .status(),
@@ -396,13 +427,34 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
         .send()
         .await?;
     assert_eq!(consent.status(), 200);
-    assert!(consent.text().await?.contains("Career Wallet"));
+    let consent = consent.text().await?;
+    assert!(consent.contains("Career Wallet"));
+    let csrf = hidden_field(&consent, "csrf").expect("the consent form's CSRF token");
     let mut form = authorize(true);
     form.push(("decision", "approve".to_string()));
+    // Without the page's token, or from another site, nothing is approved.
+    for (origin, token) in [
+        ("http://evil.example", csrf.as_str()),
+        ("null", csrf.as_str()),
+        (host.as_str(), "forged"),
+    ] {
+        let mut forged = form.clone();
+        forged.push(("csrf", token.to_string()));
+        let r = http
+            .post(&authorize_url)
+            .form(&forged)
+            .header("Cookie", &session)
+            .header("Origin", origin)
+            .send()
+            .await?;
+        assert_eq!(r.status(), 403, "{origin} / {token}");
+    }
+    form.push(("csrf", csrf.clone()));
     let r = http
         .post(&authorize_url)
         .form(&form)
         .header("Cookie", &session)
+        .header("Origin", &host)
         .send()
         .await?;
     let location = r.headers().get("location").unwrap().to_str()?.to_string();
@@ -425,6 +477,7 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
         .post(&authorize_url)
         .form(&form)
         .header("Cookie", &session)
+        .header("Origin", &host)
         .send()
         .await?;
     let code = query_of(r.headers().get("location").unwrap().to_str()?, "code").unwrap();

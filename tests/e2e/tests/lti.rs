@@ -212,9 +212,8 @@ async fn login(
     let query: Vec<(String, String)> = match location {
         Some(l) => url::Url::parse(&l)?.query_pairs().into_owned().collect(),
         None => {
-            // The storage page carries the auth URL as its `next`.
-            let next = between(&body, "next = ", ";").unwrap_or_default();
-            let next: String = serde_json::from_str(&next).unwrap_or_default();
+            // The storage page carries the auth URL as its `data-next`.
+            let next = attribute_value(&between(&body, "data-next=\"", "\"").unwrap_or_default());
             url::Url::parse(&next)
                 .map(|u| u.query_pairs().into_owned().collect())
                 .unwrap_or_default()
@@ -237,6 +236,46 @@ async fn login(
         },
         body,
     ))
+}
+
+/// An HTML attribute's value as the browser reads it: character
+/// references decoded once.
+fn attribute_value(escaped: &str) -> String {
+    let mut out = String::new();
+    let mut rest = escaped;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest.find(';').filter(|e| *e < 12);
+        let decoded = end.and_then(|end| {
+            let entity = &rest[1..end];
+            let c = match entity {
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => entity
+                    .strip_prefix("#x")
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            c.map(|c| (c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn between(haystack: &str, start: &str, end: &str) -> Option<String> {
@@ -375,12 +414,35 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
     assert!(page.contains("data-award="), "Ada's badge is listed: {page}");
     assert!(page.contains("獲得済み"), "and the course's badge shows as earned");
     // One click to the backpack on host: a signed hand-off, used once.
-    let hand_off = between(&page, "id=\"backpack\" href=\"", "\"")
-        .expect("a backpack link")
-        .replace("&#x2f;", "/")
-        .replace("&amp;", "&");
-    let signed_in = http.get(&hand_off).send().await?;
-    assert_eq!(signed_in.status(), 303, "{hand_off}");
+    let action = attribute_value(
+        &between(
+            &page,
+            "<form method=\"post\" action=\"",
+            "\" target=\"_blank\" id=\"backpack-form\"",
+        )
+        .expect("the hand-off's action"),
+    );
+    let hand_off = attribute_value(&between(&page, "name=\"token\" value=\"", "\"").expect("the hand-off token"));
+    // Opening the hand-off as a link signs no one in: it shows a button.
+    let opened = http.get(&action).query(&[("token", &hand_off)]).send().await?;
+    assert_eq!(opened.status(), 200);
+    assert!(opened.headers().get("set-cookie").is_none());
+    // Posted from another site: refused, and the token is not spent.
+    let foreign = http
+        .post(&action)
+        .header("Origin", "http://evil.example")
+        .form(&[("token", &hand_off)])
+        .send()
+        .await?;
+    assert_eq!(foreign.status(), 403);
+    // Posted by the launch page (the lms-adapter's origin): signed in.
+    let signed_in = http
+        .post(&action)
+        .header("Origin", stack.url(Service::LmsAdapter))
+        .form(&[("token", &hand_off)])
+        .send()
+        .await?;
+    assert_eq!(signed_in.status(), 303, "{action}");
     let session = signed_in
         .headers()
         .get("set-cookie")
@@ -399,7 +461,16 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
         backpack.contains("data-assertion="),
         "Ada's badge is in her backpack: {backpack}"
     );
-    assert_eq!(http.get(&hand_off).send().await?.status(), 401, "a hand-off works once");
+    assert_eq!(
+        http.post(&action)
+            .header("Origin", stack.url(Service::LmsAdapter))
+            .form(&[("token", &hand_off)])
+            .send()
+            .await?
+            .status(),
+        401,
+        "a hand-off works once"
+    );
     // Replaying the same launch: the state is spent.
     let (status, body) = launch(&stack, &http, &good, &token, None).await?;
     assert_eq!(status, 401, "{body}");
@@ -594,8 +665,17 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
     // ---- Third-party cookies blocked: the platform's postMessage storage.
     let (status, l, page) = login(&stack, &http, &platform, &[("lti_storage_target", "_parent")]).await?;
     assert_eq!(status, 200);
-    assert!(page.contains("lti.put_data"), "{page}");
-    let binding: String = serde_json::from_str(&between(&page, "value = ", ";").expect("binding in page"))?;
+    // The page carries its values as data attributes and its script as a
+    // file of the tool's (no inline script: the CSP allows 'self' only).
+    assert!(page.contains(r#"data-mode="put""#), "{page}");
+    assert!(!page.contains("<script>"), "{page}");
+    let script_url = attribute_value(&between(&page, "<script src=\"", "\"").expect("the storage script"));
+    let script = http.get(&script_url).send().await?.text().await?;
+    assert!(
+        script.contains("lti.put_data") && script.contains("lti.get_data"),
+        "{script}"
+    );
+    let binding = attribute_value(&between(&page, "data-value=\"", "\"").expect("binding in page"));
     let no_cookie = Login { cookie: None, ..l };
     let token = key1.sign_jws(
         Some("p1"),
@@ -611,7 +691,7 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
     let (status, page) = launch(&stack, &http, &no_cookie, &token, None).await?;
     assert_eq!(status, 200);
     assert!(
-        page.contains("lti.get_data"),
+        page.contains(r#"data-mode="get""#),
         "the launch fetches the binding from the platform: {page}"
     );
     let (status, _) = launch(&stack, &http, &no_cookie, &token, Some("not-the-binding")).await?;
@@ -791,7 +871,10 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
         .send()
         .await?;
     assert_eq!(r.status(), 200);
-    assert!(r.text().await?.contains("org.imsglobal.lti.close"));
+    let registered = r.text().await?;
+    let script_url = attribute_value(&between(&registered, "<script src=\"", "\"").expect("the closing script"));
+    let script = http.get(&script_url).send().await?.text().await?;
+    assert!(script.contains("org.imsglobal.lti.close"), "{script}");
     let sent = platform.registrations.lock().unwrap()[0].clone();
     assert_eq!(sent["initiate_login_uri"], json!(format!("{lms}/lti/login")));
     assert_eq!(sent["jwks_uri"], json!(format!("{lms}/lti/jwks")));

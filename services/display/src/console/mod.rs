@@ -10,11 +10,12 @@
 pub mod api;
 pub mod builder;
 pub mod pages;
+pub mod session;
 pub mod texts;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use reqwest::Method;
 use serde::Deserialize;
@@ -80,6 +81,11 @@ fn chrome(req: &HttpRequest, nav: &'static str) -> Chrome {
         .filter(|m| !m.is_empty())
         .map(|m| m.chars().take(300).collect());
     Chrome {
+        csrf: req
+            .extensions()
+            .get::<session::CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default(),
         lang: lang.tag(),
         other_lang: match lang {
             Lang::En => "ja",
@@ -160,7 +166,7 @@ fn urlencode(s: &str) -> String {
 }
 
 /// The signed-in admin's API client, or the answer that sends them to sign in.
-fn session<'a>(
+async fn session<'a>(
     req: &HttpRequest,
     state: &'a AppState,
     token: &'a mut String,
@@ -168,7 +174,20 @@ fn session<'a>(
     let Some(cookie) = req.cookie(TOKEN_COOKIE) else {
         return Err(Box::new(redirect("/console/login")));
     };
-    *token = cookie.value().to_string();
+    match session::find(state, req, cookie.value()).await {
+        Ok(Some(found)) => *token = found.admin_token,
+        Ok(None) => {
+            let mut r = redirect("/console/login");
+            let _ = r.add_removal_cookie(&Cookie::build(TOKEN_COOKIE, "").path("/console").finish());
+            return Err(Box::new(r));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "console session lookup failed");
+            return Err(Box::new(
+                HttpResponse::ServiceUnavailable().body("the console cannot read sessions now"),
+            ));
+        }
+    }
     Ok(AdminApi {
         http: &state.http,
         token: token.as_str(),
@@ -204,35 +223,51 @@ fn refused(req: &HttpRequest, e: ApiCallError) -> HttpResponse {
 }
 
 /// Refuses a form posted from another site (SameSite=Strict already keeps
-/// the cookie off such requests; this is the second lock).
+/// the cookie off such requests; this is the second lock): the origin must
+/// be the configured public one, whatever Host or X-Forwarded-Host say.
 fn same_origin(req: &HttpRequest, state: &AppState) -> Result<(), Box<HttpResponse>> {
-    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return Ok(());
-    };
-    let host = req.connection_info().host().to_string();
-    if origin == state.public_base || origin.ends_with(&format!("://{host}")) {
+    if akashi_runtime::http::from_own_origin(req, &state.public_base) {
         Ok(())
     } else {
         Err(Box::new(HttpResponse::Forbidden().body("cross-site form refused")))
     }
 }
 
+/// Refuses a form post without the session's CSRF token (the third lock).
+fn csrf_checked(req: &HttpRequest) -> Result<(), Box<HttpResponse>> {
+    let expected = req.extensions().get::<session::CsrfToken>().map(|t| t.0.clone());
+    let presented = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned());
+    match (expected, presented) {
+        (Some(e), Some(p)) if akashi_crypto::token::constant_time_eq(&e, &p) => Ok(()),
+        _ => Err(Box::new(
+            HttpResponse::Forbidden().body("the form's CSRF token is missing or wrong: reload the page"),
+        )),
+    }
+}
+
 macro_rules! signed_in {
     ($req:expr, $state:expr, $token:ident) => {{
-        match session(&$req, &$state, &mut $token) {
+        match session(&$req, &$state, &mut $token).await {
             Ok(api) => api,
             Err(r) => return *r,
         }
     }};
 }
 
-/// A form post's session: refused from another origin, else as `signed_in!`.
+/// A form post's session: refused from another origin or without the
+/// session's CSRF token, else as `signed_in!`.
 macro_rules! posted_by_admin {
     ($req:expr, $state:expr, $token:ident) => {{
         if let Err(r) = same_origin(&$req, &$state) {
             return *r;
         }
-        signed_in!($req, $state, $token)
+        let api = signed_in!($req, $state, $token);
+        if let Err(r) = csrf_checked(&$req) {
+            return *r;
+        }
+        api
     }};
 }
 
@@ -275,9 +310,16 @@ async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: web::F
     // Any token that may read issuers (every role) signs in.
     match api.get(Service::Issuer, "/admin/issuers").await {
         Ok(_) if !token.is_empty() => {
+            let id = match session::start(&state, &token).await {
+                Ok(id) => id,
+                Err(e) => {
+                    tracing::error!(error = %e, "console session could not be started");
+                    return HttpResponse::ServiceUnavailable().body("the console cannot start a session now");
+                }
+            };
             let mut r = redirect("/console");
             let _ = r.add_cookie(
-                &Cookie::build(TOKEN_COOKIE, token)
+                &Cookie::build(TOKEN_COOKIE, id)
                     .path("/console")
                     .http_only(true)
                     .same_site(SameSite::Strict)
@@ -305,7 +347,16 @@ async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: web::F
 }
 
 #[post("/console/logout")]
-async fn logout() -> HttpResponse {
+async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(r) = same_origin(&req, &state) {
+        return *r;
+    }
+    if let Some(cookie) = req.cookie(TOKEN_COOKIE)
+        && let Err(e) = session::end(&state, cookie.value()).await
+    {
+        tracing::error!(error = %e, "console session could not be ended");
+        return HttpResponse::ServiceUnavailable().body("the console cannot end the session now");
+    }
     let mut r = redirect("/console/login");
     let _ = r.add_removal_cookie(&Cookie::build(TOKEN_COOKIE, "").path("/console").finish());
     r
@@ -773,6 +824,13 @@ async fn award_action(
 ) -> HttpResponse {
     let mut token = String::new();
     let api = posted_by_admin!(req, state, token);
+    // Only back into the console's own awards page, whatever the form
+    // says — decided before the action runs, and never a header-breaking
+    // character (a CRLF would otherwise fail the redirect after the revoke).
+    let back = nonempty(&form.back)
+        .filter(|b| b.starts_with("/console/awards?") && !b.contains("//") && !b.chars().any(char::is_control))
+        .map(|b| b.split("&msg=").next().unwrap_or(b).to_string())
+        .unwrap_or_else(|| "/console/awards".into());
     let (id, action) = path.into_inner();
     let (path, body) = match action.as_str() {
         "revoke" => (
@@ -783,11 +841,6 @@ async fn award_action(
         _ => return HttpResponse::NotFound().finish(),
     };
     try_api!(req, api.call(Method::POST, Service::Issuer, &path, body.as_ref()));
-    // Only back into the console's own awards page, whatever the form says.
-    let back = nonempty(&form.back)
-        .filter(|b| b.starts_with("/console/awards?") && !b.contains("//"))
-        .map(|b| b.split("&msg=").next().unwrap_or(b).to_string())
-        .unwrap_or_else(|| "/console/awards".into());
     done(&back, &req)
 }
 

@@ -6,6 +6,8 @@ use super::texts::ConsoleTexts;
 
 /// What every page shows around its content.
 pub struct Chrome {
+    /// The session's CSRF token, carried by every form's action (`?csrf=`).
+    pub csrf: String,
     pub lang: &'static str,
     pub other_lang: &'static str,
     pub t: &'static ConsoleTexts,

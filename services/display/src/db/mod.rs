@@ -50,3 +50,15 @@ diesel::table! {
         lang -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    /// Console sign-ins: the cookie carries a random id whose hash is the key.
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        admin_token -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}

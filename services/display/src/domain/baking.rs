@@ -39,6 +39,14 @@ pub const OB3_KEYWORD: &str = "openbadgecredential";
 /// `keyword`. Existing chunks other than the pixels are not carried over,
 /// so an old baked credential cannot survive next to the new one.
 pub fn bake_png(source: &[u8], keyword: &str, text: &str) -> Result<Vec<u8>, BakeError> {
+    Ok(insert_itxt(&prepare_png(source)?, keyword, text))
+}
+
+/// The badge PNG decoded once and written again with its pixels alone (no
+/// text chunks, so no old credential), ready for [`insert_itxt`]. Its size
+/// is checked from the header before a pixel is decoded.
+pub fn prepare_png(source: &[u8]) -> Result<Vec<u8>, BakeError> {
+    akashi_image::check_png(source).map_err(|e| BakeError::Decode(e.to_string()))?;
     let mut decoder = png::Decoder::new(Cursor::new(source));
     decoder.set_limits(png::Limits {
         bytes: MAX_DECODED_BYTES,
@@ -48,6 +56,7 @@ pub fn bake_png(source: &[u8], keyword: &str, text: &str) -> Result<Vec<u8>, Bak
     let mut reader = decoder.read_info().map_err(|e| BakeError::Decode(e.to_string()))?;
     let size = reader
         .output_buffer_size()
+        .filter(|size| *size <= MAX_DECODED_BYTES)
         .ok_or_else(|| BakeError::Decode("image too large".into()))?;
     let mut pixels = vec![0; size];
     let frame = reader
@@ -59,15 +68,38 @@ pub fn bake_png(source: &[u8], keyword: &str, text: &str) -> Result<Vec<u8>, Bak
         let mut encoder = png::Encoder::new(&mut out, frame.width, frame.height);
         encoder.set_color(color);
         encoder.set_depth(depth);
-        encoder
-            .add_itxt_chunk(keyword.to_string(), text.to_string())
-            .map_err(|e| BakeError::Encode(e.to_string()))?;
         let mut writer = encoder.write_header().map_err(|e| BakeError::Encode(e.to_string()))?;
         writer
             .write_image_data(&pixels[..frame.buffer_size()])
             .map_err(|e| BakeError::Encode(e.to_string()))?;
     }
     Ok(out)
+}
+
+/// A prepared PNG (see [`prepare_png`]) with one uncompressed iTXt chunk
+/// `keyword` = `text` right after its header — written chunk by chunk,
+/// without decoding anything, so a request costs a copy and a CRC.
+pub fn insert_itxt(prepared: &[u8], keyword: &str, text: &str) -> Vec<u8> {
+    // Signature (8) + IHDR: length (4), type (4), data (13), CRC (4).
+    const AFTER_IHDR: usize = 8 + 4 + 4 + 13 + 4;
+    // iTXt: keyword, NUL, compression flag 0, method 0, empty language tag
+    // and translated keyword (each NUL-terminated), then the text.
+    let mut data = Vec::with_capacity(keyword.len() + text.len() + 5);
+    data.extend_from_slice(keyword.as_bytes());
+    data.extend_from_slice(&[0, 0, 0, 0, 0]);
+    data.extend_from_slice(text.as_bytes());
+    let mut chunk = Vec::with_capacity(data.len() + 12);
+    chunk.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let typed_start = chunk.len();
+    chunk.extend_from_slice(b"iTXt");
+    chunk.extend_from_slice(&data);
+    let crc = crc32fast::hash(&chunk[typed_start..]);
+    chunk.extend_from_slice(&crc.to_be_bytes());
+    let mut out = Vec::with_capacity(prepared.len() + chunk.len());
+    out.extend_from_slice(&prepared[..AFTER_IHDR]);
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(&prepared[AFTER_IHDR..]);
+    out
 }
 
 fn cdata(text: &str) -> String {
@@ -135,6 +167,7 @@ pub fn bake_svg_ob3(source: &str, credential: &str) -> Result<String, BakeError>
 
 /// An SVG showing a PNG badge image, so a PNG badge can be baked as SVG too.
 pub fn svg_around_png(png: &[u8]) -> Result<String, BakeError> {
+    akashi_image::check_png(png).map_err(|e| BakeError::Decode(e.to_string()))?;
     let reader = png::Decoder::new(Cursor::new(png))
         .read_info()
         .map_err(|e| BakeError::Decode(e.to_string()))?;
@@ -147,7 +180,9 @@ pub fn svg_around_png(png: &[u8]) -> Result<String, BakeError> {
 }
 
 /// Renders an SVG badge image to a square PNG, so an SVG badge can be baked as PNG too.
+/// Its size once every `<use>` is expanded is checked before rendering.
 pub fn render_svg(svg: &[u8]) -> Result<Vec<u8>, BakeError> {
+    akashi_image::check_svg(svg).map_err(|e| BakeError::Render(e.to_string()))?;
     let mut options = resvg::usvg::Options::default();
     let fonts = options.fontdb_mut();
     fonts.load_system_fonts();

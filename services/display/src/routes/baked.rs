@@ -128,6 +128,60 @@ fn baking_failed(e: BakeError) -> ApiError {
     ApiError::internal(format!("baking: {e}"))
 }
 
+/// What a badge image becomes before a credential goes in.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum Prepared {
+    /// A PNG of the pixels alone (an SVG badge rendered; a PNG badge
+    /// decoded and written again without its text chunks).
+    Png,
+    /// A sanitized SVG (an SVG badge through the allow-list; a PNG badge
+    /// wrapped in an SVG).
+    Svg,
+}
+
+/// The cache of prepared badge images: one entry per distinct image
+/// (keyed by its SHA-256), so decoding and rendering happen once per
+/// image, never per request; baking a credential in is then a copy.
+pub type PreparedImages = moka::sync::Cache<(Prepared, [u8; 32]), std::sync::Arc<Vec<u8>>>;
+
+/// A prepared-image cache holding at most `max_bytes` of images.
+pub fn prepared_images(max_bytes: u64) -> PreparedImages {
+    moka::sync::Cache::builder()
+        .weigher(|_, image: &std::sync::Arc<Vec<u8>>| image.len().try_into().unwrap_or(u32::MAX))
+        .max_capacity(max_bytes)
+        .build()
+}
+
+/// `src`'s image prepared as `kind`, from the cache or made (off the
+/// async workers) and cached. An image over the size limits is refused
+/// from its header or its parse, before any decoding or rendering.
+async fn prepared(state: &AppState, kind: Prepared, src: &Sources) -> Result<std::sync::Arc<Vec<u8>>, ApiError> {
+    use sha2::Digest;
+    let key = (kind, <[u8; 32]>::from(sha2::Sha256::digest(&src.image)));
+    if let Some(hit) = state.prepared_images.get(&key) {
+        return Ok(hit);
+    }
+    let (image, is_svg) = (src.image.clone(), src.is_svg);
+    let made = tokio::task::spawn_blocking(move || match (kind, is_svg) {
+        (Prepared::Png, true) => baking::render_svg(&image),
+        (Prepared::Png, false) => baking::prepare_png(&image),
+        (Prepared::Svg, true) => akashi_image::sanitize_svg(&image)
+            .map(String::into_bytes)
+            .map_err(|e| BakeError::Render(e.to_string())),
+        (Prepared::Svg, false) => baking::svg_around_png(&image).map(String::into_bytes),
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| {
+        tracing::warn!(error = %e, "a badge image cannot be baked");
+        ApiError::unprocessable("unusable_badge_image", format!("the badge image cannot be baked: {e}"))
+    })?;
+    metrics::counter!("akashi_display_images_prepared_total").increment(1);
+    let made = std::sync::Arc::new(made);
+    state.prepared_images.insert(key, made.clone());
+    Ok(made)
+}
+
 fn image(content_type: &str, body: Vec<u8>, id: Uuid, extension: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
@@ -165,16 +219,8 @@ pub async fn baked_png(
     } else {
         (baking::OB2_KEYWORD, src.assertion.clone())
     };
-    let png = if src.is_svg {
-        let svg = src.image;
-        tokio::task::spawn_blocking(move || baking::render_svg(&svg))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(baking_failed)?
-    } else {
-        src.image
-    };
-    let baked = baking::bake_png(&png, keyword, &text).map_err(baking_failed)?;
+    let png = prepared(&state, Prepared::Png, &src).await?;
+    let baked = baking::insert_itxt(&png, keyword, &text);
     Ok(image("image/png", baked, id, "png"))
 }
 
@@ -190,16 +236,13 @@ pub async fn baked_svg(
     let id = path.into_inner();
     let ob3 = query.ob3()?;
     let src = sources(&state, &request_id, id).await?;
-    let svg = if src.is_svg {
-        String::from_utf8(src.image).map_err(|_| ApiError::internal("the SVG badge image is not UTF-8"))?
-    } else {
-        baking::svg_around_png(&src.image).map_err(baking_failed)?
-    };
+    let svg = prepared(&state, Prepared::Svg, &src).await?;
+    let svg = std::str::from_utf8(&svg).map_err(|_| ApiError::internal("a prepared SVG is not UTF-8"))?;
     let baked = if ob3 {
         let credential = ob3_credential(&state, &request_id, &src.assertion_url).await?;
-        baking::bake_svg_ob3(&svg, &credential).map_err(baking_failed)?
+        baking::bake_svg_ob3(svg, &credential).map_err(baking_failed)?
     } else {
-        baking::bake_svg(&svg, &src.assertion_url, &src.assertion).map_err(baking_failed)?
+        baking::bake_svg(svg, &src.assertion_url, &src.assertion).map_err(baking_failed)?
     };
     Ok(image("image/svg+xml", baked.into_bytes(), id, "svg"))
 }

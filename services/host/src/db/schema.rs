@@ -96,6 +96,8 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        mailbox -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
     }
 }
 

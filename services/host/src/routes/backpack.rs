@@ -29,6 +29,9 @@ use crate::startup::AppState;
 pub const SIGNIN_MINUTES: i64 = 15;
 /// Sign-in links sent to one address per hour at most.
 const SIGNINS_PER_HOUR: i64 = 5;
+/// Sign-in links one client address may ask for in an hour (for any
+/// addresses): bounds the mail one client can make Akashi send.
+const SIGNINS_PER_CLIENT_PER_HOUR: i64 = 30;
 
 fn html(body: String) -> HttpResponse {
     HttpResponse::Ok()
@@ -90,6 +93,7 @@ pub async fn signin_request(
     req: HttpRequest,
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, ApiError> {
+    earner::check_origin(&req, &state.public_base)?;
     let email = EmailAddress::parse(&form.email).map_err(|e| ApiError::invalid_field(format!("email: {e}")))?;
     let lang = match form.lang.as_deref() {
         Some("ja") => "ja",
@@ -97,18 +101,41 @@ pub async fn signin_request(
         _ => language(&req),
     };
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let recent: i64 = earner_signins::table
+    let mailbox = email.mailbox();
+    // The peer's address, not a forwarded header the client can write.
+    let client_ip = req.peer_addr().map(|a| a.ip().to_string());
+    let hour_ago = Utc::now() - Duration::hours(1);
+    let to_mailbox: i64 = earner_signins::table
         .filter(
-            earner_signins::email
-                .eq(email.as_str())
+            earner_signins::mailbox
+                .eq(&mailbox)
                 .and(earner_signins::via.eq("email"))
-                .and(earner_signins::created_at.gt(Utc::now() - Duration::hours(1))),
+                .and(earner_signins::created_at.gt(hour_ago)),
         )
         .count()
         .get_result(&mut conn)
         .await?;
-    if recent >= SIGNINS_PER_HOUR {
-        tracing::warn!("sign-in links for one address over {SIGNINS_PER_HOUR}/h; not sending another");
+    let from_client: i64 = match &client_ip {
+        Some(ip) => {
+            earner_signins::table
+                .filter(
+                    earner_signins::client_ip
+                        .eq(ip)
+                        .and(earner_signins::created_at.gt(hour_ago)),
+                )
+                .count()
+                .get_result(&mut conn)
+                .await?
+        }
+        None => 0,
+    };
+    // The answer is the same either way: no one learns what was throttled.
+    if to_mailbox >= SIGNINS_PER_HOUR || from_client >= SIGNINS_PER_CLIENT_PER_HOUR {
+        tracing::warn!(
+            to_mailbox,
+            from_client,
+            "sign-in links over {SIGNINS_PER_HOUR}/h for one mailbox or {SIGNINS_PER_CLIENT_PER_HOUR}/h from one client; not sending another"
+        );
         metrics::counter!("host_signin_throttled_total").increment(1);
     } else {
         let token = generate_token();
@@ -122,6 +149,8 @@ pub async fn signin_request(
                     earner_signins::email.eq(email.as_str()),
                     earner_signins::next_url.eq(&next),
                     earner_signins::expires_at.eq(expires_at),
+                    earner_signins::mailbox.eq(&mailbox),
+                    earner_signins::client_ip.eq(&client_ip),
                 ))
                 .execute(conn)
                 .await?;
@@ -180,7 +209,14 @@ fn new_slug() -> String {
 /// (or where the earner was going).
 #[utoipa::path(responses((status = 303, description = "signed in"), (status = 401, description = "unknown, used or expired link")))]
 #[post("/signin/{token}")]
-pub async fn signin_complete(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn signin_complete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    // Only the confirmation page of this site signs in: a cross-site page
+    // must not sign a visitor into an account of the attacker's choosing.
+    earner::check_origin(&req, &state.public_base)?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let used: Option<(String, Option<String>)> = diesel::update(
         earner_signins::table.find(hash_token(&path)).filter(
@@ -250,15 +286,47 @@ pub struct LtiHandOff {
     pub token: String,
 }
 
+#[derive(Template)]
+#[template(path = "signin_lti.html")]
+struct LtiConfirmPage {
+    lang: &'static str,
+    token: String,
+}
+
+/// A hand-off opened as a link (an old launch page, a bookmark): a page
+/// whose button posts it. Opening it signs no one in.
+#[utoipa::path(
+    params(("token" = String, Query, description = "the hand-off JWT")),
+    responses((status = 200, content_type = "text/html")),
+)]
+#[get("/signin/lti")]
+pub async fn signin_lti_confirm(req: HttpRequest, query: web::Query<LtiHandOff>) -> Result<HttpResponse, ApiError> {
+    Ok(html(render(&LtiConfirmPage {
+        lang: language(&req),
+        token: query.into_inner().token,
+    })?))
+}
+
 /// Sign-in from an LTI launch: the lms-adapter, having validated the
 /// platform's id_token, hands the learner over with a token signed by its
 /// LTI tool key (`/lti/jwks`), for this host, valid two minutes, used once.
+///
+/// Signing in changes state, so it happens on a POST only — sent by the
+/// launch page's form (from the lms-adapter's origin) or by the button of
+/// [`signin_lti_confirm`] (from host's own).
 #[utoipa::path(
-    params(("token" = String, Query, description = "RS256 JWT from the lms-adapter: iss, aud, sub (the e-mail), exp, jti")),
-    responses((status = 303, description = "signed in; to the backpack"), (status = 401, description = "a token that does not verify, expired or used")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`token`: RS256 JWT from the lms-adapter: iss, aud, sub (the e-mail), exp, jti"),
+    responses((status = 303, description = "signed in; to the backpack"), (status = 401, description = "a token that does not verify, expired or used"), (status = 403, description = "posted from another site")),
 )]
-#[get("/signin/lti")]
-pub async fn signin_lti(state: web::Data<AppState>, query: web::Query<LtiHandOff>) -> Result<HttpResponse, ApiError> {
+#[post("/signin/lti")]
+pub async fn signin_lti(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Form<LtiHandOff>,
+) -> Result<HttpResponse, ApiError> {
+    if !akashi_runtime::http::from_own_origin(&req, &state.lms_adapter_base) {
+        earner::check_origin(&req, &state.public_base)?;
+    }
     let refuse = |why: String| {
         tracing::warn!("LTI hand-off refused: {why}");
         ApiError::Unauthorized(format!("handoff_invalid: {why}"))
@@ -321,10 +389,21 @@ pub async fn signin_lti(state: web::Data<AppState>, query: web::Query<LtiHandOff
         .finish())
 }
 
+/// A form whose only field is the session's CSRF token.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CsrfForm {
+    pub csrf: Option<String>,
+}
+
 /// Ends the session.
 #[utoipa::path(responses((status = 303)))]
 #[post("/signout")]
-pub async fn signout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn signout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    earner::check_form(&req, &state.public_base, form.csrf.as_deref())?;
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         let mut conn = akashi_db::conn(&state.pool).await?;
         diesel::delete(earner_sessions::table.find(hash_token(c.value())))
@@ -441,6 +520,8 @@ struct BackpackPage<'a> {
     collections: Vec<(String, String, bool)>,
     /// Badges brought in from elsewhere: (name, issuer, format).
     imported: Vec<(String, String, String)>,
+    /// The session's CSRF token, carried by every form.
+    csrf: String,
 }
 
 async fn signed_in(conn: &mut AsyncPgConnection, req: &HttpRequest) -> Result<Result<Earner, HttpResponse>, ApiError> {
@@ -511,6 +592,7 @@ pub async fn backpack(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
         badges: badges.iter().map(|b| line(b, lang)).collect(),
         collections,
         imported,
+        csrf: earner::csrf_token(&req).unwrap_or_default(),
     })?))
 }
 
@@ -527,6 +609,10 @@ pub async fn backpack_json(state: web::Data<AppState>, req: HttpRequest) -> Resu
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Visibility {
     pub public: bool,
+    /// The session's CSRF token (the form; the JSON API needs none: a
+    /// cross-site JSON request is preflighted and refused).
+    #[serde(default)]
+    pub csrf: Option<String>,
 }
 
 async fn set_visibility(state: &AppState, req: &HttpRequest, id: Uuid, public: bool) -> Result<(), ApiError> {
@@ -567,6 +653,7 @@ pub async fn visibility_form(
     path: web::Path<Uuid>,
     form: web::Form<Visibility>,
 ) -> Result<HttpResponse, ApiError> {
+    earner::check_form(&req, &state.public_base, form.csrf.as_deref())?;
     set_visibility(&state, &req, *path, form.public).await?;
     Ok(see_other("/backpack"))
 }
@@ -589,6 +676,8 @@ pub async fn visibility_json(
 pub struct ProfileForm {
     pub profile_public: Option<bool>,
     pub display_name: Option<String>,
+    /// The session's CSRF token.
+    pub csrf: Option<String>,
 }
 
 /// Makes the profile public or private, or renames it.
@@ -599,6 +688,7 @@ pub async fn profile_form(
     req: HttpRequest,
     form: web::Form<ProfileForm>,
 ) -> Result<HttpResponse, ApiError> {
+    earner::check_form(&req, &state.public_base, form.csrf.as_deref())?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     let earner = earner::required(&mut conn, &req).await?;
     if let Some(public) = form.profile_public {
@@ -608,8 +698,8 @@ pub async fn profile_form(
             .await?;
     }
     if let Some(name) = form.display_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        if name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(ApiError::invalid_field("display_name: at most 200 characters"));
+        if let Err(e) = akashi_model::text::single_line(name, 200) {
+            return Err(ApiError::invalid_field(format!("display_name: {e}")));
         }
         diesel::update(earners::table.find(earner.id))
             .set(earners::display_name.eq(name))

@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(backpack::signin_request)
         // Before `/signin/{token}`, which would otherwise take "lti" for a token.
         .service(backpack::signin_lti)
+        .service(backpack::signin_lti_confirm)
         .service(backpack::signin_confirm)
         .service(backpack::signin_complete)
         .service(backpack::signout)
@@ -83,6 +84,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         backpack::signin_form,
         backpack::signin_request,
         backpack::signin_lti,
+        backpack::signin_lti_confirm,
         backpack::signin_confirm,
         backpack::signin_complete,
         backpack::signout,

@@ -138,14 +138,24 @@ fn acceptable_redirect(uri: &str) -> bool {
 #[post("/ims/ob/v3p0/register")]
 pub async fn register(state: web::Data<AppState>, body: web::Json<Registration>) -> Result<HttpResponse, ApiError> {
     let bad = |e: &str, d: &str| Ok(oauth_error(actix_web::http::StatusCode::BAD_REQUEST, e, d));
+    // The name is shown on the consent page: one plain line.
     let Some(name) = body
         .client_name
         .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty() && n.len() <= 200)
+        .and_then(|n| akashi_model::text::single_line(n, 200).ok())
     else {
-        return bad("invalid_client_metadata", "client_name is required");
+        return bad(
+            "invalid_client_metadata",
+            "client_name is required: one line of at most 200 characters, no control or bidi override characters",
+        );
     };
+    // A client_uri is a link people may follow: http(s) only (never
+    // `javascript:` or `data:`).
+    if let Some(uri) = &body.client_uri
+        && !url::Url::parse(uri).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+    {
+        return bad("invalid_client_metadata", "client_uri must be an http(s) URL");
+    }
     let redirects = body.redirect_uris.clone().unwrap_or_default();
     if redirects.is_empty() || redirects.len() > 10 || !redirects.iter().all(|r| acceptable_redirect(r)) {
         return bad(
@@ -217,6 +227,8 @@ pub struct AuthorizeParams {
     pub code_challenge_method: Option<String>,
     /// On the consent form: `approve` or `deny`.
     pub decision: Option<String>,
+    /// On the consent form: the earner's session's CSRF token.
+    pub csrf: Option<String>,
 }
 
 struct Checked {
@@ -333,6 +345,7 @@ pub async fn authorize(
         ("code_challenge_method", p.code_challenge_method),
     ]
     .into_iter()
+    .chain([("csrf", earner::csrf_token(&req))])
     .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
     .collect();
     let page = ConsentPage {
@@ -362,6 +375,9 @@ pub async fn authorize_decision(
     req: HttpRequest,
     form: web::Form<AuthorizeParams>,
 ) -> Result<HttpResponse, ApiError> {
+    // From the consent page of this site only, in this earner's session:
+    // a cross-site page must not approve access to the earner's profile.
+    earner::check_form(&req, &state.public_base, form.csrf.as_deref())?;
     let checked = match check_authorize(&state, &form).await? {
         Ok(c) => c,
         Err(response) => return Ok(response),

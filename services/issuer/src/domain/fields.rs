@@ -19,28 +19,23 @@ impl FieldError {
     }
 }
 
-/// Non-empty trimmed text of at most `MAX` characters, without control characters
-/// other than line breaks.
+/// Non-empty trimmed text of at most `MAX` characters, without bidi
+/// overrides or control characters — line breaks allowed only when
+/// `MULTILINE` (see [`akashi_model::text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BoundedText<const MAX: usize>(String);
+pub struct BoundedText<const MAX: usize, const MULTILINE: bool>(String);
 
-impl<const MAX: usize> BoundedText<MAX> {
+impl<const MAX: usize, const MULTILINE: bool> BoundedText<MAX, MULTILINE> {
     /// Parses `raw` for the field called `field`.
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err(FieldError::new(field, "must not be empty"));
-        }
-        if trimmed.chars().count() > MAX {
-            return Err(FieldError::new(field, format!("must be at most {MAX} characters")));
-        }
-        if trimmed
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-        {
-            return Err(FieldError::new(field, "must not contain control characters"));
-        }
-        Ok(Self(trimmed.to_string()))
+        let checked = if MULTILINE {
+            akashi_model::text::multi_line(raw, MAX)
+        } else {
+            akashi_model::text::single_line(raw, MAX)
+        };
+        checked
+            .map(|text| Self(text.to_string()))
+            .map_err(|e| FieldError::new(field, e.to_string()))
     }
 
     /// The text.
@@ -54,16 +49,16 @@ impl<const MAX: usize> BoundedText<MAX> {
     }
 }
 
-impl<const MAX: usize> fmt::Display for BoundedText<MAX> {
+impl<const MAX: usize, const MULTILINE: bool> fmt::Display for BoundedText<MAX, MULTILINE> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-/// A name (issuer, badge class): up to 200 characters.
-pub type Name = BoundedText<200>;
-/// A description or narrative: up to 10,000 characters.
-pub type LongText = BoundedText<10_000>;
+/// A name (issuer, badge class): one line, up to 200 characters.
+pub type Name = BoundedText<200, false>;
+/// A description or narrative: up to 10,000 characters, line breaks allowed.
+pub type LongText = BoundedText<10_000, true>;
 
 /// An absolute `http` or `https` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]

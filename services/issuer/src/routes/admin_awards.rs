@@ -114,7 +114,7 @@ fn parse_request(
         }
     }
     let client_key = nonempty(client_key)
-        .map(|k| BoundedText::<200>::parse("client_key", &k).map(BoundedText::into_inner))
+        .map(|k| BoundedText::<200, false>::parse("client_key", &k).map(BoundedText::into_inner))
         .transpose()
         .map_err(invalid)?;
     Ok(Request {

@@ -33,13 +33,9 @@ impl CourseId {
 /// An id (course, activity, user) as an LMS names it: 1–200 characters, no
 /// control characters.
 pub fn bounded_id(field: &str, raw: &str) -> Result<String, CompletionError> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 200 || trimmed.chars().any(char::is_control) {
-        return Err(CompletionError::Field(format!(
-            "{field}: must be 1-200 characters without control characters"
-        )));
-    }
-    Ok(trimmed.to_string())
+    akashi_model::text::single_line(raw, 200)
+        .map(str::to_owned)
+        .map_err(|e| CompletionError::Field(format!("{field}: {e}")))
 }
 
 /// A grade in [0, 1].
@@ -150,10 +146,10 @@ pub struct CompletionEvent {
 /// Trims an optional text field; refuses one that is too long or has control characters.
 pub fn bounded_optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, CompletionError> {
     match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-        Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => Err(CompletionError::Field(format!(
-            "{field}: must be at most {max} characters without control characters"
-        ))),
-        other => Ok(other),
+        Some(v) => akashi_model::text::single_line(&v, max)
+            .map(|_| Some(v.clone()))
+            .map_err(|e| CompletionError::Field(format!("{field}: {e}"))),
+        None => Ok(None),
     }
 }
 

@@ -41,11 +41,12 @@ impl PlatformConfiguration {
 /// Reads the configuration; its `issuer` must be a prefix of the URL it came
 /// from (the spec's check that the configuration is the issuer's own).
 pub async fn fetch_configuration(
-    http: &reqwest::Client,
+    http: &akashi_net::PolicedClient,
     url: &str,
 ) -> Result<PlatformConfiguration, RegistrationError> {
     let response = http
         .get(url)
+        .map_err(|e| RegistrationError::Configuration(format!("refused by the address policy: {e}")))?
         .header("Accept", "application/json")
         .send()
         .await
@@ -113,12 +114,15 @@ pub struct Registered {
 
 /// Posts the registration.
 pub async fn register(
-    http: &reqwest::Client,
+    http: &akashi_net::PolicedClient,
     endpoint: &str,
     registration_token: Option<&str>,
     body: &Value,
 ) -> Result<Registered, RegistrationError> {
-    let mut request = http.post(endpoint).json(body);
+    let mut request = http
+        .post(endpoint)
+        .map_err(|e| RegistrationError::Refused(format!("refused by the address policy: {e}")))?
+        .json(body);
     if let Some(token) = registration_token {
         request = request.bearer_auth(token);
     }

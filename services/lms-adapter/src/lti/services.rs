@@ -90,7 +90,7 @@ pub struct Member {
 
 /// The client to one platform's services.
 pub struct Services<'a> {
-    pub http: &'a reqwest::Client,
+    pub http: &'a akashi_net::PolicedClient,
     pub platform: &'a PlatformRow,
     pub key: &'a ActiveKey,
     pub cache: &'a TokenCache,
@@ -140,10 +140,11 @@ impl Services<'_> {
         let response = self
             .http
             .post(&self.platform.token_url)
+            .map_err(|e| ServiceError::Transport(e.to_string()))?
             .form(&form)
             .send()
             .await
-            .map_err(|e| ServiceError::Transport(e.to_string()))?;
+            .map_err(|e| ServiceError::Transport(akashi_net::describe_for_caller(&e)))?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let body = response.text().await.unwrap_or_default();
@@ -180,11 +181,12 @@ impl Services<'_> {
             let response = self
                 .http
                 .get(&current)
+                .map_err(|e| ServiceError::Transport(e.to_string()))?
                 .bearer_auth(token)
                 .header("Accept", accept)
                 .send()
                 .await
-                .map_err(|e| ServiceError::Transport(e.to_string()))?;
+                .map_err(|e| ServiceError::Transport(akashi_net::describe_for_caller(&e)))?;
             if !response.status().is_success() {
                 return Err(ServiceError::Status {
                     url: current,

@@ -586,12 +586,20 @@ struct ProgressLine {
     percent: Option<i32>,
 }
 
+/// Where and what the launch page posts to sign the learner in on host.
+struct BackpackHandOff {
+    action: String,
+    token: String,
+}
+
 #[derive(Template)]
 #[template(path = "lti_launch.html")]
 struct LaunchPage<'a> {
     lang: &'a str,
     t: &'a Words,
-    backpack_url: Option<String>,
+    /// The signed hand-off to the learner's backpack on host, sent by a
+    /// form POST (a link — a GET — would sign in whoever prefetched it).
+    backpack: Option<BackpackHandOff>,
     learner_name: Option<String>,
     course_title: Option<String>,
     badges: Vec<BadgeLine>,
@@ -746,14 +754,17 @@ async fn resource_link_page(
                             "iat": now, "exp": now + 120, "jti": Uuid::new_v4().to_string()}),
                 )
                 .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-            Some(format!("{}/signin/lti?token={token}", state.host_url))
+            Some(BackpackHandOff {
+                action: format!("{}/signin/lti", state.host_url),
+                token,
+            })
         }
         None => None,
     };
     let page = LaunchPage {
         lang,
         t,
-        backpack_url,
+        backpack: backpack_url,
         learner_name: launch.name.clone().or_else(|| email.map(|e| e.to_string())),
         course_title: launch.context.as_ref().and_then(|c| c.title.clone()),
         badges,

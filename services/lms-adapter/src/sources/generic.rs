@@ -19,7 +19,7 @@ struct GenericLearner {
 #[serde(deny_unknown_fields)]
 struct GenericCourse {
     id: String,
-    #[allow(dead_code)] // kept in the raw body for audit; the id is what rules match
+    /// Kept in the raw body for audit; the id is what rules match.
     name: Option<String>,
 }
 
@@ -54,7 +54,12 @@ pub fn parse(body: &[u8], idempotency_header: Option<&str>) -> Result<Completion
             name: bounded_optional("learner.name", parsed.learner.name, 200)?,
             lms_user_id: bounded_optional("learner.lms_user_id", parsed.learner.lms_user_id, 200)?,
         },
-        course_id: CourseId::parse(&parsed.course.id)?,
+        course_id: {
+            // The name is kept only in the stored body, but bounded like
+            // every text field of every source (no megabyte names).
+            bounded_optional("course.name", parsed.course.name, 500)?;
+            CourseId::parse(&parsed.course.id)?
+        },
         activity_id: None,
         completed_at: parsed.completed_at.map(|t| t.with_timezone(&Utc)),
         grade: parsed.grade.map(Grade::parse).transpose()?,
