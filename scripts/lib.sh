@@ -10,6 +10,30 @@ log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
+# Installs what the running stack needs from Debian's packages when it is
+# missing: the certificates' Japanese font, and PostgreSQL and RabbitMQ
+# themselves when neither a server nor a remote address is set up. As
+# root it installs; otherwise it prints the one command that does.
+ensure_runtime_packages() {
+  local missing=()
+  [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || missing+=(fonts-ipafont-gothic)
+  if [ -z "${AKASHI_PG_HOST:-}" ] && ! command -v pg_ctlcluster >/dev/null && ! port_open 127.0.0.1 5432; then
+    missing+=(postgresql)
+  fi
+  if [ -z "${AKASHI_AMQP_HOST:-}" ] && ! command -v rabbitmq-server >/dev/null && ! port_open 127.0.0.1 5672; then
+    missing+=(rabbitmq-server)
+  fi
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} (Debian packages)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "missing: ${missing[*]}; install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    return 1
+  fi
+}
+
 # Starts PostgreSQL and RabbitMQ on this machine if they are installed here
 # but not running; fails with a clear message if they cannot be reached.
 ensure_backing_services() {

@@ -81,6 +81,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ctx.spawn(move |shutdown| mailer.run(shutdown));
     }
     let s = state.clone();
+    // Certificates need their font: without it the service is not ready
+    // (and says what to install), rather than offering links that fail.
+    let font = config.certificate_font.clone();
+    ctx.add_readiness_check("certificate_font", move || {
+        if std::path::Path::new(&font).is_file() {
+            Ok(())
+        } else {
+            Err("the certificate font is not installed (Debian: fonts-ipafont-gothic; ./scripts/up installs it)".into())
+        }
+    });
     ctx.consume(BadgeIssued::ROUTING_KEY, move |m| consumers::badge_issued(s.clone(), m));
     let s = state.clone();
     ctx.consume(BlockcertsIssued::ROUTING_KEY, move |m| {

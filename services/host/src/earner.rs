@@ -79,9 +79,9 @@ pub fn check_origin(req: &HttpRequest, public_base: &str) -> Result<(), ApiError
     if akashi_runtime::http::from_own_origin(req, public_base) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            "cross_site_form: this form can only be sent from this site's own pages".into(),
-        ))
+        Err(ApiError::Forbidden(format!(
+            "cross_site_form: this form is accepted only from this site's own pages at {public_base}"
+        )))
     }
 }
 

@@ -85,6 +85,134 @@ pub async fn observe(
     Ok(res)
 }
 
+/// Middleware: `HEAD` on every `GET` route (link checkers, link previews
+/// and monitors use it). The request is routed as the `GET` it stands for;
+/// the answer keeps its status and headers — `Content-Length` included —
+/// and HTTP/1's encoder, which still knows the request was a `HEAD`, sends
+/// no body.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
+}
+
+/// Whether the client is a browser asking for a page: its `Accept` names
+/// `text/html` before (or without) any JSON type.
+fn prefers_html(req: &actix_web::HttpRequest) -> bool {
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let html = accept.find("text/html");
+    let json = accept.find("json");
+    matches!((html, json), (Some(_), None)) || matches!((html, json), (Some(h), Some(j)) if h < j)
+}
+
+/// Middleware: an error answered in the JSON shape becomes a page (in
+/// Japanese or English, by `Accept-Language`) for a browser; API clients
+/// keep the JSON. Pages that render their own errors are left alone.
+pub async fn errors_for_browsers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::header;
+    let wants_page = prefers_html(req.request());
+    let japanese = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("ja"));
+    let res = next.call(req).await?.map_into_boxed_body();
+    let json_error = res.status().as_u16() >= 400
+        && res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+    if !(wants_page && json_error) {
+        return Ok(res);
+    }
+    let (request, response) = res.into_parts();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap_or_default();
+    let error: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    let page = error_page(status, message, japanese);
+    let mut html = HttpResponse::build(status);
+    for (name, value) in headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            html.insert_header((name.clone(), value.clone()));
+        }
+    }
+    html.insert_header((header::VARY, "Accept, Accept-Language"));
+    let response = html.content_type("text/html; charset=utf-8").body(page);
+    Ok(ServiceResponse::new(request, response))
+}
+
+/// A plain, self-contained error page.
+fn error_page(status: actix_web::http::StatusCode, message: &str, japanese: bool) -> String {
+    let code = status.as_u16();
+    let (lang, title, hint) = match (japanese, code) {
+        (true, 404) => ("ja", "ページが見つかりません", "リンクが正しいか確かめてください。"),
+        (true, 410) => (
+            "ja",
+            "このページはもうありません",
+            "発行者が取り消したか、削除されました。",
+        ),
+        (true, 401 | 403) => (
+            "ja",
+            "この操作はできません",
+            "ログインし直すか、管理者にお問い合わせください。",
+        ),
+        (true, 429) => (
+            "ja",
+            "しばらくお待ちください",
+            "アクセスが集中しています。少し時間をおいてお試しください。",
+        ),
+        (true, c) if c >= 500 => (
+            "ja",
+            "一時的にご利用いただけません",
+            "しばらくしてからもう一度お試しください。",
+        ),
+        (true, _) => ("ja", "リクエストを処理できませんでした", "入力内容を確かめてください。"),
+        (false, 404) => ("en", "Page not found", "Check that the link is complete."),
+        (false, 410) => ("en", "This page is gone", "The issuer revoked or removed it."),
+        (false, 401 | 403) => ("en", "Not allowed", "Sign in again, or ask your administrator."),
+        (false, 429) => ("en", "Please wait a moment", "Too many requests; try again shortly."),
+        (false, c) if c >= 500 => ("en", "Temporarily unavailable", "Please try again in a little while."),
+        (false, _) => ("en", "The request could not be handled", "Check what was entered."),
+    };
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{code} — {title}</title>
+<style>body{{font-family:system-ui,"Noto Sans CJK JP","Hiragino Sans",sans-serif;max-width:40rem;margin:4rem auto;padding:0 1.2rem;color:#1f2328;line-height:1.6}}h1{{font-size:1.5rem}}.code{{color:#59636e}}.detail{{background:#f6f8fa;border-radius:6px;padding:.6rem .8rem;overflow-wrap:anywhere}}</style>
+</head><body><main><p class="code">{code}</p><h1>{title}</h1><p>{hint}</p>{detail}</main></body></html>"#,
+        detail = if message.is_empty() {
+            String::new()
+        } else {
+            format!(r#"<p class="detail">{}</p>"#, escape(message))
+        },
+        title = escape(title),
+        hint = escape(hint),
+    )
+}
+
 /// The CSP of an HTML page that sets none of its own: nothing but the
 /// service's own scripts (pages carry no inline script), inline styles
 /// (the pages' own `<style>`), images from anywhere (badge images live on
@@ -198,6 +326,8 @@ pub struct Ops {
     pub openapi: Arc<serde_json::Value>,
     /// `/metrics` needs this bearer token; without one, a loopback peer.
     pub metrics_token: Option<secrecy::SecretString>,
+    /// Checks of what the service needs besides database and broker.
+    pub readiness: Arc<Vec<ReadinessCheck>>,
     /// The service's consumers; ready means every one of them is consuming.
     pub consumers: Arc<Vec<akashi_bus::ConsumerSpec>>,
 }
@@ -206,6 +336,13 @@ pub struct Ops {
 #[get("/healthz")]
 async fn healthz(ops: web::Data<Ops>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok", "service": ops.service}))
+}
+
+/// A check `/readyz` runs besides the database, the broker and the consumers.
+#[derive(Clone)]
+pub struct ReadinessCheck {
+    pub name: &'static str,
+    pub check: Arc<dyn Fn() -> Result<(), String> + Send + Sync>,
 }
 
 /// Readiness: the database and the broker both answer.
@@ -238,11 +375,17 @@ async fn readyz(ops: web::Data<Ops>) -> HttpResponse {
         Ok(()) => json!({"status": "ok"}),
         Err(e) => json!({"status": "down", "error": e}),
     };
-    let ready = db.is_ok() && broker.is_ok() && consumers.is_ok();
+    let mut ready = db.is_ok() && broker.is_ok() && consumers.is_ok();
+    let mut checks = json!({"database": report(&db), "broker": report(&broker), "consumers": report(&consumers)});
+    for extra in ops.readiness.iter() {
+        let outcome = (extra.check)();
+        ready &= outcome.is_ok();
+        checks[extra.name] = report(&outcome);
+    }
     let body = json!({
         "service": ops.service,
         "status": if ready { "ready" } else { "not_ready" },
-        "checks": {"database": report(&db), "broker": report(&broker), "consumers": report(&consumers)},
+        "checks": checks,
     });
     if ready {
         HttpResponse::Ok().json(body)
@@ -302,5 +445,30 @@ mod tests {
         assert!(!acceptable_request_id("has space"));
         assert!(!acceptable_request_id("line\nbreak"));
         assert!(!acceptable_request_id(&"x".repeat(129)));
+    }
+}
+
+#[cfg(test)]
+mod page_tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn browsers_prefer_pages_and_api_clients_json() {
+        let with = |accept: &str| TestRequest::get().insert_header(("Accept", accept)).to_http_request();
+        assert!(prefers_html(&with("text/html,application/xhtml+xml,*/*;q=0.8")));
+        assert!(!prefers_html(&with("application/json")));
+        assert!(!prefers_html(&with("*/*")));
+        assert!(!prefers_html(&with("application/ld+json, text/html;q=0.5")));
+        assert!(!prefers_html(&TestRequest::get().to_http_request()));
+    }
+
+    #[test]
+    fn the_error_page_escapes_the_message() {
+        let page = error_page(actix_web::http::StatusCode::NOT_FOUND, "<script>x</script>", true);
+        assert!(page.contains("ページが見つかりません") && page.contains("lang=\"ja\""));
+        assert!(!page.contains("<script>") && page.contains("&lt;script&gt;"));
+        let page = error_page(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "", false);
+        assert!(page.contains("Temporarily unavailable") && !page.contains("detail\""));
     }
 }

@@ -42,6 +42,7 @@ pub struct ServiceContext {
     tasks: TaskTracker,
     metrics: PrometheusHandle,
     consumers: Vec<ConsumerSpec>,
+    readiness: Vec<crate::http::ReadinessCheck>,
 }
 
 impl ServiceContext {
@@ -74,6 +75,7 @@ impl ServiceContext {
             tasks,
             metrics,
             consumers: Vec::new(),
+            readiness: Vec::new(),
         })
     }
 
@@ -102,6 +104,20 @@ impl ServiceContext {
             .spawn(consumer::run(self.bus.clone(), spec, handler, self.shutdown.clone()));
     }
 
+    /// Adds a check of something this service needs besides its database
+    /// and broker (a font, a file) to `/readyz`: `check` answers why it is
+    /// not ready, in words for an operator (no paths).
+    pub fn add_readiness_check(
+        &mut self,
+        name: &'static str,
+        check: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        self.readiness.push(crate::http::ReadinessCheck {
+            name,
+            check: Arc::new(check),
+        });
+    }
+
     /// Runs a background task of this service: it gets the stop signal and
     /// is waited for while the service drains.
     pub fn spawn<F, Fut>(&self, task: F)
@@ -126,12 +142,15 @@ impl ServiceContext {
             openapi: Arc::new(openapi),
             metrics_token: self.config.metrics_token.clone(),
             consumers: Arc::new(self.consumers.clone()),
+            readiness: Arc::new(self.readiness.clone()),
         };
         let auth = web::Data::new(AdminAuth::new(self.config.admin_token.clone(), self.pool.clone()));
         let server = HttpServer::new(move || {
             let ops = ops.clone();
             App::new()
+                .wrap(from_fn(crate::http::errors_for_browsers))
                 .wrap(from_fn(observe))
+                .wrap(from_fn(crate::http::head_as_get))
                 .app_data(json_config(DEFAULT_JSON_LIMIT))
                 .app_data(query_config())
                 .app_data(path_config())

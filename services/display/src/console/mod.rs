@@ -229,7 +229,10 @@ fn same_origin(req: &HttpRequest, state: &AppState) -> Result<(), Box<HttpRespon
     if akashi_runtime::http::from_own_origin(req, &state.public_base) {
         Ok(())
     } else {
-        Err(Box::new(HttpResponse::Forbidden().body("cross-site form refused")))
+        Err(Box::new(HttpResponse::Forbidden().body(format!(
+            "cross-site form refused: the console accepts forms from {} only (its public URL); open the console there",
+            state.public_base
+        ))))
     }
 }
 

@@ -37,6 +37,7 @@ struct BadgePage<'a> {
     description: String,
     image_url: String,
     page_url: String,
+    /// The hosted credential, named as the page's JSON-LD alternate.
     assertion_url: String,
     issuer_name: String,
     issuer_url: Option<String>,
@@ -207,12 +208,36 @@ fn html(status: actix_web::http::StatusCode, body: Result<String, askama::Error>
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::VARY, "Accept-Language"))
+        .insert_header((header::VARY, "Accept, Accept-Language"))
         .body(body))
 }
 
-/// The badge page (HTML). Language from `?lang=` or `Accept-Language`.
-#[utoipa::path(params(PageQuery), responses((status = 200, content_type = "text/html"), (status = 404, content_type = "text/html")))]
+/// Whether the request asks for the credential rather than the page: it
+/// accepts JSON(-LD) and not HTML (browsers list `text/html` first).
+fn wants_credential(req: &HttpRequest) -> bool {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(|t| t.split(';').next().unwrap_or("").trim())
+        .collect();
+    let json = types
+        .iter()
+        .any(|t| matches!(*t, "application/ld+json" | "application/json"));
+    let html = types
+        .iter()
+        .any(|t| matches!(*t, "text/html" | "application/xhtml+xml"));
+    json && !html
+}
+
+/// The badge page (HTML). Language from `?lang=` or `Accept-Language`;
+/// with `Accept: application/json` or `application/ld+json`, a 303 to the
+/// hosted credential.
+#[utoipa::path(params(PageQuery), responses((status = 200, content_type = "text/html"), (status = 303, description = "Accept: application/json or application/ld+json: to the hosted credential"), (status = 404, content_type = "text/html")))]
 #[get("/badges/{id}")]
 pub async fn badge_page(
     state: web::Data<AppState>,
@@ -225,7 +250,19 @@ pub async fn badge_page(
     let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
     let t = lang.texts();
     let id = path.into_inner();
-    let Some(award) = known_award(&state, id).await? else {
+    let known = known_award(&state, id).await?;
+    // The link people share is also the credential's: a client asking for
+    // JSON (a verifier, an HR system) is sent to the hosted assertion.
+    if wants_credential(&req) {
+        return match known {
+            Some(award) => Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, award.assertion_url))
+                .insert_header((header::VARY, "Accept, Accept-Language"))
+                .finish()),
+            None => Err(ApiError::NotFound("no such badge".into())),
+        };
+    }
+    let Some(award) = known else {
         return html(
             actix_web::http::StatusCode::NOT_FOUND,
             NotFoundPage { lang: lang.tag(), t }.render(),
@@ -517,6 +554,8 @@ pub async fn certificate_pdf(
 #[template(path = "embed.html")]
 struct EmbedCard<'a> {
     lang: &'a str,
+    /// The hosted credential, named as the page's JSON-LD alternate.
+    credential_url: String,
     name: String,
     issuer_name: String,
     issued_on: Option<String>,
@@ -547,6 +586,7 @@ pub async fn embed(
     let (badge, issuer) = badge_and_issuer(&state, &request_id, &award).await;
     let card = EmbedCard {
         lang: lang.tag(),
+        credential_url: award.assertion_url.clone(),
         name: badge["name"].as_str().unwrap_or("Badge").to_string(),
         issuer_name: issuer["name"].as_str().unwrap_or_default().to_string(),
         issued_on: award.issued_on.map(|t| t.format("%Y-%m-%d").to_string()),

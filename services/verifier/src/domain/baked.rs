@@ -37,6 +37,11 @@ pub fn extract(bytes: &[u8]) -> Result<String, BakedError> {
 }
 
 fn from_png(bytes: &[u8]) -> Result<String, BakedError> {
+    // The size a PNG declares is checked from its header before anything
+    // is decoded: png's `Limits` does not bound the frame buffer, and a
+    // 100-byte upload declaring 20000×20000 pixels asked for 1.6 GB (the
+    // fuzzer's deep seeds found it).
+    akashi_image::check_png(bytes).map_err(|e| BakedError::BadPng(e.to_string()))?;
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     decoder.set_limits(png::Limits {
         bytes: MAX_DECODED_BYTES,
@@ -45,6 +50,7 @@ fn from_png(bytes: &[u8]) -> Result<String, BakedError> {
     // Chunks after the image data are only seen once the frame is read.
     let size = reader
         .output_buffer_size()
+        .filter(|size| *size <= MAX_DECODED_BYTES)
         .ok_or_else(|| BakedError::BadPng("too large".into()))?;
     let mut pixels = vec![0; size];
     reader
@@ -161,5 +167,15 @@ mod tests {
         svg.push_str(&"x".repeat(1018));
         svg.push_str("証明</svg>");
         assert_eq!(extract(svg.as_bytes()), Err(BakedError::NothingBaked));
+    }
+
+    #[test]
+    fn a_png_declaring_a_huge_canvas_is_refused_before_decoding() {
+        // The fuzzer's crash: a tiny PNG whose header declares 20000×20000.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&20_000u32.to_be_bytes());
+        png.extend_from_slice(&20_000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(matches!(extract(&png), Err(BakedError::BadPng(_))));
     }
 }

@@ -89,6 +89,7 @@ mod tests {
             status,
             content_type: "application/json".into(),
             body: body.as_bytes().to_vec(),
+            redirected_to: None,
         }
     }
 

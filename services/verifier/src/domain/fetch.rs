@@ -40,6 +40,8 @@ pub struct Fetched {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    /// Where the document was found, after redirects (`None`: where it was asked for).
+    pub redirected_to: Option<url::Url>,
 }
 
 /// An HTTP client bound to the policy and limits.
@@ -147,6 +149,7 @@ impl Fetcher {
                 .await
                 .map_err(classify)?;
             let status = response.status().as_u16();
+            let redirected_to = (response.url() != url).then(|| response.url().clone());
             let content_type = response
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
@@ -168,6 +171,7 @@ impl Fetcher {
                 status,
                 content_type,
                 body,
+                redirected_to,
             })
         };
         // The client's timeout covers each request; this one bounds the whole

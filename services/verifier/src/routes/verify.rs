@@ -20,6 +20,7 @@ use crate::checks::ob2_hosted::{self, Findings};
 use crate::checks::{blockcerts, ob2_signed, ob3_di, ob3_vcjwt};
 use crate::clients::Caller;
 use crate::domain::baked::{self, BakedError};
+use crate::domain::fetch::Fetched;
 use crate::domain::report::{Checks, RecipientMatch, Report, Status};
 use crate::startup::AppState;
 
@@ -101,15 +102,33 @@ fn no_proof() -> Subject {
     }
 }
 
+/// What a credential's link answers, as a client of the verifier asks for it.
+const CREDENTIAL_ACCEPT: &str = "application/ld+json, application/json, application/jose, application/jwt";
+
 /// One look at what a URL serves decides the procedure: a compact JWS, an
 /// OB 3.0 credential (whose VC-JWT is then asked for), or a hosted assertion.
-/// Anything else (errors included) goes to the hosted procedure, which
-/// reports exactly what is wrong.
+/// A page for people (HTML) that names its credential with
+/// `<link rel="alternate" type="application/ld+json" href="…">` — the link a
+/// learner shares — is followed once to that credential. The procedure
+/// runs on where the document was found, after redirects. Anything else
+/// (errors included) goes to the hosted procedure, which reports exactly
+/// what is wrong.
 async fn subject_at(state: &AppState, url: url::Url) -> Subject {
-    let accept = "application/ld+json, application/json, application/jose, application/jwt";
-    let Ok(fetched) = state.fetcher.get(&url, accept).await else {
+    let Ok(mut fetched) = state.fetcher.get(&url, CREDENTIAL_ACCEPT).await else {
         return Subject::HostedUrl(url);
     };
+    let mut url = fetched.redirected_to.clone().unwrap_or(url);
+    if fetched.status == 200
+        && let Some(alternate) = alternate_credential(&fetched, &url)
+    {
+        match state.fetcher.get(&alternate, CREDENTIAL_ACCEPT).await {
+            Ok(found) => {
+                url = found.redirected_to.clone().unwrap_or(alternate);
+                fetched = found;
+            }
+            Err(_) => return Subject::HostedUrl(alternate),
+        }
+    }
     if fetched.status != 200 {
         return Subject::HostedUrl(url);
     }
@@ -127,6 +146,63 @@ async fn subject_at(state: &AppState, url: url::Url) -> Subject {
         },
         _ => Subject::HostedUrl(url),
     }
+}
+
+/// The credential an HTML page names as its JSON(-LD) alternate, resolved
+/// against the page's URL.
+fn alternate_credential(fetched: &Fetched, page: &url::Url) -> Option<url::Url> {
+    let html = fetched.content_type.starts_with("text/html")
+        || fetched.body.iter().take(64).find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
+    if !html {
+        return None;
+    }
+    // The head is at the top: a bounded look, never a full HTML parse.
+    let text = String::from_utf8_lossy(&fetched.body[..fetched.body.len().min(256 * 1024)]);
+    text.match_indices("<link")
+        .filter_map(|(at, _)| text[at..].split_once('>').map(|(tag, _)| tag))
+        .find_map(|tag| {
+            let rel = attribute(tag, "rel")?;
+            let kind = attribute(tag, "type")?;
+            let credential_type = matches!(kind.as_str(), "application/ld+json" | "application/json");
+            (rel.split_whitespace().any(|r| r.eq_ignore_ascii_case("alternate")) && credential_type)
+                .then(|| attribute(tag, "href"))
+                .flatten()
+        })
+        .and_then(|href| page.join(&href).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The value of attribute `name` in one HTML start tag, entities decoded
+/// (the few a URL or a MIME type can hold).
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(name) {
+        let at = from + found;
+        from = at + name.len();
+        let before_ok = at > 0 && lower.as_bytes()[at - 1].is_ascii_whitespace();
+        let rest = tag[from..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let rest = rest[1..].trim_start();
+        let quote = rest.chars().next()?;
+        let value = if quote == '"' || quote == '\'' {
+            rest[1..].split(quote).next()?
+        } else {
+            rest.split(|c: char| c.is_whitespace() || c == '/').next()?
+        };
+        return Some(
+            value
+                .replace("&#x2f;", "/")
+                .replace("&#47;", "/")
+                .replace("&#x3a;", ":")
+                .replace("&#61;", "=")
+                .replace("&#x3d;", "=")
+                .replace("&amp;", "&"),
+        );
+    }
+    None
 }
 
 async fn resolve(
@@ -509,4 +585,54 @@ pub async fn verify_batch(
         results,
         elapsed_ms: started.elapsed().as_millis() as u64,
     }))
+}
+
+#[cfg(test)]
+mod alternate_tests {
+    use super::*;
+
+    fn page(body: &str) -> Fetched {
+        Fetched {
+            status: 200,
+            content_type: "text/html; charset=utf-8".into(),
+            body: body.as_bytes().to_vec(),
+            redirected_to: None,
+        }
+    }
+
+    #[test]
+    fn a_badge_page_names_its_credential() {
+        let base = url::Url::parse("http://127.0.0.1:8083/badges/1").unwrap();
+        let html = r#"<!DOCTYPE html><html><head><meta charset="utf-8">
+            <link rel="stylesheet" href="/s.css">
+            <link rel="alternate" type="application/ld+json" href="http:&#x2f;&#x2f;127.0.0.1:8082&#x2f;ob2&#x2f;assertions&#x2f;1">
+            </head><body>…</body></html>"#;
+        assert_eq!(
+            alternate_credential(&page(html), &base).unwrap().as_str(),
+            "http://127.0.0.1:8082/ob2/assertions/1"
+        );
+        let relative = r#"<link type='application/json' rel='alternate nofollow' href='/ob2/x?a=1&amp;b=2'>"#;
+        assert_eq!(
+            alternate_credential(&page(relative), &base).unwrap().as_str(),
+            "http://127.0.0.1:8083/ob2/x?a=1&b=2"
+        );
+    }
+
+    #[test]
+    fn other_links_and_schemes_are_not_followed() {
+        let base = url::Url::parse("http://127.0.0.1:8083/badges/1").unwrap();
+        for html in [
+            r#"<link rel="alternate" type="application/rss+xml" href="/feed">"#,
+            r#"<link rel="stylesheet" type="application/json" href="/x.json">"#,
+            r#"<link rel="alternate" type="application/ld+json" href="javascript:alert(1)">"#,
+            r#"<p>no links</p>"#,
+        ] {
+            assert_eq!(alternate_credential(&page(html), &base), None, "{html}");
+        }
+        let json = Fetched {
+            content_type: "application/json".into(),
+            ..page(r#"{"link": "<link rel=\"alternate\" type=\"application/json\" href=\"/x\">"}"#)
+        };
+        assert_eq!(alternate_credential(&json, &base), None);
+    }
 }
