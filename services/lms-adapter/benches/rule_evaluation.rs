@@ -42,6 +42,7 @@ fn main() {
         events: (0..events)
             .map(|n| Fact {
                 event_id: Uuid::from_u128(n as u128),
+                source: "generic".into(),
                 at: start + Duration::hours(n as i64),
                 event: CompletionEvent {
                     external_id: format!("e{n}"),

@@ -363,6 +363,7 @@ pub async fn load_facts(
         let Some(known) = entry(&mut out, &email) else { continue };
         known.facts.events.push(Fact {
             event_id: row.id,
+            source: row.source.clone(),
             at: row.completed_at.unwrap_or(row.received_at),
             event,
         });
@@ -526,6 +527,13 @@ pub async fn award(conn: &mut AsyncPgConnection, d: &Decision<'_>, correlation: 
         evidence: vec![],
         expires: d.definition.expires.as_ref().map(|e| e.for_award(now)),
     };
+    // One learner holds a badge class once: a second rule that awards the
+    // same class (another course, another LMS) does not award it again —
+    // unless this rule is repeatable. Decided under the learner's lock.
+    if !d.definition.repeatable && holds_through_another_rule(conn, d.rule, &d.recipient.email).await? {
+        tracing::info!(rule_id = %d.rule.id, badge_class_id = %d.rule.badge_class_id, "the learner already holds this badge class through another rule");
+        return Ok(false);
+    }
     let pending = d.definition.requires_approval;
     let decided = diesel::insert_into(award_decisions::table)
         .values((
@@ -559,6 +567,27 @@ pub async fn award(conn: &mut AsyncPgConnection, d: &Decision<'_>, correlation: 
     .await
     .map_err(ApiError::internal)?;
     Ok(true)
+}
+
+/// Whether another rule already awarded (or holds pending approval) this
+/// rule's badge class to `email`.
+pub async fn holds_through_another_rule(
+    conn: &mut AsyncPgConnection,
+    rule: &RuleRow,
+    email: &EmailAddress,
+) -> Result<bool, ApiError> {
+    let found: i64 = award_decisions::table
+        .filter(
+            award_decisions::badge_class_id
+                .eq(rule.badge_class_id)
+                .and(award_decisions::learner_email.eq(email.as_str()))
+                .and(award_decisions::rule_id.ne(rule.id))
+                .and(award_decisions::status.eq_any(["requested", "pending"])),
+        )
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(found > 0)
 }
 
 /// The e-mail (and name) the directory has for an LMS user.

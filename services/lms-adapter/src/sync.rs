@@ -76,6 +76,15 @@ pub async fn sync_platform(
         q = q.filter(lti_contexts::context_id.eq(c.to_string()));
     }
     let contexts: Vec<(String, Option<String>, Option<String>)> = q.load(&mut conn).await?;
+    if let Some(c) = context_id
+        && contexts.is_empty()
+    {
+        // Not an empty success: the tool learns a context's AGS and NRPS
+        // endpoints from a launch, and this one never launched it.
+        return Err(ApiError::NotFound(format!(
+            "context_unknown: the platform has not launched Akashi in context {c:?} yet; launch it once from that course (its AGS and NRPS endpoints come with the launch)"
+        )));
+    }
     let key = state.tool_keys.active(&mut conn).await?;
     let services = Services {
         http: &state.http,

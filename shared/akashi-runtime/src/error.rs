@@ -130,7 +130,33 @@ impl ResponseError for ApiError {
         if let Self::TooManyRequests { retry_after_secs, .. } = self {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
-        response.json(json!({"error": {"code": self.code(), "message": message}}))
+        response.json(json!({"error": {"code": self.specific_code(), "message": message}}))
+    }
+}
+
+impl ApiError {
+    /// The code an API client branches on: a message written as
+    /// `specific_code: explanation` (`signature_stale: …`, `course_claimed: …`,
+    /// `csrf_token: …`) gives its specific code; otherwise the generic one
+    /// of the status ([`ApiError::code`]).
+    pub fn specific_code(&self) -> String {
+        let generic = self.code();
+        let message = match self {
+            Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) | Self::Gone(m) => m,
+            _ => return generic.to_string(),
+        };
+        match message.split_once(": ") {
+            Some((code, _))
+                if code.len() <= 40
+                    && code.contains('_')
+                    && code
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+            {
+                code.to_string()
+            }
+            _ => generic.to_string(),
+        }
     }
 }
 
@@ -186,6 +212,29 @@ pub fn query_config() -> actix_web::web::QueryConfig {
 pub fn path_config() -> actix_web::web::PathConfig {
     actix_web::web::PathConfig::default()
         .error_handler(|err, _req| ApiError::NotFound(format!("no such resource: {err}")).into())
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::ApiError;
+
+    #[test]
+    fn a_refusal_names_its_specific_reason() {
+        let stale = ApiError::Unauthorized("signature_stale: the delivery is older than 300 s".into());
+        assert_eq!(stale.specific_code(), "signature_stale");
+        let claimed = ApiError::Conflict("course_claimed: the course \"X\" belongs to another tenant".into());
+        assert_eq!(claimed.specific_code(), "course_claimed");
+        // Plain sentences keep the generic code.
+        assert_eq!(ApiError::NotFound("no such badge".into()).specific_code(), "not_found");
+        assert_eq!(
+            ApiError::Unauthorized("Bearer token: unknown".into()).specific_code(),
+            "unauthorized"
+        );
+        assert_eq!(
+            ApiError::Forbidden("webhook sources: platform-wide".into()).specific_code(),
+            "forbidden"
+        );
+    }
 }
 
 #[cfg(test)]

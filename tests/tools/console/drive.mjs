@@ -81,6 +81,13 @@ try {
   }
   const awardId = await page.getAttribute('tr.award', 'data-id');
   await page.fill('tr.award input[name=reason]', 'Issued in error (console test)');
+  // Revocation asks for a confirmation: without the box ticked the form is
+  // not sent (and the server refuses it too).
+  await page.click('tr.award button.revoke');
+  await page.waitForTimeout(300);
+  const unconfirmed = await page.getAttribute('tr.award', 'data-status');
+  if (unconfirmed !== status) throw new Error(`revoked without confirmation: ${unconfirmed}`);
+  await page.check('tr.award input[name=confirm]');
   await page.click('tr.award button.revoke');
   await page.waitForSelector('#msg');
   const after = await page.getAttribute('tr.award', 'data-status');

@@ -813,6 +813,8 @@ async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Q
 #[derive(Deserialize)]
 struct AwardActionForm {
     reason: Option<String>,
+    /// `yes` when the admin ticked the revocation's confirmation.
+    confirm: Option<String>,
     /// The search to return to (a console path).
     back: Option<String>,
 }
@@ -835,6 +837,11 @@ async fn award_action(
         .map(|b| b.split("&msg=").next().unwrap_or(b).to_string())
         .unwrap_or_else(|| "/console/awards".into());
     let (id, action) = path.into_inner();
+    if action == "revoke" && form.confirm.as_deref() != Some("yes") {
+        let t = ConsoleTexts::of(language(&req));
+        let sep = if back.contains('?') { '&' } else { '?' };
+        return redirect(&format!("{back}{sep}msg={}", urlencode(t.confirm_revoke)));
+    }
     let (path, body) = match action.as_str() {
         "revoke" => (
             format!("/admin/awards/{id}/revoke"),

@@ -76,6 +76,11 @@ pub struct ActivityCondition {
     pub course: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
+    /// Where the course lives: a webhook source (`moodle`, `canvas`, …) or
+    /// an LTI platform (`lti:<platform id>`). Absent: that course id from
+    /// any source (Moodle's course 42 and Canvas's course 42 alike).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     #[serde(flatten)]
     pub window: Window,
 }
@@ -87,6 +92,11 @@ pub struct GradeCondition {
     pub course: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
+    /// Where the course lives: a webhook source (`moodle`, `canvas`, …) or
+    /// an LTI platform (`lti:<platform id>`). Absent: that course id from
+    /// any source (Moodle's course 42 and Canvas's course 42 alike).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub min: f64,
     #[serde(flatten)]
     pub window: Window,
@@ -183,15 +193,22 @@ impl RuleDefinition {
 
     /// The one-condition definition of a simple rule.
     pub fn simple(course: &str, activity: Option<&str>, min_grade: Option<f64>) -> Self {
+        Self::simple_from(course, activity, min_grade, None)
+    }
+
+    /// A simple rule on a course of one source or LTI platform.
+    pub fn simple_from(course: &str, activity: Option<&str>, min_grade: Option<f64>, source: Option<&str>) -> Self {
         let criteria = match min_grade {
             None => Criterion::Completed(ActivityCondition {
                 course: course.into(),
                 activity: activity.map(str::to_owned),
+                source: source.map(str::to_owned),
                 window: Window::default(),
             }),
             Some(min) => Criterion::Grade(GradeCondition {
                 course: course.into(),
                 activity: activity.map(str::to_owned),
+                source: source.map(str::to_owned),
                 min,
                 window: Window::default(),
             }),
@@ -306,12 +323,12 @@ fn check_node(c: &Criterion, depth: usize) -> Result<usize, DefinitionError> {
             children("at_least", &a.of)
         }
         Criterion::Completed(a) | Criterion::Passed(a) => {
-            check_place(&a.course, a.activity.as_deref())?;
+            check_place(&a.course, a.activity.as_deref(), a.source.as_deref())?;
             check_window(&a.window)?;
             Ok(1)
         }
         Criterion::Grade(g) => {
-            check_place(&g.course, g.activity.as_deref())?;
+            check_place(&g.course, g.activity.as_deref(), g.source.as_deref())?;
             if !(g.min.is_finite() && (0.0..=1.0).contains(&g.min)) {
                 return Err(DefinitionError(
                     "criteria: grade.min must be a number from 0 to 1".into(),
@@ -324,7 +341,18 @@ fn check_node(c: &Criterion, depth: usize) -> Result<usize, DefinitionError> {
     }
 }
 
-fn check_place(course: &str, activity: Option<&str>) -> Result<(), DefinitionError> {
+fn check_place(course: &str, activity: Option<&str>, source: Option<&str>) -> Result<(), DefinitionError> {
+    if let Some(source) = source {
+        let platform = source
+            .strip_prefix("lti:")
+            .is_some_and(|id| Uuid::parse_str(id).is_ok());
+        if !(platform || crate::sources::KNOWN_SOURCES.contains(&source)) {
+            return Err(DefinitionError(format!(
+                "criteria: source {source:?} is neither a webhook source ({}) nor an LTI platform (lti:<platform id>)",
+                crate::sources::KNOWN_SOURCES.join(", ")
+            )));
+        }
+    }
     // Ids are stored exactly as the LMS sends them: refuse rather than trim.
     let exact = |field: &str, v: &str| match bounded_id(field, v) {
         Ok(t) if t == v => Ok(()),
@@ -358,6 +386,8 @@ fn check_window(w: &Window) -> Result<(), DefinitionError> {
 #[derive(Debug, Clone)]
 pub struct Fact {
     pub event_id: Uuid,
+    /// What delivered it: a webhook source or `lti:<platform id>`.
+    pub source: String,
     /// When it happened: the LMS's completion time, else its arrival.
     pub at: DateTime<Utc>,
     pub event: CompletionEvent,
@@ -491,18 +521,22 @@ fn node(c: &Criterion, facts: &LearnerFacts, v: &mut Verdict, met: &mut Vec<(Dat
 
 /// The earliest fact meeting a leaf, with what held; or why none does.
 fn leaf_match<'a>(leaf: &Criterion, facts: &'a LearnerFacts) -> Result<(&'a Fact, String), String> {
-    let Some((course, activity, window)) = event_condition(leaf) else {
+    let Some(place) = event_condition(leaf) else {
         return Err("not a condition on events".into());
     };
-    let place = match activity {
+    let (course, activity, window) = (place.course, place.activity, place.window);
+    let mut place_text = match activity {
         Some(a) => format!("activity {a:?} of course {course:?}"),
         None => format!("course {course:?}"),
     };
-    let enrolment = enrolment(facts, course);
+    if let Some(source) = place.source {
+        place_text.push_str(&format!(" ({source})"));
+    }
+    let enrolment = enrolment(facts, &place);
     let mut best: Option<&Fact> = None;
     let mut last_miss: Option<String> = None;
     for f in &facts.events {
-        if f.event.course_id.as_str() != course || f.event.activity_id.as_ref() != activity.as_ref() {
+        if !place.holds(f) {
             continue;
         }
         let verdict = event_meets(leaf, &f.event).and_then(|()| in_window(window, f.at, enrolment));
@@ -518,10 +552,10 @@ fn leaf_match<'a>(leaf: &Criterion, facts: &'a LearnerFacts) -> Result<(&'a Fact
     match best {
         Some(f) => {
             let what = match leaf {
-                Criterion::Completed(_) => format!("{place} {}", f.event.kind.as_str()),
-                Criterion::Passed(_) => format!("{place} passed"),
+                Criterion::Completed(_) => format!("{place_text} {}", f.event.kind.as_str()),
+                Criterion::Passed(_) => format!("{place_text} passed"),
                 Criterion::Grade(g) => format!(
-                    "{place}: grade {:.2} ≥ {:.2}",
+                    "{place_text}: grade {:.2} ≥ {:.2}",
                     f.event.grade.map(|g| g.value()).unwrap_or_default(),
                     g.min
                 ),
@@ -530,8 +564,8 @@ fn leaf_match<'a>(leaf: &Criterion, facts: &'a LearnerFacts) -> Result<(&'a Fact
             Ok((f, what))
         }
         None => Err(match last_miss {
-            Some(reason) => format!("{place}: {reason}"),
-            None => format!("{place}: no event yet"),
+            Some(reason) => format!("{place_text}: {reason}"),
+            None => format!("{place_text}: no event yet"),
         }),
     }
 }
@@ -545,35 +579,56 @@ pub fn meets_a_condition(def: &RuleDefinition, facts: &LearnerFacts, event_id: U
     };
     let mut found = false;
     walk(&def.criteria, &mut |c| {
-        let Some((course, activity, window)) = event_condition(c) else {
+        let Some(place) = event_condition(c) else {
             return;
         };
-        if fact.event.course_id.as_str() != course || fact.event.activity_id.as_ref() != activity.as_ref() {
+        if !place.holds(fact) {
             return;
         }
-        found |= event_meets(c, &fact.event).is_ok() && in_window(window, fact.at, enrolment(facts, course)).is_ok();
+        found |=
+            event_meets(c, &fact.event).is_ok() && in_window(place.window, fact.at, enrolment(facts, &place)).is_ok();
     });
     found
 }
 
-/// The course, activity and window of a condition on events (not a badge
-/// or a combination).
-fn event_condition(c: &Criterion) -> Option<(&String, &Option<String>, &Window)> {
-    match c {
-        Criterion::Completed(a) | Criterion::Passed(a) => Some((&a.course, &a.activity, &a.window)),
-        Criterion::Grade(g) => Some((&g.course, &g.activity, &g.window)),
-        _ => None,
+/// Where a condition on events looks: a course (of one source, if named),
+/// optionally one of its activities, within a window.
+struct Place<'a> {
+    course: &'a str,
+    activity: Option<&'a String>,
+    source: Option<&'a str>,
+    window: &'a Window,
+}
+
+impl Place<'_> {
+    /// Whether `f` happened here: same course (of the named source) and activity.
+    fn holds(&self, f: &Fact) -> bool {
+        self.in_course(f) && f.event.activity_id.as_ref() == self.activity
+    }
+
+    fn in_course(&self, f: &Fact) -> bool {
+        f.event.course_id.as_str() == self.course && self.source.is_none_or(|s| s == f.source)
     }
 }
 
-/// The learner's enrolment in `course`: their first event of it.
-fn enrolment(facts: &LearnerFacts, course: &str) -> Option<DateTime<Utc>> {
-    facts
-        .events
-        .iter()
-        .filter(|f| f.event.course_id.as_str() == course)
-        .map(|f| f.at)
-        .min()
+/// The place of a condition on events (not a badge or a combination).
+fn event_condition(c: &Criterion) -> Option<Place<'_>> {
+    let (course, activity, source, window) = match c {
+        Criterion::Completed(a) | Criterion::Passed(a) => (&a.course, &a.activity, &a.source, &a.window),
+        Criterion::Grade(g) => (&g.course, &g.activity, &g.source, &g.window),
+        _ => return None,
+    };
+    Some(Place {
+        course,
+        activity: activity.as_ref(),
+        source: source.as_deref(),
+        window,
+    })
+}
+
+/// The learner's enrolment in the place's course: their first event of it.
+fn enrolment(facts: &LearnerFacts, place: &Place<'_>) -> Option<DateTime<Utc>> {
+    facts.events.iter().filter(|f| place.in_course(f)).map(|f| f.at).min()
 }
 
 fn event_meets(leaf: &Criterion, e: &CompletionEvent) -> Result<(), String> {
@@ -683,6 +738,7 @@ mod tests {
     fn fact(n: u128, kind: EventKind, course: &str, activity: Option<&str>, grade: Option<f64>, day: u32) -> Fact {
         Fact {
             event_id: Uuid::from_u128(n),
+            source: "generic".into(),
             at: at(day),
             event: CompletionEvent {
                 external_id: format!("e{n}"),
@@ -704,6 +760,32 @@ mod tests {
             badges: BTreeSet::new(),
             attributes: LearnerAttributes::default(),
         }
+    }
+
+    #[test]
+    fn a_course_of_one_source_is_not_the_same_id_elsewhere() {
+        let moodle_42 = RuleDefinition::simple_from("42", None, None, Some("moodle"));
+        let any_42 = RuleDefinition::simple("42", None, None);
+        let mut from_canvas = fact(1, EventKind::Completed, "42", None, None, 1);
+        from_canvas.source = "canvas".into();
+        let canvas = learner(vec![from_canvas.clone()]);
+        assert!(!evaluate(&moodle_42, &canvas).satisfied);
+        assert_eq!(
+            evaluate(&moodle_42, &canvas).failed,
+            vec![r#"course "42" (moodle): no event yet"#]
+        );
+        assert!(
+            evaluate(&any_42, &canvas).satisfied,
+            "an unqualified course keeps its meaning"
+        );
+        let mut from_moodle = from_canvas;
+        from_moodle.source = "moodle".into();
+        assert!(evaluate(&moodle_42, &learner(vec![from_moodle])).satisfied);
+        // Sources are named as the adapter knows them.
+        let bad = serde_json::json!({"criteria": {"completed": {"course": "42", "source": "blackboard"}}});
+        assert!(RuleDefinition::parse(&bad).is_err());
+        let platform = serde_json::json!({"criteria": {"completed": {"course": "42", "source": "lti:0193f7c2-5b1e-7a40-9c1d-2f6e8a1b3c4d"}}});
+        assert!(RuleDefinition::parse(&platform).is_ok());
     }
 
     #[test]
@@ -859,6 +941,7 @@ mod tests {
                 Criterion::Completed(ActivityCondition {
                     course,
                     activity,
+                    source: None,
                     window,
                 })
             }),
@@ -866,6 +949,7 @@ mod tests {
                 Criterion::Passed(ActivityCondition {
                     course,
                     activity,
+                    source: None,
                     window,
                 })
             }),
@@ -873,6 +957,7 @@ mod tests {
                 Criterion::Grade(GradeCondition {
                     course,
                     activity,
+                    source: None,
                     min: f64::from(min) / 100.0,
                     window,
                 })

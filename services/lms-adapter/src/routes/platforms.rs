@@ -319,7 +319,7 @@ pub struct SyncRequest {
 }
 
 /// Reads rosters (NRPS) and scores (AGS) of the platform's contexts now.
-#[utoipa::path(request_body = SyncRequest, responses((status = 200, body = SyncReport), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(request_body = SyncRequest, responses((status = 200, body = SyncReport), (status = 404, description = "no such platform, or (`context_unknown`) a context the platform never launched the tool in")), security(("bearer" = [])))]
 #[post("/admin/lti/platforms/{id}/sync")]
 pub async fn sync_now(
     state: web::Data<AppState>,

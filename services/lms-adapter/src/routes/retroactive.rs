@@ -101,11 +101,20 @@ async fn evaluate(conn: &mut AsyncPgConnection, rule: &RuleRow) -> Result<(Evalu
         .count()
         .get_result(conn)
         .await?;
-    let awarded: Vec<String> = award_decisions::table
+    // Already awarded: by this rule, or (unless it is repeatable) the same
+    // badge class by another rule — apply would not award them again.
+    let mut awarded_q = award_decisions::table
         .filter(award_decisions::rule_id.eq(rule.id))
         .select(award_decisions::learner_email)
-        .load(conn)
-        .await?;
+        .into_boxed();
+    if !def.repeatable {
+        awarded_q = awarded_q.or_filter(
+            award_decisions::badge_class_id
+                .eq(rule.badge_class_id)
+                .and(award_decisions::status.eq_any(["requested", "pending"])),
+        );
+    }
+    let awarded: Vec<String> = awarded_q.load(conn).await?;
     let mut evaluation = Evaluation {
         rule_id: rule.id,
         rule_version: rule.version,

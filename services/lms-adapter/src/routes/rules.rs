@@ -41,6 +41,10 @@ pub struct NewRule {
     /// (AGS, xAPI, Caliper and Canvas grades), and a completion earns it
     /// only with such a grade.
     pub min_grade: Option<f64>,
+    /// Where the course lives, when course ids repeat across LMSs: a
+    /// webhook source (`moodle`, `canvas`, …) or `lti:<platform id>`.
+    /// Absent: the course id from any source.
+    pub source: Option<String>,
     /// The full definition: `criteria` (all / any / at_least trees of
     /// completed, passed, grade and badge conditions, with windows),
     /// `filters`, `repeatable`, `expires`, `requires_approval`.
@@ -213,7 +217,11 @@ pub async fn create_rule(
             .map_err(|_| ApiError::invalid_field("min_grade: must be a number from 0 to 1"))?
             .map(Grade::value);
         (Some(course), activity_id, min_grade)
-    } else if body.course_id.is_some() || body.activity_id.is_some() || body.min_grade.is_some() {
+    } else if body.course_id.is_some()
+        || body.activity_id.is_some()
+        || body.min_grade.is_some()
+        || body.source.is_some()
+    {
         return Err(ApiError::invalid_field(
             "give either course_id (with activity_id, min_grade) or a definition, not both",
         ));
@@ -234,7 +242,17 @@ pub async fn create_rule(
     grant.require_issuer(issuer_id).map_err(|_| not_found())?;
     let def = match (&body.definition, &course) {
         (Some(raw), _) => checked_definition(&mut conn, raw, issuer_id, body.badge_class_id).await?,
-        (None, Some(course)) => RuleDefinition::simple(course.as_str(), activity_id.as_deref(), min_grade),
+        (None, Some(course)) => {
+            let simple = RuleDefinition::simple_from(
+                course.as_str(),
+                activity_id.as_deref(),
+                min_grade,
+                body.source.as_deref(),
+            );
+            // Parsed back, so the simple form is checked exactly as a definition is.
+            RuleDefinition::parse(&simple.to_json())
+                .map_err(|e| ApiError::unprocessable("invalid_definition", e.to_string()))?
+        }
         (None, None) => unreachable!("a simple rule has a course"),
     };
     let course_ids = def.course_ids();

@@ -574,7 +574,7 @@ pub async fn verify_batch(
             async move {
                 match verify_one(&state, item, caller, Instant::now()).await {
                     Ok(report) => serde_json::to_value(report).unwrap_or_default(),
-                    Err(e) => serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}}),
+                    Err(e) => serde_json::json!({"error": {"code": e.specific_code(), "message": e.to_string()}}),
                 }
             }
         })
