@@ -181,3 +181,116 @@ fn tempdir(name: &str) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
+
+/// One page's verdict from `tests/tools/console/pages.mjs`.
+#[derive(Debug, serde::Deserialize)]
+struct PageVerdict {
+    name: String,
+    width: u32,
+    #[serde(default)]
+    violations: Vec<serde_json::Value>,
+    #[serde(default)]
+    overflow: i64,
+    #[serde(default)]
+    foreign: Vec<String>,
+    #[serde(default)]
+    title: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_facing_pages_pass_axe_core_at_phone_and_desktop_widths() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    stack.seed().await?;
+    let (display, host) = (stack.url(Service::Display), stack.url(Service::Host));
+    let mut awards = Vec::new();
+    for (event, email) in [("evt-axe-1", "aoi@example.ac.jp"), ("evt-axe-2", "ren@example.ac.jp")] {
+        let mut completion = Stack::completion(event, email, "DEMO-101");
+        completion["learner"]["name"] = json!("山田 花子");
+        assert_eq!(stack.post_completion(&completion).await?.status(), 202);
+        awards.push(
+            stack
+                .wait_for_awards(email, 1, Duration::from_secs(30))
+                .await?
+                .remove(0),
+        );
+    }
+    let revoked = awards[1]["award_id"].as_str().unwrap().to_string();
+    let r = stack
+        .admin(
+            Method::POST,
+            format!("{}/admin/awards/{revoked}/revoke", stack.url(Service::Issuer)),
+        )
+        .json(&json!({"reason": "Awarded in error"}))
+        .send()
+        .await?;
+    assert!(r.status().is_success());
+    let page = awards[0]["badge_page"].as_str().unwrap().to_string();
+    stack.wait_for_status(&page, 200, Duration::from_secs(20)).await?;
+    let out: PathBuf = bin_dir().join("e2e-logs").join(&stack.id).join("axe");
+    std::fs::create_dir_all(&out)?;
+    let plan = json!({
+        "out": out,
+        "pages": [
+            {"name": "badge-ja", "url": format!("{page}?lang=ja")},
+            {"name": "badge-en", "url": format!("{page}?lang=en")},
+            {"name": "badge-revoked", "url": format!("{display}/badges/{revoked}?lang=en")},
+            {"name": "embed", "url": format!("{page}/embed?lang=ja")},
+            {"name": "verify", "url": format!("{display}/verify?lang=ja")},
+            {"name": "verify-result", "url": format!("{display}/verify?lang=en"),
+             "form": {"fill": {"input[name=url]": page}, "submit": "button[type=submit]"}},
+            {"name": "signin", "url": format!("{host}/signin?lang=ja")},
+            {"name": "console-login", "url": format!("{display}/console/login?lang=ja")},
+        ],
+        "console": {"base": display, "token": stack.admin_token,
+                    "paths": ["/console", "/console/rules", "/console/awards", "/console/decisions", "/console/lms", "/console/dead-letters", "/console/team"]},
+    });
+    let plan_path = out.join("plan.json");
+    std::fs::write(&plan_path, serde_json::to_vec(&plan)?)?;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/console/pages.mjs");
+    let output = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(&plan_path)
+        .output()
+        .await
+        .map_err(|e| anyhow::anyhow!("node (./scripts/install-test-tools installs tests/tools/console): {e}"))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "pages.mjs failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let verdicts: Vec<PageVerdict> = String::from_utf8(output.stdout)?
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let judged: Vec<&PageVerdict> = verdicts.iter().filter(|v| !v.title.is_empty()).collect();
+    assert!(judged.len() >= 2 * 15, "every page at both widths: {verdicts:#?}");
+    let mut problems = Vec::new();
+    for v in &verdicts {
+        if !v.violations.is_empty() {
+            problems.push(format!(
+                "{} @{}: axe {}",
+                v.name,
+                v.width,
+                serde_json::to_string(&v.violations)?
+            ));
+        }
+        if v.overflow > 0 {
+            problems.push(format!(
+                "{} @{}: scrolls sideways by {} px",
+                v.name, v.width, v.overflow
+            ));
+        }
+        if !v.foreign.is_empty() {
+            problems.push(format!("{} @{}: asked another host: {:?}", v.name, v.width, v.foreign));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Every console page has a title of its own.
+    let titles: std::collections::BTreeSet<&str> = judged
+        .iter()
+        .filter(|v| v.name.starts_with("console-") && v.name != "console-login" && v.width == 360)
+        .map(|v| v.title.as_str())
+        .collect();
+    assert_eq!(titles.len(), 7, "{titles:?}");
+    Ok(())
+}

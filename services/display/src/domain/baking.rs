@@ -179,15 +179,13 @@ pub fn svg_around_png(png: &[u8]) -> Result<String, BakeError> {
     ))
 }
 
-/// Renders an SVG badge image to a square PNG, so an SVG badge can be baked as PNG too.
-/// Its size once every `<use>` is expanded is checked before rendering.
-pub fn render_svg(svg: &[u8]) -> Result<Vec<u8>, BakeError> {
-    akashi_image::check_svg(svg).map_err(|e| BakeError::Render(e.to_string()))?;
+/// SVG rendering options with this machine's fonts, generic families mapped
+/// to fonts that exist: families such as Arial are missing on many
+/// servers, and text in them would silently vanish.
+fn svg_options() -> resvg::usvg::Options<'static> {
     let mut options = resvg::usvg::Options::default();
     let fonts = options.fontdb_mut();
     fonts.load_system_fonts();
-    // Generic families default to fonts such as Arial that many servers lack,
-    // and text in them would silently vanish: map them to fonts that exist.
     let installed: Vec<String> = fonts
         .faces()
         .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
@@ -201,6 +199,8 @@ pub fn render_svg(svg: &[u8]) -> Result<Vec<u8>, BakeError> {
     let sans = [
         "Noto Sans CJK JP",
         "Noto Sans JP",
+        "IPAexGothic",
+        "IPAPGothic",
         "Noto Sans",
         "DejaVu Sans",
         "Liberation Sans",
@@ -211,6 +211,131 @@ pub fn render_svg(svg: &[u8]) -> Result<Vec<u8>, BakeError> {
     if let Some(family) = pick(&["Noto Serif CJK JP", "Noto Serif", "DejaVu Serif", "Liberation Serif"]) {
         fonts.set_serif_family(family);
     }
+    options
+}
+
+/// What the share card says.
+pub struct CardText<'a> {
+    pub badge: &'a str,
+    pub issuer: &'a str,
+    /// "Earned by Hanako Yamada" (or the Japanese), when the name is known.
+    pub earned: Option<String>,
+    /// The footer: the badge's status in words.
+    pub footer: &'a str,
+}
+
+/// Edge of the badge on the share card, and the card's size (what
+/// LinkedIn, Facebook and X display: 1200×630).
+const CARD: (u32, u32) = (1200, 630);
+const CARD_BADGE: u32 = 400;
+
+/// Lines of at most `width` columns (a CJK character counts two), at most
+/// `lines` of them, the last ending in "…" when text was cut.
+fn wrap(text: &str, width: usize, lines: usize) -> Vec<String> {
+    let columns = |c: char| if c.is_ascii() { 1 } else { 2 };
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split_inclusive(|c: char| c.is_whitespace() || !c.is_ascii()) {
+        let w: usize = word.chars().map(columns).sum();
+        let visible: usize = word.trim_end().chars().map(columns).sum();
+        if used + visible > width && !line.is_empty() {
+            out.push(line.trim_end().to_string());
+            line.clear();
+            used = 0;
+        }
+        line.push_str(word);
+        used += w;
+    }
+    if !line.trim().is_empty() {
+        out.push(line.trim_end().to_string());
+    }
+    if out.len() > lines {
+        out.truncate(lines);
+        if let Some(last) = out.last_mut() {
+            last.push('…');
+        }
+    }
+    out
+}
+
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The 1200×630 PNG that link previews show: the badge on the left; its
+/// name, issuer and earner on the right. `badge_png` is the badge as a PNG
+/// (an SVG badge rendered first).
+pub fn render_share_card(text: &CardText<'_>, badge_png: &[u8]) -> Result<Vec<u8>, BakeError> {
+    akashi_image::check_png(badge_png).map_err(|e| BakeError::Decode(e.to_string()))?;
+    let (w, h) = CARD;
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">
+<rect width="{w}" height="{h}" fill="#f3f4f1"/><rect x="30" y="30" width="{}" height="{}" rx="28" fill="#ffffff"/>
+<rect x="30" y="{}" width="{}" height="8" fill="#185c2e"/>"##,
+        w - 60,
+        h - 60,
+        h - 38,
+        w - 60
+    );
+    let mut y = 170;
+    for line in wrap(text.badge, 22, 3) {
+        svg.push_str(&format!(
+            r##"<text x="530" y="{y}" font-family="DejaVu Sans, IPAexGothic, IPAPGothic, sans-serif" font-size="54" font-weight="bold" fill="#1f2328">{}</text>"##,
+            xml_text(&line)
+        ));
+        y += 68;
+    }
+    y += 10;
+    for line in wrap(text.issuer, 40, 2) {
+        svg.push_str(&format!(
+            r##"<text x="530" y="{y}" font-family="DejaVu Sans, IPAexGothic, IPAPGothic, sans-serif" font-size="34" fill="#59636e">{}</text>"##,
+            xml_text(&line)
+        ));
+        y += 46;
+    }
+    if let Some(earned) = &text.earned {
+        y += 24;
+        for line in wrap(earned, 40, 2) {
+            svg.push_str(&format!(
+                r##"<text x="530" y="{y}" font-family="DejaVu Sans, IPAexGothic, IPAPGothic, sans-serif" font-size="34" fill="#1f2328">{}</text>"##,
+                xml_text(&line)
+            ));
+            y += 46;
+        }
+    }
+    svg.push_str(&format!(
+        r##"<text x="530" y="{}" font-family="DejaVu Sans, IPAexGothic, IPAPGothic, sans-serif" font-size="28" font-weight="bold" fill="#185c2e">{}</text></svg>"##,
+        h - 80,
+        xml_text(text.footer)
+    ));
+    let tree =
+        resvg::usvg::Tree::from_data(svg.as_bytes(), &svg_options()).map_err(|e| BakeError::Render(e.to_string()))?;
+    let mut card = resvg::tiny_skia::Pixmap::new(w, h).ok_or_else(|| BakeError::Render("no pixmap".into()))?;
+    resvg::render(&tree, resvg::tiny_skia::Transform::identity(), &mut card.as_mut());
+    let badge = resvg::tiny_skia::Pixmap::decode_png(badge_png).map_err(|e| BakeError::Decode(e.to_string()))?;
+    let scale = CARD_BADGE as f32 / badge.width().max(badge.height()) as f32;
+    let x = 80.0 + (CARD_BADGE as f32 - badge.width() as f32 * scale) / 2.0;
+    let top = (h as f32 - CARD_BADGE as f32) / 2.0 + (CARD_BADGE as f32 - badge.height() as f32 * scale) / 2.0;
+    card.draw_pixmap(
+        0,
+        0,
+        badge.as_ref(),
+        &resvg::tiny_skia::PixmapPaint {
+            quality: resvg::tiny_skia::FilterQuality::Bicubic,
+            ..Default::default()
+        },
+        resvg::tiny_skia::Transform::from_row(scale, 0.0, 0.0, scale, x, top),
+        None,
+    );
+    card.encode_png().map_err(|e| BakeError::Render(e.to_string()))
+}
+
+/// Renders an SVG badge image to a square PNG, so an SVG badge can be baked as PNG too.
+/// Its size once every `<use>` is expanded is checked before rendering.
+pub fn render_svg(svg: &[u8]) -> Result<Vec<u8>, BakeError> {
+    akashi_image::check_svg(svg).map_err(|e| BakeError::Render(e.to_string()))?;
+    let options = svg_options();
     let tree = resvg::usvg::Tree::from_data(svg, &options).map_err(|e| BakeError::Render(e.to_string()))?;
     let size = tree.size();
     let scale = RENDERED_EDGE as f32 / size.width().max(size.height());
@@ -273,6 +398,28 @@ mod tests {
         let closed = bake_svg(r#"<svg xmlns="http://www.w3.org/2000/svg"/>"#, "u", "{}").unwrap();
         assert!(closed.ends_with("</openbadges:assertion></svg>"));
         assert!(bake_svg("<html></html>", "u", "{}").is_err());
+    }
+
+    #[test]
+    fn the_share_card_is_1200_by_630_with_the_badge_and_words() {
+        let badge = render_svg(br#"<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20" fill="red"/></svg>"#).unwrap();
+        let card = render_share_card(
+            &CardText {
+                badge: "データサイエンス入門 — Introduction to Data Science, a very long name indeed",
+                issuer: "Akashi Demo University",
+                earned: Some("Earned by Hanako Yamada".into()),
+                footer: "Verified",
+            },
+            &badge,
+        )
+        .unwrap();
+        let pixmap = resvg::tiny_skia::Pixmap::decode_png(&card).unwrap();
+        assert_eq!((pixmap.width(), pixmap.height()), (1200, 630));
+        // The badge (red) is drawn on the left, centred vertically.
+        let centre = pixmap.pixel(280, 315).unwrap();
+        assert!(centre.red() > 200 && centre.green() < 50, "{centre:?}");
+        assert_eq!(wrap("a b c d e f", 5, 2), vec!["a b c", "d e f"]);
+        assert_eq!(wrap("aaaa bbbb cccc", 5, 2), vec!["aaaa", "bbbb…"]);
     }
 
     #[test]

@@ -96,6 +96,45 @@ pub struct Texts {
     pub blockcerts_batch: &'static str,
     pub blockcerts_download: &'static str,
     pub blockcerts_test_chain: &'static str,
+    /// "{earner} earned this badge from {issuer}": the parts around the names.
+    pub earned_by: &'static str,
+    pub earned_from: &'static str,
+    pub earned_on: &'static str,
+    pub technical_details: &'static str,
+    pub copy_link: &'static str,
+    pub link_copied: &'static str,
+    pub share: &'static str,
+    pub download: &'static str,
+    pub badge_image_alt: &'static str,
+    pub about: &'static str,
+    pub og_locale: &'static str,
+    pub og_locale_other: &'static str,
+}
+
+impl Lang {
+    /// A date as people of this language write it: `2026年12月7日`,
+    /// `7 December 2026` (the day in UTC).
+    pub fn long_date(self, at: chrono::DateTime<chrono::Utc>) -> String {
+        use chrono::Datelike;
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        match self {
+            Lang::Ja => format!("{}年{}月{}日", at.year(), at.month(), at.day()),
+            Lang::En => format!("{} {} {}", at.day(), MONTHS[at.month0() as usize], at.year()),
+        }
+    }
 }
 
 static EN: Texts = Texts {
@@ -138,6 +177,18 @@ static EN: Texts = Texts {
     blockcerts_batch: "Certificates in the batch",
     blockcerts_download: "Download the Blockcerts certificate (JSON)",
     blockcerts_test_chain: "a test chain: nothing is recorded on a public blockchain",
+    earned_by: "Earned by",
+    earned_from: "from",
+    earned_on: "on",
+    technical_details: "Technical details of the verification",
+    copy_link: "Copy link",
+    link_copied: "Link copied",
+    share: "Share",
+    download: "Download image",
+    badge_image_alt: "Badge image",
+    about: "About this badge",
+    og_locale: "en_US",
+    og_locale_other: "ja_JP",
 };
 
 static JA: Texts = Texts {
@@ -180,11 +231,32 @@ static JA: Texts = Texts {
     blockcerts_batch: "同じバッチの証明書数",
     blockcerts_download: "Blockcerts 証明書をダウンロード（JSON）",
     blockcerts_test_chain: "テスト用チェーンです。公開ブロックチェーンには記録されていません",
+    earned_by: "取得者",
+    earned_from: "発行",
+    earned_on: "取得日",
+    technical_details: "検証の詳細（技術情報）",
+    copy_link: "リンクをコピー",
+    link_copied: "コピーしました",
+    share: "共有",
+    download: "画像をダウンロード",
+    badge_image_alt: "バッジ画像",
+    about: "このバッジについて",
+    og_locale: "ja_JP",
+    og_locale_other: "en_US",
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_read_as_each_language_writes_them() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T13:57:29Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(Lang::Ja.long_date(at), "2026年12月7日");
+        assert_eq!(Lang::En.long_date(at), "7 December 2026");
+    }
 
     #[test]
     fn query_wins_then_highest_q_then_english() {

@@ -42,7 +42,14 @@ struct BadgePage<'a> {
     issuer_name: String,
     issuer_url: Option<String>,
     issued_on: Option<String>,
+    /// The issue date as people of the page's language write it.
+    issued_display: Option<String>,
     expires: Option<String>,
+    expires_display: Option<String>,
+    /// The earner's name as the LMS gave it (never the e-mail).
+    earner_name: Option<String>,
+    /// What the share image shows, for people who cannot see it.
+    og_image_alt: String,
     criteria: Option<String>,
     status: &'a str,
     status_text: &'a str,
@@ -155,8 +162,9 @@ struct NotFoundPage<'a> {
 pub(crate) struct KnownAward {
     pub(crate) assertion_url: String,
     pub(crate) badge_class_url: Option<String>,
+    pub(crate) recipient_name: Option<String>,
     issued_on: Option<chrono::DateTime<chrono::Utc>>,
-    revocation_reason: Option<String>,
+    pub(crate) revocation_reason: Option<String>,
 }
 
 pub(crate) async fn known_award(state: &AppState, id: Uuid) -> Result<Option<KnownAward>, ApiError> {
@@ -210,6 +218,20 @@ fn html(status: actix_web::http::StatusCode, body: Result<String, askama::Error>
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::VARY, "Accept, Accept-Language"))
         .body(body))
+}
+
+fn parse_time(raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(raw).ok().map(|t| t.to_utc())
+}
+
+/// The share image's text alternative: what it shows, in the page's language.
+fn og_image_alt(lang: Lang, badge: &str, issuer: &str, earner: Option<&str>) -> String {
+    match (lang, earner.filter(|e| !e.trim().is_empty())) {
+        (Lang::Ja, Some(e)) => format!("{issuer} のバッジ「{badge}」— {e} さんが取得"),
+        (Lang::Ja, None) => format!("{issuer} のバッジ「{badge}」"),
+        (Lang::En, Some(e)) => format!("{badge}, a badge from {issuer}, earned by {e}"),
+        (Lang::En, None) => format!("{badge}, a badge from {issuer}"),
+    }
 }
 
 /// Whether the request asks for the credential rather than the page: it
@@ -320,6 +342,16 @@ pub async fn badge_page(
     let blockcerts = blockcerts
         .as_ref()
         .map(|known| blockcerts_panel(t, &page_url, known, blockcerts_report.as_ref()));
+    let issued_on = report
+        .as_ref()
+        .and_then(|r| r["issued_on"].as_str().map(str::to_owned))
+        .or_else(|| {
+            award
+                .issued_on
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        });
+    let expires = report.as_ref().and_then(|r| r["expires"].as_str().map(str::to_owned));
+    let (og_badge_name, og_issuer_name) = (badge_name.clone(), issuer_name.clone());
     let page = BadgePage {
         lang: lang.tag(),
         other_lang: if lang == Lang::Ja { "en" } else { "ja" },
@@ -333,15 +365,12 @@ pub async fn badge_page(
         assertion_url: award.assertion_url.clone(),
         issuer_name,
         issuer_url: issuer["url"].as_str().map(str::to_owned),
-        issued_on: report
-            .as_ref()
-            .and_then(|r| r["issued_on"].as_str().map(str::to_owned))
-            .or_else(|| {
-                award
-                    .issued_on
-                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            }),
-        expires: report.as_ref().and_then(|r| r["expires"].as_str().map(str::to_owned)),
+        issued_on: issued_on.clone(),
+        issued_display: issued_on.as_deref().and_then(parse_time).map(|t| lang.long_date(t)),
+        expires_display: expires.as_deref().and_then(parse_time).map(|t| lang.long_date(t)),
+        expires,
+        og_image_alt: og_image_alt(lang, &og_badge_name, &og_issuer_name, award.recipient_name.as_deref()),
+        earner_name: award.recipient_name.clone().filter(|n| !n.trim().is_empty()),
         criteria: badge["criteria"]["narrative"].as_str().map(str::to_owned),
         status: &status,
         status_text,
@@ -350,6 +379,17 @@ pub async fn badge_page(
         blockcerts,
     };
     html(actix_web::http::StatusCode::OK, page.render())
+}
+
+/// The badge page's script (copy link, share), a file: the page's CSP
+/// allows no inline script.
+#[utoipa::path(responses((status = 200, content_type = "text/javascript")))]
+#[get("/badges/assets/badge.js")]
+pub async fn page_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(include_str!("../../static/badge.js"))
 }
 
 /// The verifier's report on this badge, as JSON.
@@ -453,7 +493,7 @@ mod tests {
 
 /// The award's badge class and its issuer as host serves them (`Null`
 /// for what cannot be fetched: the caller shows what it has).
-async fn badge_and_issuer(state: &AppState, request_id: &RequestId, award: &KnownAward) -> (Value, Value) {
+pub(crate) async fn badge_and_issuer(state: &AppState, request_id: &RequestId, award: &KnownAward) -> (Value, Value) {
     let badge = match &award.badge_class_url {
         Some(url) => fetch_json(state, request_id, url).await.unwrap_or(Value::Null),
         None => Value::Null,

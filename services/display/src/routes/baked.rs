@@ -100,9 +100,20 @@ async fn sources(state: &AppState, request_id: &RequestId, id: Uuid) -> Result<S
     let image_url = badge["image"]
         .as_str()
         .ok_or_else(|| ApiError::Unavailable("the badge class has no image".into()))?;
+    let (image, is_svg) = fetch_image(state, request_id, image_url).await?;
+    Ok(Sources {
+        assertion_url: award.assertion_url,
+        assertion,
+        image,
+        is_svg,
+    })
+}
+
+/// The badge class image host serves at `url`, and whether it is an SVG.
+async fn fetch_image(state: &AppState, request_id: &RequestId, url: &str) -> Result<(Vec<u8>, bool), ApiError> {
     let image = state
         .http
-        .get(image_url)
+        .get(url)
         .header(REQUEST_ID_HEADER, &request_id.0)
         .send()
         .await
@@ -116,12 +127,7 @@ async fn sources(state: &AppState, request_id: &RequestId, id: Uuid) -> Result<S
     if bytes.len() > MAX_IMAGE_BYTES {
         return Err(ApiError::Unavailable("the badge image is too large".into()));
     }
-    Ok(Sources {
-        assertion_url: award.assertion_url,
-        assertion,
-        image: bytes.to_vec(),
-        is_svg,
-    })
+    Ok((bytes.to_vec(), is_svg))
 }
 
 fn baking_failed(e: BakeError) -> ApiError {
@@ -137,6 +143,8 @@ pub enum Prepared {
     /// A sanitized SVG (an SVG badge through the allow-list; a PNG badge
     /// wrapped in an SVG).
     Svg,
+    /// The 1200×630 share card of one award in one language.
+    ShareCard,
 }
 
 /// The cache of prepared badge images: one entry per distinct image
@@ -156,26 +164,39 @@ pub fn prepared_images(max_bytes: u64) -> PreparedImages {
 /// async workers) and cached. An image over the size limits is refused
 /// from its header or its parse, before any decoding or rendering.
 async fn prepared(state: &AppState, kind: Prepared, src: &Sources) -> Result<std::sync::Arc<Vec<u8>>, ApiError> {
-    use sha2::Digest;
-    let key = (kind, <[u8; 32]>::from(sha2::Sha256::digest(&src.image)));
-    if let Some(hit) = state.prepared_images.get(&key) {
-        return Ok(hit);
-    }
     let (image, is_svg) = (src.image.clone(), src.is_svg);
-    let made = tokio::task::spawn_blocking(move || match (kind, is_svg) {
+    prepared_with(state, kind, src, move || match (kind, is_svg) {
         (Prepared::Png, true) => baking::render_svg(&image),
         (Prepared::Png, false) => baking::prepare_png(&image),
         (Prepared::Svg, true) => akashi_image::sanitize_svg(&image)
             .map(String::into_bytes)
             .map_err(|e| BakeError::Render(e.to_string())),
         (Prepared::Svg, false) => baking::svg_around_png(&image).map(String::into_bytes),
+        (Prepared::ShareCard, _) => Err(BakeError::Render("a share card is made by share_card".into())),
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| {
-        tracing::warn!(error = %e, "a badge image cannot be baked");
-        ApiError::unprocessable("unusable_badge_image", format!("the badge image cannot be baked: {e}"))
-    })?;
+}
+
+/// `make`'s answer for `src`'s bytes as `kind`, from the cache or made off
+/// the async workers and cached.
+async fn prepared_with(
+    state: &AppState,
+    kind: Prepared,
+    src: &Sources,
+    make: impl FnOnce() -> Result<Vec<u8>, BakeError> + Send + 'static,
+) -> Result<std::sync::Arc<Vec<u8>>, ApiError> {
+    use sha2::Digest;
+    let key = (kind, <[u8; 32]>::from(sha2::Sha256::digest(&src.image)));
+    if let Some(hit) = state.prepared_images.get(&key) {
+        return Ok(hit);
+    }
+    let made = tokio::task::spawn_blocking(make)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            tracing::warn!(error = %e, "a badge image cannot be baked");
+            ApiError::unprocessable("unusable_badge_image", format!("the badge image cannot be baked: {e}"))
+        })?;
     metrics::counter!("akashi_display_images_prepared_total").increment(1);
     let made = std::sync::Arc::new(made);
     state.prepared_images.insert(key, made.clone());
@@ -197,6 +218,91 @@ fn image(content_type: &str, body: Vec<u8>, id: Uuid, extension: &str) -> HttpRe
             "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
         ))
         .body(body)
+}
+
+/// The language of a share card.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CardQuery {
+    /// `ja` or `en` (else `Accept-Language`).
+    pub lang: Option<String>,
+}
+
+/// The image link previews show (Open Graph, X): a 1200×630 PNG with the
+/// badge, its name, its issuer and who earned it, in the page's language.
+/// Made once per award, language and wording, then served from the cache.
+#[utoipa::path(params(CardQuery), responses((status = 200, content_type = "image/png"), (status = 404), (status = 410, description = "revoked")))]
+#[get("/badges/{id}/og.png")]
+pub async fn share_card(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    path: web::Path<Uuid>,
+    query: web::Query<CardQuery>,
+    request_id: RequestId,
+) -> Result<HttpResponse, ApiError> {
+    use crate::domain::lang::Lang;
+    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
+    let id = path.into_inner();
+    let award = known_award(&state, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such badge".into()))?;
+    if award.revocation_reason.is_some() {
+        return Err(ApiError::Gone("this badge has been revoked".into()));
+    }
+    let (badge, issuer) = crate::routes::badge_page::badge_and_issuer(&state, &request_id, &award).await;
+    let image_url = badge["image"]
+        .as_str()
+        .ok_or_else(|| ApiError::Unavailable("the badge class has no image".into()))?;
+    let (image, is_svg) = fetch_image(&state, &request_id, image_url).await?;
+    let badge_name = badge["name"].as_str().unwrap_or("Badge").to_string();
+    let issuer_name = issuer["name"].as_str().unwrap_or_default().to_string();
+    let earned = award
+        .recipient_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| match lang {
+            Lang::Ja => format!("{n} さんが取得"),
+            Lang::En => format!("Earned by {n}"),
+        });
+    let footer = match lang {
+        Lang::Ja => "証 Akashi で検証できるバッジ",
+        Lang::En => "A badge anyone can verify — Akashi",
+    };
+    // The cache key covers every input of the picture.
+    let mut source = image.clone();
+    for part in [
+        badge_name.as_str(),
+        issuer_name.as_str(),
+        earned.as_deref().unwrap_or(""),
+        footer,
+    ] {
+        source.extend_from_slice(part.as_bytes());
+        source.push(0);
+    }
+    let src = Sources {
+        assertion_url: award.assertion_url.clone(),
+        assertion: String::new(),
+        image: source,
+        is_svg,
+    };
+    let card = prepared_with(&state, Prepared::ShareCard, &src, move || {
+        let badge_png = if is_svg { baking::render_svg(&image)? } else { image };
+        baking::render_share_card(
+            &baking::CardText {
+                badge: &badge_name,
+                issuer: &issuer_name,
+                earned,
+                footer,
+            },
+            &badge_png,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .body(card.to_vec()))
 }
 
 /// The badge image as a baked PNG (`iTXt` `openbadges`).

@@ -9,7 +9,9 @@ use utoipa::OpenApi;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(badge_page::badge_page)
+    cfg.service(badge_page::page_script)
+        .service(baked::share_card)
+        .service(badge_page::badge_page)
         .service(badge_page::verification_report)
         .service(badge_page::blockcerts_download)
         .service(badge_page::certificate_pdf)
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ),
     paths(
         badge_page::badge_page,
+        badge_page::page_script,
+        baked::share_card,
         badge_page::verification_report,
         badge_page::blockcerts_download,
         badge_page::certificate_pdf,
