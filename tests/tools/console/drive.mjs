@@ -104,6 +104,7 @@ try {
 
   // A refused action shows the API's own message.
   await page.goto(`${base}/console/rules`);
+  await page.selectOption('#badge_class_id', { label: badgeName });
   await page.fill('#definition', '{"criteria": {"any": []}}');
   await page.click('#create-rule');
   say({ step: 'refused', error: (await page.textContent('#error')).trim(), code: await page.getAttribute('#error', 'data-code') });
