@@ -16,7 +16,7 @@ port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 # root it installs; otherwise it prints the one command that does.
 ensure_runtime_packages() {
   local missing=()
-  [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || missing+=(fonts-ipafont-gothic)
+  [ -f /usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf ] || missing+=(fonts-ipafont-gothic)
   if [ -z "${AKASHI_PG_HOST:-}" ] && ! command -v pg_ctlcluster >/dev/null && ! port_open 127.0.0.1 5432; then
     missing+=(postgresql)
   fi

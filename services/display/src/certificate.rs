@@ -1,12 +1,14 @@
 //! The printable certificate: one A4 landscape page (PDF), in Japanese or
 //! English, with a QR code that opens the badge's verification page.
 //!
-//! Text is set in a TrueType font with Japanese glyphs (IPA Gothic by
-//! default, Debian's `fonts-ipafont-gothic`), subset into the PDF so a
-//! certificate stays small. The QR code is drawn as vector squares.
+//! Text is set in a proportional TrueType font with Japanese glyphs (IPA
+//! P Gothic by default, from Debian's `fonts-ipafont-gothic`), subset into
+//! the PDF so a certificate stays small; the badge's own image stands at
+//! the top; the QR code is drawn as vector squares.
 
 use printpdf::{
-    Color, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
+    Color, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, RawImage, RawImageData,
+    RawImageFormat, Rect, Rgb, TextItem, XObjectTransform,
 };
 use qrcode::{Color as QrColor, EcLevel, QrCode};
 
@@ -45,6 +47,28 @@ pub struct CertificateData {
     pub expires: Option<String>,
     pub verify_url: String,
     pub award_id: String,
+    /// The badge image as a PNG (an SVG badge rendered first), if it could be had.
+    pub badge_png: Option<Vec<u8>>,
+}
+
+/// The badge image's pixels as RGBA for the PDF, from a PNG.
+fn badge_image(png: &[u8]) -> Option<RawImage> {
+    let pixmap = resvg::tiny_skia::Pixmap::decode_png(png).ok()?;
+    let rgba: Vec<u8> = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    Some(RawImage {
+        pixels: RawImageData::U8(rgba),
+        width: pixmap.width() as usize,
+        height: pixmap.height() as usize,
+        data_format: RawImageFormat::RGBA8,
+        tag: Vec::new(),
+    })
 }
 
 const PAGE_W: f32 = 297.0;
@@ -59,12 +83,16 @@ fn rgb(r: f32, g: f32, b: f32) -> Color {
     })
 }
 
-/// Roughly how wide `text` is at `size` pt, in mm: full-width glyphs are
-/// one em, others about half (enough to centre a line).
-fn width_mm(text: &str, size: f32) -> f32 {
+/// How wide `text` is at `size` pt, in mm, from the font's own advances
+/// (a character the font lacks counts one em).
+fn width_mm(font: &ParsedFont, text: &str, size: f32) -> f32 {
+    let per_em = f32::from(font.pdf_font_metrics.units_per_em.max(1));
     let ems: f32 = text
         .chars()
-        .map(|c| if (c as u32) >= 0x2E80 { 1.0 } else { 0.55 })
+        .map(|c| match font.lookup_glyph_index(c as u32) {
+            Some(glyph) => f32::from(font.get_horizontal_advance(glyph)) / per_em,
+            None => 1.0,
+        })
         .sum();
     ems * size * 0.3528
 }
@@ -86,8 +114,8 @@ fn text_at(ops: &mut Vec<Op>, font: &printpdf::FontId, text: &str, size: f32, x:
     ]);
 }
 
-fn centred(ops: &mut Vec<Op>, font: &printpdf::FontId, text: &str, size: f32, y: f32) {
-    let x = ((PAGE_W - width_mm(text, size)) / 2.0).max(15.0);
+fn centred(ops: &mut Vec<Op>, font: &printpdf::FontId, metrics: &ParsedFont, text: &str, size: f32, y: f32) {
+    let x = ((PAGE_W - width_mm(metrics, text, size)) / 2.0).max(15.0);
     text_at(ops, font, text, size, x, y);
 }
 
@@ -113,30 +141,50 @@ pub fn render(data: &CertificateData, font: &CertificateFont) -> Result<Vec<u8>,
     let mut doc = PdfDocument::new(&data.badge_name);
     let font_id = doc.add_font(&font.0);
     let mut ops = Vec::new();
-    // Frame.
-    ops.push(Op::SetOutlineColor {
-        col: rgb(0.16, 0.27, 0.47),
-    });
-    ops.push(Op::SetOutlineThickness { pt: Pt(2.5) });
-    let mut frame = Rect::from_xywh(
-        Mm(10.0).into(),
-        Mm(10.0).into(),
-        Mm(PAGE_W - 20.0).into(),
-        Mm(PAGE_H - 20.0).into(),
-    );
-    frame.mode = Some(printpdf::PaintMode::Stroke);
-    ops.push(Op::DrawRectangle { rectangle: frame });
+    // A double frame: a fine outer line, a stronger inner one.
+    for (inset, thickness, colour) in [(8.0, 0.8, rgb(0.55, 0.45, 0.2)), (11.0, 2.2, rgb(0.16, 0.27, 0.47))] {
+        ops.push(Op::SetOutlineColor { col: colour });
+        ops.push(Op::SetOutlineThickness { pt: Pt(thickness) });
+        let mut frame = Rect::from_xywh(
+            Mm(inset).into(),
+            Mm(inset).into(),
+            Mm(PAGE_W - 2.0 * inset).into(),
+            Mm(PAGE_H - 2.0 * inset).into(),
+        );
+        frame.mode = Some(printpdf::PaintMode::Stroke);
+        ops.push(Op::DrawRectangle { rectangle: frame });
+    }
+    // The badge itself, centred at the top.
+    if let Some(image) = data.badge_png.as_deref().and_then(badge_image) {
+        let (w, h) = (image.width as f32, image.height as f32);
+        let id = doc.add_image(&image);
+        let size_mm = 34.0_f32;
+        // At 72 dpi one pixel is one point: scale points to the size wanted.
+        let scale = size_mm / 0.3528 / w.max(h);
+        ops.push(Op::UseXobject {
+            id,
+            transform: XObjectTransform {
+                translate_x: Some(Mm((PAGE_W - w * scale * 0.3528) / 2.0).into()),
+                translate_y: Some(Mm(PAGE_H - 20.0 - size_mm).into()),
+                scale_x: Some(scale),
+                scale_y: Some(scale),
+                dpi: Some(72.0),
+                ..Default::default()
+            },
+        });
+    }
     ops.push(Op::SetFillColor {
         col: rgb(0.1, 0.12, 0.18),
     });
-    let (title, certifies, awarded_by, issued, expires, verify) = if data.japanese {
+    let (title, certifies, awarded_by, issued, expires, verify, scan) = if data.japanese {
         (
             "修了証",
             "この証明書は、以下の者が",
             "発行者",
             "発行日",
             "有効期限",
-            "検証:",
+            "検証",
+            "QR コードを読み取ると検証できます",
         )
     } else {
         (
@@ -145,62 +193,72 @@ pub fn render(data: &CertificateData, font: &CertificateFont) -> Result<Vec<u8>,
             "Issued by",
             "Issued on",
             "Valid until",
-            "Verify:",
+            "Verify at",
+            "Scan to verify",
         )
     };
-    centred(&mut ops, &font_id, title, 30.0, 170.0);
-    centred(&mut ops, &font_id, certifies, 13.0, 152.0);
+    centred(&mut ops, &font_id, &font.0, title, 28.0, 136.0);
+    centred(&mut ops, &font_id, &font.0, certifies, 12.0, 124.0);
     let recipient = data.recipient.clone().unwrap_or_else(|| "—".into());
-    centred(&mut ops, &font_id, &recipient, 24.0, 138.0);
+    centred(&mut ops, &font_id, &font.0, &recipient, 24.0, 111.0);
     let earned = if data.japanese {
         format!("「{}」を取得したことを証明します。", data.badge_name)
     } else {
         format!("has earned “{}”.", data.badge_name)
     };
-    centred(&mut ops, &font_id, &earned, 16.0, 124.0);
-    let mut y = 112.0;
-    for line in wrap(&data.description, if data.japanese { 44 } else { 90 })
+    centred(&mut ops, &font_id, &font.0, &earned, 15.0, 99.0);
+    let mut y = 89.0;
+    for line in wrap(&data.description, if data.japanese { 48 } else { 96 })
         .into_iter()
         .take(3)
     {
-        centred(&mut ops, &font_id, &line, 10.5, y);
-        y -= 6.0;
+        centred(&mut ops, &font_id, &font.0, &line, 10.5, y);
+        y -= 5.5;
     }
-    text_at(
-        &mut ops,
-        &font_id,
-        &format!("{awarded_by}: {}", data.issuer_name),
-        12.0,
-        25.0,
-        62.0,
-    );
+    // The issuer signs: a line with its name beneath, bottom left.
+    ops.push(Op::SetOutlineColor {
+        col: rgb(0.1, 0.12, 0.18),
+    });
+    ops.push(Op::SetOutlineThickness { pt: Pt(0.6) });
+    ops.push(Op::DrawLine {
+        line: printpdf::Line {
+            points: vec![
+                printpdf::LinePoint {
+                    p: Point::new(Mm(25.0), Mm(60.0)),
+                    bezier: false,
+                },
+                printpdf::LinePoint {
+                    p: Point::new(Mm(115.0), Mm(60.0)),
+                    bezier: false,
+                },
+            ],
+            is_closed: false,
+        },
+    });
+    text_at(&mut ops, &font_id, &data.issuer_name, 13.0, 25.0, 54.0);
+    text_at(&mut ops, &font_id, awarded_by, 9.0, 25.0, 48.5);
     text_at(
         &mut ops,
         &font_id,
         &format!("{issued}: {}", data.issued_on),
-        12.0,
+        11.0,
         25.0,
-        54.0,
+        40.0,
     );
     if let Some(e) = &data.expires {
-        text_at(&mut ops, &font_id, &format!("{expires}: {e}"), 12.0, 25.0, 46.0);
+        text_at(&mut ops, &font_id, &format!("{expires}: {e}"), 11.0, 25.0, 34.0);
     }
-    text_at(
-        &mut ops,
-        &font_id,
-        &format!("{verify} {}", data.verify_url),
-        8.5,
-        25.0,
-        30.0,
-    );
-    text_at(&mut ops, &font_id, &format!("ID {}", data.award_id), 7.5, 25.0, 24.0);
+    text_at(&mut ops, &font_id, verify, 9.0, 25.0, 26.5);
+    text_at(&mut ops, &font_id, &data.verify_url, 10.0, 25.0, 21.5);
+    text_at(&mut ops, &font_id, &format!("ID {}", data.award_id), 7.5, 25.0, 16.5);
+    text_at(&mut ops, &font_id, scan, 8.5, PAGE_W - 25.0 - 40.0, 17.0);
     // The QR code, bottom right: dark modules as filled squares.
     let code = QrCode::with_error_correction_level(data.verify_url.as_bytes(), EcLevel::M)
         .map_err(|e| CertificateError::Qr(e.to_string()))?;
     let modules = code.width();
     let size_mm = 40.0_f32;
     let cell = size_mm / modules as f32;
-    let (x0, y0) = (PAGE_W - 25.0 - size_mm, 22.0);
+    let (x0, y0) = (PAGE_W - 25.0 - size_mm, 21.0);
     ops.push(Op::SetFillColor {
         col: rgb(0.0, 0.0, 0.0),
     });
@@ -233,6 +291,10 @@ mod tests {
     fn long_descriptions_wrap_and_widths_grow_with_text() {
         let lines = wrap("one two three four five six seven eight nine ten", 10);
         assert!(lines.len() > 3 && lines.iter().all(|l| l.chars().count() <= 12));
-        assert!(width_mm("修了証", 10.0) > width_mm("abc", 10.0));
+        let font = CertificateFont::load("/usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf")
+            .expect("fonts-ipafont-gothic (./scripts/install-test-tools installs it)");
+        assert!(width_mm(&font.0, "修了証", 10.0) > width_mm(&font.0, "abc", 10.0));
+        // Proportional: an "i" is narrower than an "M".
+        assert!(width_mm(&font.0, "iiii", 10.0) < width_mm(&font.0, "MMMM", 10.0));
     }
 }

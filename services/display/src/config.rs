@@ -34,8 +34,8 @@ pub struct Config {
 }
 
 fn default_certificate_font() -> String {
-    // Debian's fonts-ipafont-gothic.
-    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf".into()
+    // IPA P Gothic (proportional), from Debian's fonts-ipafont-gothic.
+    "/usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf".into()
 }
 
 /// Where mail goes out.

@@ -313,7 +313,7 @@ impl Mailer {
         let message = Message::builder()
             .from(self.from.clone())
             .to(lettre::message::Mailbox::new(None, email.parse()?))
-            .subject("Akashi にログイン / Sign in to Akashi")
+            .subject("Akashi にサインイン / Sign in to Akashi")
             .header(ContentType::TEXT_PLAIN)
             .header(MessageKey(format!("{}.signin", due.award_id)))
             .body(body)?;

@@ -152,6 +152,30 @@ async fn badge_pages_and_certificates_render_in_japanese_and_english() -> anyhow
             text.contains(&format!("{page}?lang={lang}")),
             "the verification URL: {text}"
         );
+        // The fonts are embedded, subset and proportional (IPA P Gothic).
+        let fonts = String::from_utf8(Command::new("pdffonts").arg(&file).output()?.stdout)?;
+        assert!(
+            fonts.contains("IPAPGothic") && fonts.contains(" yes yes yes "),
+            "{fonts}"
+        );
+        // The QR code, read back as a phone would, opens the verification page
+        // — and that link verifies.
+        let sharp = out.join(format!("certificate-{lang}-200dpi"));
+        let status = Command::new("pdftoppm")
+            .args(["-png", "-r", "200", "-singlefile"])
+            .arg(&file)
+            .arg(&sharp)
+            .status()?;
+        assert!(status.success());
+        let decoded = Command::new("zbarimg")
+            .args(["-q", "--raw"])
+            .arg(sharp.with_extension("png"))
+            .output()
+            .map_err(|e| anyhow::anyhow!("zbarimg (apt-get install zbar-tools): {e}"))?;
+        let scanned = String::from_utf8(decoded.stdout)?.trim().to_string();
+        assert_eq!(scanned, format!("{page}?lang={lang}"), "the QR code");
+        let report = stack.verify(&scanned, None).await?;
+        assert_eq!(report["status"], "valid", "the QR code's link verifies: {report:#}");
     }
 
     // A revoked badge gets no certificate.

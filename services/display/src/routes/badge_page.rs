@@ -559,7 +559,7 @@ pub async fn certificate_pdf(
             .await
             .optional()?
     };
-    let date = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
+    let date = |t: chrono::DateTime<chrono::Utc>| lang.long_date(t);
     let expires = fetch_json(&state, &request_id, &award.assertion_url)
         .await
         .and_then(|a| a["expires"].as_str().map(str::to_owned))
@@ -575,6 +575,7 @@ pub async fn certificate_pdf(
         expires,
         verify_url: format!("{}/badges/{id}?lang={}", state.public_base, lang.tag()),
         award_id: id.to_string(),
+        badge_png: crate::routes::baked::badge_png(&state, &request_id, &badge).await,
     };
     let pdf = tokio::task::spawn_blocking(move || crate::certificate::render(&data, &font))
         .await

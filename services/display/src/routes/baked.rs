@@ -220,6 +220,20 @@ fn image(content_type: &str, body: Vec<u8>, id: Uuid, extension: &str) -> HttpRe
         .body(body)
 }
 
+/// The badge class's image as a PNG (an SVG one rendered), prepared once
+/// and cached; `None` when it cannot be had (the certificate goes without).
+pub async fn badge_png(state: &AppState, request_id: &RequestId, badge: &serde_json::Value) -> Option<Vec<u8>> {
+    let url = badge["image"].as_str()?;
+    let (image, is_svg) = fetch_image(state, request_id, url).await.ok()?;
+    let src = Sources {
+        assertion_url: String::new(),
+        assertion: String::new(),
+        image,
+        is_svg,
+    };
+    prepared(state, Prepared::Png, &src).await.ok().map(|png| png.to_vec())
+}
+
 /// The language of a share card.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct CardQuery {

@@ -552,7 +552,7 @@ const EN: Words = Words {
 
 const JA: Words = Words {
     title: "わたしのバッジ",
-    hello: "ログイン中:",
+    hello: "サインイン中:",
     your_badges: "獲得したバッジ",
     no_badges: "まだバッジはありません。",
     revoked: "取り消し済み",
