@@ -210,6 +210,33 @@ async fn admin_and_bulk_awards_are_idempotent_and_carry_their_evidence() -> anyh
         .send()
         .await?;
     assert_eq!(r.status(), 415);
+
+    // The most recent awards need no search, and page by offset.
+    let page = |offset: i64| {
+        stack
+            .admin(Method::GET, format!("{issuer}/admin/awards?limit=2&offset={offset}"))
+            .send()
+    };
+    let first: Value = page(0).await?.json().await?;
+    let second: Value = page(2).await?.json().await?;
+    let ids = |v: &Value| -> Vec<String> {
+        v["awards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["award_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&first).len(), 2, "{first:#}");
+    assert_eq!(first["next_offset"], 2, "a full page says where the next starts");
+    assert!(
+        ids(&second).iter().all(|id| !ids(&first).contains(id)),
+        "pages do not overlap"
+    );
+    let newest = first["awards"][0]["issued_on"].as_str().unwrap().to_string();
+    let older = second["awards"][0]["issued_on"].as_str().unwrap().to_string();
+    assert!(newest >= older, "newest first: {newest} then {older}");
+    assert_eq!(page(-1).await?.status(), 422);
     Ok(())
 }
 

@@ -751,7 +751,12 @@ struct AwardsQuery {
     recipient: Option<String>,
     badge_class_id: Option<String>,
     status: Option<String>,
+    /// Where this page starts (paging through the list).
+    offset: Option<i64>,
 }
+
+/// Awards on one page of the console.
+const AWARDS_PAGE: i64 = 50;
 
 /// Awards by recipient and/or badge class, optionally by status.
 #[get("/console/awards")]
@@ -765,20 +770,26 @@ async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Q
         field(&query.status),
     );
     let badges = try_api!(req, badge_names(&api));
-    let awards = if recipient.is_empty() && badge_class_id.is_empty() {
-        vec![]
-    } else {
-        let mut path = "/admin/awards?limit=500".to_string();
-        for (k, v) in [
-            ("recipient", &recipient),
-            ("badge_class_id", &badge_class_id),
-            ("status", &status),
-        ] {
-            if !v.is_empty() {
-                path.push_str(&format!("&{k}={}", urlencode(v)));
-            }
+    // Without a search, the most recent awards: nothing to type first.
+    let offset = query.offset.unwrap_or(0).max(0);
+    let mut path = format!("/admin/awards?limit={AWARDS_PAGE}&offset={offset}");
+    let mut filters = String::new();
+    for (k, v) in [
+        ("recipient", &recipient),
+        ("badge_class_id", &badge_class_id),
+        ("status", &status),
+    ] {
+        if !v.is_empty() {
+            filters.push_str(&format!("&{k}={}", urlencode(v)));
         }
-        let found = try_api!(req, api.get(Service::Issuer, &path));
+    }
+    path.push_str(&filters);
+    let found = try_api!(req, api.get(Service::Issuer, &path));
+    let older = found["next_offset"]
+        .as_i64()
+        .map(|next| format!("/console/awards?offset={next}{filters}"));
+    let newer = (offset > 0).then(|| format!("/console/awards?offset={}{filters}", (offset - AWARDS_PAGE).max(0)));
+    let awards: Vec<AwardItem> = {
         list(&found["awards"])
             .iter()
             .map(|a| AwardItem {
@@ -799,6 +810,8 @@ async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Q
         AwardsPage {
             c: chrome(&req, "awards"),
             searched: !(recipient.is_empty() && badge_class_id.is_empty()),
+            older,
+            newer,
             recipient,
             badge_class_id,
             status,
@@ -889,7 +902,11 @@ fn decision_item(d: &Value) -> DecisionItem {
 struct DecisionsQuery {
     learner: Option<String>,
     status: Option<String>,
+    offset: Option<i64>,
 }
+
+/// Decisions on one page of the console's decision log.
+const DECISIONS_PAGE: i64 = 50;
 
 #[get("/console/decisions")]
 async fn decisions_page(
@@ -901,14 +918,24 @@ async fn decisions_page(
     let api = signed_in!(req, state, token);
     let learner = query.learner.clone().unwrap_or_default().trim().to_string();
     let status = query.status.clone().unwrap_or_default().trim().to_string();
-    let mut path = "/admin/decisions?limit=200".to_string();
+    let offset = query.offset.unwrap_or(0).max(0);
+    let mut filters = String::new();
     if !learner.is_empty() {
-        path.push_str(&format!("&learner={}", urlencode(&learner)));
+        filters.push_str(&format!("&learner={}", urlencode(&learner)));
     }
     if !status.is_empty() {
-        path.push_str(&format!("&status={}", urlencode(&status)));
+        filters.push_str(&format!("&status={}", urlencode(&status)));
     }
+    let path = format!("/admin/decisions?limit={DECISIONS_PAGE}&offset={offset}{filters}");
     let decisions = try_api!(req, api.get(Service::LmsAdapter, &path));
+    let older = (list(&decisions).len() as i64 == DECISIONS_PAGE)
+        .then(|| format!("/console/decisions?offset={}{filters}", offset + DECISIONS_PAGE));
+    let newer = (offset > 0).then(|| {
+        format!(
+            "/console/decisions?offset={}{filters}",
+            (offset - DECISIONS_PAGE).max(0)
+        )
+    });
     let names = try_api!(req, badge_names(&api));
     let mut items: Vec<DecisionItem> = list(&decisions).iter().map(decision_item).collect();
     for item in &mut items {
@@ -923,6 +950,8 @@ async fn decisions_page(
             learner,
             status,
             decisions: items,
+            older,
+            newer,
         }
         .render(),
     )

@@ -161,6 +161,9 @@ pub struct AwardsPage {
     /// This search, for the forms to come back to.
     pub back: String,
     pub awards: Vec<AwardItem>,
+    /// The next page of older awards, and the previous of newer ones.
+    pub older: Option<String>,
+    pub newer: Option<String>,
 }
 
 #[derive(Template)]
@@ -170,6 +173,9 @@ pub struct DecisionsPage {
     pub learner: String,
     pub status: String,
     pub decisions: Vec<DecisionItem>,
+    /// The next page of older decisions, and the previous of newer ones.
+    pub older: Option<String>,
+    pub newer: Option<String>,
 }
 
 #[derive(Template)]

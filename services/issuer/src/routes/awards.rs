@@ -58,6 +58,9 @@ pub struct AwardList {
     /// The recipient asked about (none for a badge class's awards).
     pub recipient: Option<String>,
     pub awards: Vec<AwardView>,
+    /// Where the next page starts (`?offset=`), when this page was full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<i64>,
 }
 
 /// Lookup parameters: a recipient (the fixed lookup) and/or a badge class.
@@ -71,7 +74,10 @@ pub struct AwardQuery {
     pub status: Option<String>,
     /// At most this many, newest first (default 100, at most 1,000;
     /// a recipient's awards are all listed unless a limit is given).
+    /// Without a recipient or badge class: the most recent awards.
     pub limit: Option<i64>,
+    /// Skip this many (paging; with `limit`).
+    pub offset: Option<i64>,
 }
 
 fn status_of(row: &AwardRow, now: DateTime<Utc>) -> &'static str {
@@ -125,7 +131,7 @@ fn view(row: AwardRow, badge_name: String, issuer_name: String, signed: &[String
 /// was issued in.
 #[utoipa::path(
     params(AwardQuery),
-    responses((status = 200, body = AwardList), (status = 422, description = "recipient is not an e-mail address, or neither recipient nor badge_class_id")),
+    responses((status = 200, body = AwardList), (status = 422, description = "recipient is not an e-mail address, or an offset out of range")),
     security(("bearer" = [])),
 )]
 #[get("/admin/awards")]
@@ -141,11 +147,9 @@ pub async fn lookup_awards(
         .map(EmailAddress::parse)
         .transpose()
         .map_err(|e| ApiError::unprocessable("invalid_recipient", format!("recipient: {e}")))?;
-    if recipient.is_none() && query.badge_class_id.is_none() {
-        return Err(ApiError::unprocessable(
-            "invalid_query",
-            "give a recipient, a badge_class_id, or both",
-        ));
+    let offset = query.offset.unwrap_or(0);
+    if !(0..=1_000_000).contains(&offset) {
+        return Err(ApiError::invalid_field("offset: 0 to 1000000"));
     }
     let mut conn = akashi_db::conn(&state.pool).await?;
     let mut q = awards::table
@@ -173,13 +177,15 @@ pub async fn lookup_awards(
         }
         Some(other) => return Err(ApiError::invalid_field(format!("status: unknown {other:?}"))),
     }
-    if recipient.is_none() || query.limit.is_some() {
-        q = q.limit(query.limit.unwrap_or(100).clamp(1, 1000));
+    let limit = (recipient.is_none() || query.limit.is_some()).then(|| query.limit.unwrap_or(100).clamp(1, 1000));
+    if let Some(limit) = limit {
+        q = q.limit(limit).offset(offset);
     }
     if let Some(own) = grant.issuer_id {
         q = q.filter(awards::issuer_id.eq(own));
     }
     let rows: Vec<(AwardRow, String, String)> = q.load(&mut conn).await?;
+    let next_offset = limit.filter(|l| rows.len() as i64 == *l).map(|l| offset + l);
     let ids: Vec<Uuid> = rows.iter().map(|(r, _, _)| r.id).collect();
     let signed = signed_formats(&mut conn, &ids).await?;
     let awards = rows
@@ -192,6 +198,7 @@ pub async fn lookup_awards(
     Ok(HttpResponse::Ok().json(AwardList {
         recipient: recipient.map(|r| r.to_string()),
         awards,
+        next_offset,
     }))
 }
 

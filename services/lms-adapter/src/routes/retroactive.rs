@@ -323,6 +323,8 @@ pub struct DecisionFilter {
     pub status: Option<String>,
     /// At most this many, newest first (default 100, at most 1,000).
     pub limit: Option<i64>,
+    /// Skip this many (paging; 0 to 1,000,000).
+    pub offset: Option<i64>,
 }
 
 /// An award decision with its explanation.
@@ -359,6 +361,7 @@ pub async fn list_decisions(
         .inner_join(rules::table)
         .order(award_decisions::decided_at.desc())
         .limit(filter.limit.unwrap_or(100).clamp(1, 1000))
+        .offset(filter.offset.unwrap_or(0).clamp(0, 1_000_000))
         .select((
             award_decisions::id,
             award_decisions::rule_id,
