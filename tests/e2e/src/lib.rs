@@ -520,6 +520,78 @@ impl Stack {
     }
 }
 
+/// A client that shows redirects instead of following them (a form's
+/// answer is a 303 whose target matters), as a browser's network panel does.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("a client")
+}
+
+/// HTML text or an attribute value as the browser reads it: character
+/// references (named and numeric) decoded once.
+pub fn html_text(escaped: &str) -> String {
+    let mut out = String::new();
+    let mut rest = escaped;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.find(';').filter(|end| *end < 12).and_then(|end| {
+            let entity = &rest[1..end];
+            let c = match entity {
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => entity
+                    .strip_prefix("#x")
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            c.map(|c| (c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Stack {
+    /// Signs in to the admin console with the bootstrap token, as a browser
+    /// posts the login form; answers the session cookie (`name=value`).
+    pub async fn console_session(&self) -> anyhow::Result<String> {
+        let display = self.url(Service::Display);
+        let r = no_redirects()
+            .post(format!("{display}/console/login"))
+            .header("Origin", &display)
+            .form(&[("token", self.admin_token.as_str())])
+            .send()
+            .await?;
+        anyhow::ensure!(r.status() == 303, "console sign-in answered {}", r.status());
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("akashi_console="))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no console cookie"))
+    }
+}
+
 /// Removes a test namespace's queues and exchanges from the broker.
 pub async fn delete_namespace(namespace: &str) -> anyhow::Result<()> {
     use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};

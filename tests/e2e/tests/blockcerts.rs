@@ -449,10 +449,29 @@ async fn ethereum_anchoring_on_a_local_chain_survives_a_crash_and_verifies() -> 
     chain.call("evm_mine", json!([])).await?;
     stack.restart(Service::Issuer).await?;
 
+    // A real chain keeps producing blocks; ganache mines only when asked.
+    // Keep mining while waiting, so that a batch whose transaction went out
+    // after the block above (the second batch, when the kill came first)
+    // is confirmed too.
+    let miner = {
+        let chain_url = chain.url.clone();
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let _ = http
+                    .post(&chain_url)
+                    .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []}))
+                    .send()
+                    .await;
+            }
+        })
+    };
     let mut certificates = Vec::new();
     for award in &awards {
         certificates.push(hosted_certificate(&stack, award, Duration::from_secs(30)).await?);
     }
+    miner.abort();
     let batches = stack
         .count(Service::Issuer, "SELECT count(*) AS n FROM blockcerts_batches")
         .await?;

@@ -52,9 +52,7 @@ async fn head_equals_get_without_the_body_on_every_get_route() -> anyhow::Result
             Duration::from_secs(20),
         )
         .await?;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let http = akashi_e2e::no_redirects();
     let mut compared = 0;
     for service in Service::ALL {
         let base = stack.url(service);

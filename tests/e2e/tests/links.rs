@@ -120,9 +120,7 @@ async fn every_link_a_person_is_given_verifies_then_reads_revoked() -> anyhow::R
 
     // The page answers JSON clients with its credential.
     let page_url = award["badge_page"].as_str().unwrap();
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let no_redirects = akashi_e2e::no_redirects();
     let r = no_redirects
         .get(page_url)
         .header("Accept", "application/ld+json")

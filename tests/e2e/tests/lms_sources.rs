@@ -68,6 +68,39 @@ async fn rule(
     Ok(())
 }
 
+/// Another badge class of the seeded issuer (a learner holds each class
+/// once: rules that should each award need badges of their own), once the
+/// lms-adapter has heard of it.
+async fn badge_class(stack: &Stack, issuer_id: &str, name: &str) -> anyhow::Result<String> {
+    const PNG_1X1: &str =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    let r = stack
+        .admin(
+            Method::POST,
+            format!("{}/admin/issuers/{issuer_id}/badge-classes", stack.url(Service::Issuer)),
+        )
+        .json(&json!({"name": name, "description": "d", "criteria": "c", "image_base64": PNG_1X1}))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 201, "badge class {name}: {}", r.text().await?);
+    let id = r.json::<Value>().await?["id"].as_str().unwrap_or_default().to_string();
+    // The class reaches the lms-adapter over the bus.
+    for _ in 0..150 {
+        let known = stack
+            .admin(Method::POST, format!("{}/admin/rules", stack.url(Service::LmsAdapter)))
+            .json(&json!({"badge_class_id": id, "definition": {"criteria": {"any": []}}}))
+            .send()
+            .await?
+            .status();
+        // 422 (the empty tree) once the class is known; 404 before.
+        if known != 404 {
+            return Ok(id);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("badge class {name} never reached the lms-adapter")
+}
+
 async fn map_learner(stack: &Stack, source: &str, user: &str, email: &str) -> anyhow::Result<Value> {
     let r = stack
         .admin(
@@ -173,8 +206,10 @@ async fn every_source_becomes_a_badge_and_every_bad_delivery_is_refused() -> any
         401,
         "wrong key"
     );
-    // A grade for user 317 (named by id only) under an activity rule: held.
-    rule(&stack, badge, "42", Some("355"), Some(0.9)).await?;
+    // A grade for user 317 (named by id only) under an activity rule (a
+    // badge of its own): held.
+    let assignment_badge = badge_class(&stack, &seed.issuer_id, "Assignment 355 distinction").await?;
+    rule(&stack, &assignment_badge, "42", Some("355"), Some(0.9)).await?;
     let (status, body) = post(
         &stack,
         "canvas",
@@ -252,7 +287,8 @@ async fn every_source_becomes_a_badge_and_every_bad_delivery_is_refused() -> any
 
     // ---- xAPI: Basic auth as an LRS forwards; one statement or an array.
     configure(&stack, "xapi", json!({"secrets": ["lrs-forwarding-secret"]})).await?;
-    rule(&stack, badge, "https://lms.example.edu/course/42", None, None).await?;
+    let lrs_badge = badge_class(&stack, &seed.issuer_id, "Course 42 via the LRS").await?;
+    rule(&stack, &lrs_badge, "https://lms.example.edu/course/42", None, None).await?;
     let basic = |p: &str| {
         vec![(
             "Authorization",

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use akashi_crypto::keys::{RsaSigner, generate_rsa_2048};
-use akashi_e2e::{Service, Stack};
+use akashi_e2e::{Service, Stack, html_text};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::Method;
@@ -213,7 +213,7 @@ async fn login(
         Some(l) => url::Url::parse(&l)?.query_pairs().into_owned().collect(),
         None => {
             // The storage page carries the auth URL as its `data-next`.
-            let next = attribute_value(&between(&body, "data-next=\"", "\"").unwrap_or_default());
+            let next = html_text(&between(&body, "data-next=\"", "\"").unwrap_or_default());
             url::Url::parse(&next)
                 .map(|u| u.query_pairs().into_owned().collect())
                 .unwrap_or_default()
@@ -236,46 +236,6 @@ async fn login(
         },
         body,
     ))
-}
-
-/// An HTML attribute's value as the browser reads it: character
-/// references decoded once.
-fn attribute_value(escaped: &str) -> String {
-    let mut out = String::new();
-    let mut rest = escaped;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let end = rest.find(';').filter(|e| *e < 12);
-        let decoded = end.and_then(|end| {
-            let entity = &rest[1..end];
-            let c = match entity {
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "amp" => Some('&'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                _ => entity
-                    .strip_prefix("#x")
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 fn between(haystack: &str, start: &str, end: &str) -> Option<String> {
@@ -414,7 +374,7 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
     assert!(page.contains("data-award="), "Ada's badge is listed: {page}");
     assert!(page.contains("獲得済み"), "and the course's badge shows as earned");
     // One click to the backpack on host: a signed hand-off, used once.
-    let action = attribute_value(
+    let action = html_text(
         &between(
             &page,
             "<form method=\"post\" action=\"",
@@ -422,7 +382,7 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
         )
         .expect("the hand-off's action"),
     );
-    let hand_off = attribute_value(&between(&page, "name=\"token\" value=\"", "\"").expect("the hand-off token"));
+    let hand_off = html_text(&between(&page, "name=\"token\" value=\"", "\"").expect("the hand-off token"));
     // Opening the hand-off as a link signs no one in: it shows a button.
     let opened = http.get(&action).query(&[("token", &hand_off)]).send().await?;
     assert_eq!(opened.status(), 200);
@@ -669,13 +629,13 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
     // file of the tool's (no inline script: the CSP allows 'self' only).
     assert!(page.contains(r#"data-mode="put""#), "{page}");
     assert!(!page.contains("<script>"), "{page}");
-    let script_url = attribute_value(&between(&page, "<script src=\"", "\"").expect("the storage script"));
+    let script_url = html_text(&between(&page, "<script src=\"", "\"").expect("the storage script"));
     let script = http.get(&script_url).send().await?.text().await?;
     assert!(
         script.contains("lti.put_data") && script.contains("lti.get_data"),
         "{script}"
     );
-    let binding = attribute_value(&between(&page, "data-value=\"", "\"").expect("binding in page"));
+    let binding = html_text(&between(&page, "data-value=\"", "\"").expect("binding in page"));
     let no_cookie = Login { cookie: None, ..l };
     let token = key1.sign_jws(
         Some("p1"),
@@ -879,7 +839,7 @@ async fn an_lti_platform_launches_links_syncs_and_registers() -> anyhow::Result<
         .await?;
     assert_eq!(r.status(), 200);
     let registered = r.text().await?;
-    let script_url = attribute_value(&between(&registered, "<script src=\"", "\"").expect("the closing script"));
+    let script_url = html_text(&between(&registered, "<script src=\"", "\"").expect("the closing script"));
     let script = http.get(&script_url).send().await?.text().await?;
     assert!(script.contains("org.imsglobal.lti.close"), "{script}");
     let sent = platform.registrations.lock().unwrap()[0].clone();

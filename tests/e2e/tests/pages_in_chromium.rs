@@ -320,25 +320,7 @@ async fn people_facing_pages_pass_axe_core_at_phone_and_desktop_widths() -> anyh
     // The markup as served, judged by the Nu HTML checker.
     let markup = out.join("html");
     std::fs::create_dir_all(&markup)?;
-    let console_cookie = {
-        let no_redirects = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        let r = no_redirects
-            .post(format!("{display}/console/login"))
-            .header("Origin", &display)
-            .form(&[("token", stack.admin_token.as_str())])
-            .send()
-            .await?;
-        r.headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("akashi_console="))
-            .and_then(|c| c.split(';').next())
-            .unwrap_or_default()
-            .to_string()
-    };
+    let console_cookie = stack.console_session().await?;
     let mut served = vec![
         ("badge-ja", format!("{page}?lang=ja")),
         ("badge-en", format!("{page}?lang=en")),

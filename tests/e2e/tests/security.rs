@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use akashi_e2e::{Service, Stack};
+use akashi_e2e::{Service, Stack, html_text, no_redirects};
 use akashi_ld::blockcerts::{Anchor, Receipt, certificate_target_hash};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -15,57 +15,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PNG_1X1: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
-
-/// A client that shows redirects instead of following them (a form's
-/// answer is a 303 whose target matters).
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("a client")
-}
-
-/// Decodes HTML character references once, as a browser does for the text
-/// of a `<textarea>`.
-fn html_text(escaped: &str) -> String {
-    let mut out = String::new();
-    let mut rest = escaped;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let Some(end) = rest.find(';').filter(|e| *e < 12) else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let entity = &rest[1..end];
-        let decoded = match entity {
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "amp" => Some('&'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
 
 async fn json_of(r: reqwest::RequestBuilder) -> anyhow::Result<Value> {
     let r = r.send().await?;
@@ -654,33 +603,13 @@ async fn image_bombs_are_refused_and_svg_is_kept_through_an_allow_list() -> anyh
     Ok(())
 }
 
-/// Signs in to the console as a browser would; answers the session cookie.
-async fn console_session(stack: &Stack) -> anyhow::Result<String> {
-    let display = stack.url(Service::Display);
-    let r = no_redirects()
-        .post(format!("{display}/console/login"))
-        .header("Origin", &display)
-        .form(&[("token", stack.admin_token.as_str())])
-        .send()
-        .await?;
-    anyhow::ensure!(r.status() == 303, "sign-in answered {}", r.status());
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("akashi_console="))
-        .and_then(|c| c.split(';').next())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no console cookie"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_forms_need_the_origin_and_the_session_token() -> anyhow::Result<()> {
     let stack = Stack::start().await?;
     stack.seed().await?;
     let display = stack.url(Service::Display);
     let browser = no_redirects();
-    let cookie = console_session(&stack).await?;
+    let cookie = stack.console_session().await?;
     assert!(
         !cookie.contains(&stack.admin_token),
         "the cookie is a session id, not the admin token"
@@ -984,7 +913,7 @@ async fn every_page_sends_its_security_headers_and_metrics_are_the_operators() -
     let award = one_award(&stack, "aoi@example.ac.jp", "evt-sec-headers").await?;
     let id = award["award_id"].as_str().unwrap();
     let (display, host) = (stack.url(Service::Display), stack.url(Service::Host));
-    let cookie = console_session(&stack).await?;
+    let cookie = stack.console_session().await?;
     for (url, framable) in [
         (format!("{display}/badges/{id}"), false),
         (format!("{display}/badges/{id}?lang=en"), false),

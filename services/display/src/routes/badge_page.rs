@@ -167,6 +167,19 @@ pub(crate) struct KnownAward {
     pub(crate) revocation_reason: Option<String>,
 }
 
+/// The reader's language: `?lang=`, else `Accept-Language`.
+pub(crate) fn reader_language(req: &HttpRequest, asked: Option<&str>) -> Lang {
+    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    Lang::negotiate(asked, accept_language)
+}
+
+/// The award display knows of, or 404.
+pub(crate) async fn award_known(state: &AppState, id: Uuid) -> Result<KnownAward, ApiError> {
+    known_award(state, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such badge".into()))
+}
+
 pub(crate) async fn known_award(state: &AppState, id: Uuid) -> Result<Option<KnownAward>, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
     Ok(known_awards::table
@@ -268,8 +281,7 @@ pub async fn badge_page(
     query: web::Query<PageQuery>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
-    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
+    let lang = reader_language(&req, query.lang.as_deref());
     let t = lang.texts();
     let id = path.into_inner();
     let known = known_award(&state, id).await?;
@@ -524,12 +536,9 @@ pub async fn certificate_pdf(
     query: web::Query<PageQuery>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
-    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
+    let lang = reader_language(&req, query.lang.as_deref());
     let id = path.into_inner();
-    let award = known_award(&state, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such badge".into()))?;
+    let award = award_known(&state, id).await?;
     if award.revocation_reason.is_some() {
         return Err(ApiError::Gone(
             "this badge was revoked: no certificate is issued for it".into(),
@@ -618,12 +627,9 @@ pub async fn embed(
     query: web::Query<PageQuery>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
-    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
+    let lang = reader_language(&req, query.lang.as_deref());
     let id = path.into_inner();
-    let award = known_award(&state, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such badge".into()))?;
+    let award = award_known(&state, id).await?;
     let (badge, issuer) = badge_and_issuer(&state, &request_id, &award).await;
     let card = EmbedCard {
         lang: lang.tag(),

@@ -254,12 +254,9 @@ pub async fn share_card(
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     use crate::domain::lang::Lang;
-    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let lang = Lang::negotiate(query.lang.as_deref(), accept_language);
-    let id = path.into_inner();
-    let award = known_award(&state, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such badge".into()))?;
+    use crate::routes::badge_page::{award_known, reader_language};
+    let lang = reader_language(&req, query.lang.as_deref());
+    let award = award_known(&state, path.into_inner()).await?;
     if award.revocation_reason.is_some() {
         return Err(ApiError::Gone("this badge has been revoked".into()));
     }
