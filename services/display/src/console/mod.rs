@@ -755,8 +755,17 @@ struct AwardsQuery {
     offset: Option<i64>,
 }
 
-/// Awards on one page of the console.
-const AWARDS_PAGE: i64 = 50;
+/// Items on one page of the console's lists (awards, decisions, dead letters).
+const PAGE_SIZE: i64 = 50;
+
+/// The links to the older and the newer page of a list at `base` (a
+/// console path), from `offset`, whose current page was `full`, keeping
+/// the list's `filters` (`&k=v…`).
+fn pager(base: &str, offset: i64, full: bool, filters: &str) -> (Option<String>, Option<String>) {
+    let older = full.then(|| format!("{base}?offset={}{filters}", offset + PAGE_SIZE));
+    let newer = (offset > 0).then(|| format!("{base}?offset={}{filters}", (offset - PAGE_SIZE).max(0)));
+    (older, newer)
+}
 
 /// Awards by recipient and/or badge class, optionally by status.
 #[get("/console/awards")]
@@ -772,7 +781,7 @@ async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Q
     let badges = try_api!(req, badge_names(&api));
     // Without a search, the most recent awards: nothing to type first.
     let offset = query.offset.unwrap_or(0).max(0);
-    let mut path = format!("/admin/awards?limit={AWARDS_PAGE}&offset={offset}");
+    let mut path = format!("/admin/awards?limit={PAGE_SIZE}&offset={offset}");
     let mut filters = String::new();
     for (k, v) in [
         ("recipient", &recipient),
@@ -785,10 +794,7 @@ async fn awards_page(req: HttpRequest, state: web::Data<AppState>, query: web::Q
     }
     path.push_str(&filters);
     let found = try_api!(req, api.get(Service::Issuer, &path));
-    let older = found["next_offset"]
-        .as_i64()
-        .map(|next| format!("/console/awards?offset={next}{filters}"));
-    let newer = (offset > 0).then(|| format!("/console/awards?offset={}{filters}", (offset - AWARDS_PAGE).max(0)));
+    let (older, newer) = pager("/console/awards", offset, found["next_offset"].is_i64(), &filters);
     let awards: Vec<AwardItem> = {
         list(&found["awards"])
             .iter()
@@ -905,9 +911,6 @@ struct DecisionsQuery {
     offset: Option<i64>,
 }
 
-/// Decisions on one page of the console's decision log.
-const DECISIONS_PAGE: i64 = 50;
-
 #[get("/console/decisions")]
 async fn decisions_page(
     req: HttpRequest,
@@ -926,16 +929,10 @@ async fn decisions_page(
     if !status.is_empty() {
         filters.push_str(&format!("&status={}", urlencode(&status)));
     }
-    let path = format!("/admin/decisions?limit={DECISIONS_PAGE}&offset={offset}{filters}");
+    let path = format!("/admin/decisions?limit={PAGE_SIZE}&offset={offset}{filters}");
     let decisions = try_api!(req, api.get(Service::LmsAdapter, &path));
-    let older = (list(&decisions).len() as i64 == DECISIONS_PAGE)
-        .then(|| format!("/console/decisions?offset={}{filters}", offset + DECISIONS_PAGE));
-    let newer = (offset > 0).then(|| {
-        format!(
-            "/console/decisions?offset={}{filters}",
-            (offset - DECISIONS_PAGE).max(0)
-        )
-    });
+    let full = list(&decisions).len() as i64 == PAGE_SIZE;
+    let (older, newer) = pager("/console/decisions", offset, full, &filters);
     let names = try_api!(req, badge_names(&api));
     let mut items: Vec<DecisionItem> = list(&decisions).iter().map(decision_item).collect();
     for item in &mut items {
@@ -1057,15 +1054,34 @@ async fn create_registration_link(req: HttpRequest, state: web::Data<AppState>) 
     )
 }
 
+#[derive(Deserialize)]
+struct LettersQuery {
+    offset: Option<i64>,
+}
+
 #[get("/console/dead-letters")]
-async fn dead_letters_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+async fn dead_letters_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<LettersQuery>,
+) -> HttpResponse {
     let mut token = String::new();
     let api = signed_in!(req, state, token);
-    let letters = try_api!(req, api.get(Service::Issuer, "/admin/dead-letters?status=all"));
+    let offset = query.offset.unwrap_or(0).max(0);
+    let path = format!("/admin/dead-letters?status=all&limit={PAGE_SIZE}&offset={offset}");
+    let letters = try_api!(req, api.get(Service::Issuer, &path));
+    let (older, newer) = pager(
+        "/console/dead-letters",
+        offset,
+        list(&letters).len() as i64 == PAGE_SIZE,
+        "",
+    );
     page(
         &req,
         DeadLettersPage {
             c: chrome(&req, "dead_letters"),
+            older,
+            newer,
             letters: list(&letters)
                 .iter()
                 .map(|l| LetterItem {

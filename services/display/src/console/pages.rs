@@ -206,6 +206,9 @@ pub struct LetterItem {
 pub struct DeadLettersPage {
     pub c: Chrome,
     pub letters: Vec<LetterItem>,
+    /// The next page of older letters, and the previous of newer ones.
+    pub older: Option<String>,
+    pub newer: Option<String>,
 }
 
 #[derive(Template)]

@@ -44,6 +44,8 @@ pub struct DeadLetterFilter {
     pub routing_key: Option<String>,
     /// At most this many, newest first (default 100, at most 1,000).
     pub limit: Option<i64>,
+    /// Skip this many (paging; 0 to 1,000,000).
+    pub offset: Option<i64>,
 }
 
 fn platform_only(grant: &Grant) -> Result<(), ApiError> {
@@ -67,6 +69,7 @@ pub async fn list_dead_letters(
     let mut q = dead_letters::table
         .order(dead_letters::received_at.desc())
         .limit(filter.limit.unwrap_or(100).clamp(1, 1000))
+        .offset(filter.offset.unwrap_or(0).clamp(0, 1_000_000))
         .select(DeadLetterView::as_select())
         .into_boxed();
     match filter.status.as_deref().unwrap_or("dead") {
