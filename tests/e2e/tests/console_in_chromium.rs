@@ -159,6 +159,26 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
         "{evaluation}"
     );
 
+    // The builder showed the rule as made (≥ 0.8) and saved 0.85 as version 2.
+    let edited = next_step().await?;
+    assert_eq!(edited["step"], "builder_edit", "{edited}");
+    assert_eq!(
+        (edited["shown_min"].as_str(), edited["saved_min"].as_str()),
+        (Some("0.8"), Some("0.85")),
+        "{edited}"
+    );
+    let saved: Value = stack
+        .admin(
+            Method::GET,
+            format!("{}/admin/rules/{rule_id}", stack.url(Service::LmsAdapter)),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(saved["version"], 2, "{saved:#}");
+    assert_eq!(saved["definition"]["criteria"]["grade"]["min"], 0.85, "{saved:#}");
+
     let refused = next_step().await?;
     assert_eq!(refused["code"], "invalid_definition", "{refused}");
     assert!(

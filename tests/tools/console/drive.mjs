@@ -102,6 +102,13 @@ try {
   await page.screenshot({ path: `${shots}/console-rule-en.png`, fullPage: true });
   say({ step: 'rule_page', lang: await page.getAttribute('html', 'lang'), explanation, evaluation });
 
+  // The builder opens with the rule in it and saves a new version.
+  const shownMin = await page.inputValue('#edit-with-builder #min_0');
+  await page.fill('#edit-with-builder #min_0', '0.85');
+  await page.click('#save-builder');
+  await page.waitForSelector('#msg');
+  say({ step: 'builder_edit', shown_min: shownMin, saved_min: await page.inputValue('#edit-with-builder #min_0') });
+
   // A refused action shows the API's own message.
   await page.goto(`${base}/console/rules`);
   await page.selectOption('#badge_class_id', { label: badgeName });

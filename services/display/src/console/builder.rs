@@ -126,6 +126,153 @@ pub fn rule_body(form: &HashMap<String, String>) -> Result<Value, String> {
     Ok(json!({"definition": definition}))
 }
 
+/// The builder's fields as they stand for one rule: what the form shows
+/// to edit it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Prefill {
+    pub match_kind: String,
+    pub n: String,
+    pub rows: Vec<PrefillRow>,
+    pub email_domains: String,
+    pub cohorts: String,
+    pub expires_after_days: String,
+    pub repeatable: bool,
+    pub requires_approval: bool,
+}
+
+/// One condition row of the builder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrefillRow {
+    pub kind: String,
+    pub course: String,
+    pub activity: String,
+    pub min: String,
+    pub badge: String,
+}
+
+impl PrefillRow {
+    fn empty() -> Self {
+        Self {
+            kind: "completed".into(),
+            course: String::new(),
+            activity: String::new(),
+            min: String::new(),
+            badge: String::new(),
+        }
+    }
+}
+
+impl Prefill {
+    /// An empty builder (a new rule).
+    pub fn empty() -> Self {
+        Self {
+            match_kind: "all".into(),
+            rows: vec![PrefillRow::empty(); ROWS],
+            ..Self::default()
+        }
+    }
+
+    /// The builder's fields for `definition`, when the builder can show it
+    /// whole: one condition, or all / any / at least N of up to five plain
+    /// ones (no windows, sources or nested trees), and the options the
+    /// builder has. Anything more is edited in the JSON view.
+    pub fn of(definition: &Value) -> Option<Self> {
+        let known = ["criteria", "filters", "repeatable", "requires_approval", "expires"];
+        if definition.as_object()?.keys().any(|k| !known.contains(&k.as_str())) {
+            return None;
+        }
+        let criteria = &definition["criteria"];
+        let (match_kind, n, leaves) = if let Some(all) = criteria.get("all") {
+            ("all", String::new(), all.as_array()?.clone())
+        } else if let Some(any) = criteria.get("any") {
+            ("any", String::new(), any.as_array()?.clone())
+        } else if let Some(at_least) = criteria.get("at_least") {
+            (
+                "at_least",
+                at_least["n"].as_u64()?.to_string(),
+                at_least["of"].as_array()?.clone(),
+            )
+        } else {
+            ("all", String::new(), vec![criteria.clone()])
+        };
+        if leaves.len() > ROWS {
+            return None;
+        }
+        let mut rows = Vec::new();
+        for leaf in &leaves {
+            let (kind, place) = leaf.as_object().filter(|o| o.len() == 1)?.iter().next()?;
+            let mut row = PrefillRow::empty();
+            row.kind = kind.clone();
+            if kind == "badge" {
+                row.badge = place.as_str()?.to_string();
+            } else {
+                let allowed: &[&str] = match kind.as_str() {
+                    "completed" | "passed" => &["course", "activity"],
+                    "grade" => &["course", "activity", "min"],
+                    _ => return None,
+                };
+                if place.as_object()?.keys().any(|k| !allowed.contains(&k.as_str())) {
+                    return None;
+                }
+                row.course = place["course"].as_str()?.to_string();
+                row.activity = place["activity"].as_str().unwrap_or_default().to_string();
+                row.min = place["min"].as_f64().map(|m| m.to_string()).unwrap_or_default();
+            }
+            rows.push(row);
+        }
+        rows.resize(ROWS, PrefillRow::empty());
+        let filters = &definition["filters"];
+        if filters
+            .as_object()
+            .is_some_and(|f| f.keys().any(|k| k != "email_domains" && k != "cohorts"))
+        {
+            return None;
+        }
+        let joined = |v: &Value| {
+            v.as_array()
+                .map(|l| l.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default()
+        };
+        let expires = &definition["expires"];
+        if !expires.is_null() && expires.get("after_days").is_none() {
+            return None;
+        }
+        Some(Self {
+            match_kind: match_kind.into(),
+            n,
+            rows,
+            email_domains: joined(&filters["email_domains"]),
+            cohorts: joined(&filters["cohorts"]),
+            expires_after_days: expires["after_days"]
+                .as_u64()
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            repeatable: definition["repeatable"] == json!(true),
+            requires_approval: definition["requires_approval"] == json!(true),
+        })
+    }
+}
+
+/// The definition a builder body stands for: the simple form (course,
+/// activity, minimum grade) written out as a one-condition definition, for
+/// an update (which takes a definition).
+pub fn definition_of(body: Value) -> Value {
+    if let Some(definition) = body.get("definition") {
+        return definition.clone();
+    }
+    let mut place = json!({"course": body["course_id"]});
+    if let Some(a) = body.get("activity_id") {
+        place["activity"] = a.clone();
+    }
+    match body.get("min_grade") {
+        Some(min) => {
+            place["min"] = min.clone();
+            json!({"criteria": {"grade": place}})
+        }
+        None => json!({"criteria": {"completed": place}}),
+    }
+}
+
 fn place(course: &str, activity: Option<&str>) -> Value {
     match activity {
         Some(a) => json!({"course": course, "activity": a}),
@@ -180,6 +327,54 @@ mod tests {
                 "requires_approval": true,
                 "expires": {"after_days": 365}}})
         );
+    }
+
+    #[test]
+    fn a_rule_the_builder_made_comes_back_into_the_builder() {
+        let fields = form(&[
+            ("match", "at_least"),
+            ("n", "2"),
+            ("kind_0", "completed"),
+            ("course_0", "A"),
+            ("kind_1", "grade"),
+            ("course_1", "B"),
+            ("activity_1", "quiz"),
+            ("min_1", "0.8"),
+            ("kind_2", "badge"),
+            ("badge_2", "0190"),
+            ("cohorts", "2026"),
+            ("repeatable", "on"),
+        ]);
+        let definition = definition_of(rule_body(&fields).unwrap());
+        let prefill = Prefill::of(&definition).expect("the builder's own shape");
+        assert_eq!(prefill.match_kind, "at_least");
+        assert_eq!(prefill.n, "2");
+        assert_eq!(prefill.rows.len(), ROWS);
+        assert_eq!(
+            (prefill.rows[1].kind.as_str(), prefill.rows[1].min.as_str()),
+            ("grade", "0.8")
+        );
+        assert_eq!(prefill.rows[2].badge, "0190");
+        assert_eq!(prefill.cohorts, "2026");
+        assert!(prefill.repeatable && !prefill.requires_approval);
+        // The simple form becomes a one-condition definition.
+        assert_eq!(
+            definition_of(json!({"course_id": "C", "min_grade": 0.9})),
+            json!({"criteria": {"grade": {"course": "C", "min": 0.9}}})
+        );
+        assert_eq!(
+            Prefill::of(&definition_of(json!({"course_id": "C"}))).unwrap().rows[0].course,
+            "C"
+        );
+        // What the builder cannot show is left to the JSON view.
+        for deeper in [
+            json!({"criteria": {"all": [{"any": [{"completed": {"course": "A"}}]}]}}),
+            json!({"criteria": {"completed": {"course": "A", "after": "2026-01-01T00:00:00Z"}}}),
+            json!({"criteria": {"completed": {"course": "A", "source": "moodle"}}}),
+            json!({"criteria": {"completed": {"course": "A"}}, "filters": {"roles": ["Learner"]}}),
+        ] {
+            assert_eq!(Prefill::of(&deeper), None, "{deeper}");
+        }
     }
 
     #[test]

@@ -522,7 +522,7 @@ async fn rules_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         &req,
         RulesPage {
             c: chrome(&req, "rules"),
-            rows: builder::ROWS,
+            prefill: builder::Prefill::empty(),
             rules: list(&rules).iter().map(rule_item).collect(),
             badges,
         }
@@ -632,9 +632,12 @@ async fn rule_view(
         }
         None => None,
     };
+    let badges = badge_names(api).await?;
     Ok(RulePage {
         c: chrome(req, "rules"),
         rule: rule_item(&rule),
+        builder: builder::Prefill::of(&rule["definition"]),
+        badges,
         definition: serde_json::to_string_pretty(&rule["definition"]).unwrap_or_default(),
         versions: list(&versions)
             .iter()
@@ -687,29 +690,40 @@ async fn rule_page(req: HttpRequest, state: web::Data<AppState>, path: web::Path
     page(&req, view.render())
 }
 
-#[derive(Deserialize)]
-struct RuleChangeForm {
-    definition: Option<String>,
-    active: Option<String>,
-}
-
+/// A rule's change: the builder's fields (with `builder`), a JSON
+/// `definition`, and/or `active`.
 #[post("/console/rules/{id}")]
 async fn update_rule(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    form: web::Form<RuleChangeForm>,
+    form: web::Form<std::collections::HashMap<String, String>>,
 ) -> HttpResponse {
     let mut token = String::new();
     let api = posted_by_admin!(req, state, token);
+    let field = |k: &str| form.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     let mut body = json!({});
-    if let Some(raw) = nonempty(&form.definition) {
-        body["definition"] = match parse_json(&req, raw) {
+    if field("builder").is_some() {
+        body["definition"] = match builder::rule_body(&form) {
+            Ok(shaped) => builder::definition_of(shaped),
+            Err(message) => {
+                return refused(
+                    &req,
+                    ApiCallError::Refused {
+                        status: 422,
+                        code: "invalid_builder".into(),
+                        message,
+                    },
+                );
+            }
+        };
+    } else if let Some(raw) = field("definition") {
+        body["definition"] = match parse_json(&req, &raw) {
             Ok(v) => v,
             Err(r) => return *r,
         };
     }
-    if let Some(active) = nonempty(&form.active) {
+    if let Some(active) = field("active") {
         body["active"] = json!(active == "true");
     }
     try_api!(

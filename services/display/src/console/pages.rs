@@ -68,8 +68,8 @@ pub struct RuleItem {
 #[template(path = "console/rules.html")]
 pub struct RulesPage {
     pub c: Chrome,
-    /// The builder's condition rows.
-    pub rows: usize,
+    /// The builder, empty (a new rule).
+    pub prefill: crate::console::builder::Prefill,
     pub rules: Vec<RuleItem>,
     /// (id, name) of every badge class the token sees.
     pub badges: Vec<(String, String)>,
@@ -128,6 +128,10 @@ pub struct DecisionItem {
 pub struct RulePage {
     pub c: Chrome,
     pub rule: RuleItem,
+    /// The builder filled with the rule, when the builder can show it.
+    pub builder: Option<crate::console::builder::Prefill>,
+    /// (id, name) of every badge class the token sees (the builder's choices).
+    pub badges: Vec<(String, String)>,
     pub definition: String,
     pub versions: Vec<VersionItem>,
     pub progress: Vec<ProgressItem>,

@@ -60,6 +60,7 @@ pub struct ConsoleTexts {
     /// The box an admin ticks to confirm a revocation.
     pub confirm_revoke: &'static str,
     pub recent_awards: &'static str,
+    pub builder_cannot_show: &'static str,
     pub newer: &'static str,
     pub older: &'static str,
     pub resend_mail: &'static str,
@@ -180,6 +181,7 @@ static EN: ConsoleTexts = ConsoleTexts {
     reason: "Reason",
     confirm_revoke: "I understand: the earner's badge stops verifying everywhere",
     recent_awards: "Recent awards",
+    builder_cannot_show: "This rule uses more than the builder shows (nested trees, windows, sources or other filters): edit it in the JSON view below.",
     newer: "Newer",
     older: "Older",
     resend_mail: "Resend e-mail",
@@ -296,6 +298,7 @@ static JA: ConsoleTexts = ConsoleTexts {
     reason: "理由",
     confirm_revoke: "取り消すとこのバッジはどこでも検証されなくなることを理解しました",
     recent_awards: "最近の授与",
+    builder_cannot_show: "このルールはビルダーで表せない要素（入れ子の条件、期間、ソース、その他の絞り込み）を含みます。下の JSON で編集してください。",
     newer: "新しい授与",
     older: "以前の授与",
     resend_mail: "メールを再送",
