@@ -438,6 +438,14 @@ impl Stack {
         }
     }
 
+    /// Posts one signed completion of `course` for `email` (accepted: 202)
+    /// and waits for the learner's first award; answers its lookup entry.
+    pub async fn complete_course(&self, event_id: &str, email: &str, course: &str) -> anyhow::Result<Value> {
+        let response = self.post_completion(&Self::completion(event_id, email, course)).await?;
+        anyhow::ensure!(response.status() == 202, "webhook answered {}", response.status());
+        Ok(self.wait_for_awards(email, 1, Duration::from_secs(30)).await?.remove(0))
+    }
+
     /// Polls a URL until it answers `status`.
     pub async fn wait_for_status(
         &self,

@@ -35,14 +35,7 @@ async fn head_equals_get_without_the_body_on_every_get_route() -> anyhow::Result
     let stack = Stack::start().await?;
     let seed = stack.seed().await?;
     let email = "head@example.ac.jp";
-    let r = stack
-        .post_completion(&Stack::completion("evt-head", email, "DEMO-101"))
-        .await?;
-    assert_eq!(r.status(), 202);
-    let award = stack
-        .wait_for_awards(email, 1, Duration::from_secs(30))
-        .await?
-        .remove(0);
+    let award = stack.complete_course("evt-head", email, "DEMO-101").await?;
     let award_id = award["award_id"].as_str().unwrap().to_string();
     // Every service has heard of the award before routes are compared.
     stack

@@ -107,14 +107,7 @@ async fn every_link_a_person_is_given_verifies_then_reads_revoked() -> anyhow::R
     let stack = Stack::start().await?;
     stack.seed().await?;
     let email = "haru@example.ac.jp";
-    let r = stack
-        .post_completion(&Stack::completion("evt-links", email, "DEMO-101"))
-        .await?;
-    assert_eq!(r.status(), 202);
-    let award = stack
-        .wait_for_awards(email, 1, Duration::from_secs(30))
-        .await?
-        .remove(0);
+    let award = stack.complete_course("evt-links", email, "DEMO-101").await?;
     let links = links_of(&stack, &award).await?;
     assert!(links.len() >= 4, "{links:?}");
 

@@ -45,17 +45,7 @@ async fn badge_pages_and_certificates_render_in_japanese_and_english() -> anyhow
     let stack = Stack::start().await?;
     stack.seed().await?;
     let email = "hinata@example.ac.jp";
-    assert_eq!(
-        stack
-            .post_completion(&Stack::completion("evt-pages-1", email, "DEMO-101"))
-            .await?
-            .status(),
-        202
-    );
-    let award = stack
-        .wait_for_awards(email, 1, Duration::from_secs(20))
-        .await?
-        .remove(0);
+    let award = stack.complete_course("evt-pages-1", email, "DEMO-101").await?;
     let id = award["award_id"].as_str().unwrap().to_string();
     let page = award["badge_page"].as_str().unwrap().to_string();
     stack.wait_for_status(&page, 200, Duration::from_secs(20)).await?;

@@ -62,18 +62,6 @@ async fn hosted(stack: &Stack, url: &str, accept: &str) -> anyhow::Result<String
     }
 }
 
-/// One seeded award in every format; answers its lookup entry.
-async fn one_award(stack: &Stack, email: &str, event: &str) -> anyhow::Result<Value> {
-    let r = stack
-        .post_completion(&Stack::completion(event, email, "DEMO-101"))
-        .await?;
-    anyhow::ensure!(r.status() == 202, "webhook answered {}", r.status());
-    Ok(stack
-        .wait_for_awards(email, 1, Duration::from_secs(30))
-        .await?
-        .remove(0))
-}
-
 /// A tiny HTTP server on 127.0.0.1 (an attacker's site, as far as the
 /// stack knows) answering `route(its base URL, path)`, counting requests.
 struct Site {
@@ -115,7 +103,9 @@ async fn site(route: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'stati
 async fn a_forged_certificate_of_any_format_is_never_valid() -> anyhow::Result<()> {
     let stack = Stack::start().await?;
     stack.seed().await?;
-    let award = one_award(&stack, "hana@example.ac.jp", "evt-sec-forge").await?;
+    let award = stack
+        .complete_course("evt-sec-forge", "hana@example.ac.jp", "DEMO-101")
+        .await?;
     let formats = award["formats"].clone();
     let host = stack.url(Service::Host);
 
@@ -278,7 +268,9 @@ fn tamper_jwt(jws: &str, change: impl FnOnce(&mut Value)) -> String {
 async fn a_deep_blank_node_chain_is_refused_and_the_verifier_stays_up() -> anyhow::Result<()> {
     let stack = Stack::start().await?;
     stack.seed().await?;
-    let award = one_award(&stack, "kenji@example.ac.jp", "evt-sec-chain").await?;
+    let award = stack
+        .complete_course("evt-sec-chain", "kenji@example.ac.jp", "DEMO-101")
+        .await?;
     let di: Value =
         serde_json::from_str(&hosted(&stack, award["formats"]["ob3_di"].as_str().unwrap(), "application/json").await?)?;
     assert_eq!(verdict(&stack, json!({"credential": di})).await?, "valid", "control");
@@ -571,7 +563,9 @@ async fn image_bombs_are_refused_and_svg_is_kept_through_an_allow_list() -> anyh
     }
     // A bomb planted behind the API's back (an old upload) is refused by
     // display from its header, not decoded on every request.
-    let award = one_award(&stack, "mei@example.ac.jp", "evt-sec-img").await?;
+    let award = stack
+        .complete_course("evt-sec-img", "mei@example.ac.jp", "DEMO-101")
+        .await?;
     let image_png = format!(
         "{}/badges/{}/image.png",
         stack.url(Service::Display),
@@ -685,7 +679,9 @@ async fn console_forms_need_the_origin_and_the_session_token() -> anyhow::Result
         json_of(stack.admin(Method::GET, format!("{}/admin/issuers", stack.url(Service::Issuer)))).await?;
     assert!(issuers.to_string().contains("Console Made University"));
     // A CRLF in back= cannot break the redirect after an action.
-    let award = one_award(&stack, "sora@example.ac.jp", "evt-sec-crlf").await?;
+    let award = stack
+        .complete_course("evt-sec-crlf", "sora@example.ac.jp", "DEMO-101")
+        .await?;
     let r = browser
         .post(format!(
             "{display}/console/awards/{}/resend{with_token}",
@@ -752,25 +748,18 @@ async fn the_embed_snippet_is_inert_wherever_it_is_pasted() -> anyhow::Result<()
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(created);
-    let r = stack
-        .post_completion(&Stack::completion("evt-embed", "ren@example.ac.jp", "EMBED-1"))
-        .await?;
-    assert_eq!(r.status(), 202);
     let award = stack
-        .wait_for_awards("ren@example.ac.jp", 1, Duration::from_secs(30))
-        .await?
-        .remove(0);
-    let page = stack
-        .http
-        .get(format!(
-            "{}/badges/{}?lang=en",
-            stack.url(Service::Display),
-            award["award_id"].as_str().unwrap()
-        ))
-        .send()
-        .await?
-        .text()
+        .complete_course("evt-embed", "ren@example.ac.jp", "EMBED-1")
         .await?;
+    // The lookup answers once the issuer has the award; display hears of
+    // it over the bus a moment later.
+    let page_url = format!(
+        "{}/badges/{}?lang=en",
+        stack.url(Service::Display),
+        award["award_id"].as_str().unwrap()
+    );
+    stack.wait_for_status(&page_url, 200, Duration::from_secs(30)).await?;
+    let page = stack.http.get(&page_url).send().await?.text().await?;
     let inside = page
         .split("<textarea")
         .nth(1)
@@ -794,7 +783,9 @@ async fn the_embed_snippet_is_inert_wherever_it_is_pasted() -> anyhow::Result<()
 async fn one_verification_makes_a_bounded_number_of_requests() -> anyhow::Result<()> {
     let stack = Stack::start().await?;
     stack.seed().await?;
-    let award = one_award(&stack, "yui@example.ac.jp", "evt-sec-keys").await?;
+    let award = stack
+        .complete_course("evt-sec-keys", "yui@example.ac.jp", "DEMO-101")
+        .await?;
     let genuine = hosted(
         &stack,
         award["formats"]["ob3_vcjwt"].as_str().unwrap(),
@@ -910,7 +901,9 @@ fn assert_page_headers(response: &reqwest::Response, framable: bool) {
 async fn every_page_sends_its_security_headers_and_metrics_are_the_operators() -> anyhow::Result<()> {
     let mut stack = Stack::start().await?;
     stack.seed().await?;
-    let award = one_award(&stack, "aoi@example.ac.jp", "evt-sec-headers").await?;
+    let award = stack
+        .complete_course("evt-sec-headers", "aoi@example.ac.jp", "DEMO-101")
+        .await?;
     let id = award["award_id"].as_str().unwrap();
     let (display, host) = (stack.url(Service::Display), stack.url(Service::Host));
     let cookie = stack.console_session().await?;

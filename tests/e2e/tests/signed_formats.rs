@@ -82,17 +82,9 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     let seed = stack.seed().await?;
     let issuer = stack.url(Service::Issuer);
 
-    assert_eq!(
-        stack
-            .post_completion(&Stack::completion("evt-sig-1", "aiko@example.ac.jp", "DEMO-101"))
-            .await?
-            .status(),
-        202
-    );
     let award = stack
-        .wait_for_awards("aiko@example.ac.jp", 1, Duration::from_secs(10))
-        .await?
-        .remove(0);
+        .complete_course("evt-sig-1", "aiko@example.ac.jp", "DEMO-101")
+        .await?;
     let formats = award["formats"].as_object().unwrap();
     assert_eq!(
         formats.keys().filter(|f| *f != "blockcerts").collect::<Vec<_>>(),
@@ -320,17 +312,9 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
         "a 3072-bit modulus"
     );
 
-    assert_eq!(
-        stack
-            .post_completion(&Stack::completion("evt-sig-2", "ren@example.ac.jp", "DEMO-101"))
-            .await?
-            .status(),
-        202
-    );
     let award_b = stack
-        .wait_for_awards("ren@example.ac.jp", 1, Duration::from_secs(10))
-        .await?
-        .remove(0);
+        .complete_course("evt-sig-2", "ren@example.ac.jp", "DEMO-101")
+        .await?;
     let ob3_b = award_b["formats"]["ob3_vcjwt"].as_str().unwrap().to_string();
     stack.wait_for_status(&ob3_b, 200, Duration::from_secs(10)).await?;
     let verdict_b = judge_vcjwt(vec![ob3_b]).await?;
