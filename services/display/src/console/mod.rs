@@ -198,6 +198,19 @@ async fn session<'a>(
 
 /// A refused call: 401 sends the admin to sign in again; anything else is
 /// shown with the API's own message.
+/// The builder's form could not be made into a rule: the error page, as
+/// for a refusal by the lms-adapter.
+fn builder_refused(req: &HttpRequest, message: String) -> HttpResponse {
+    refused(
+        req,
+        ApiCallError::Refused {
+            status: 422,
+            code: "invalid_builder".into(),
+            message,
+        },
+    )
+}
+
 fn refused(req: &HttpRequest, e: ApiCallError) -> HttpResponse {
     if e.status() == 401 {
         let mut r = redirect("/console/login");
@@ -565,16 +578,7 @@ async fn create_rule(
         },
         None => match builder::rule_body(&form) {
             Ok(body) => body,
-            Err(message) => {
-                return refused(
-                    &req,
-                    ApiCallError::Refused {
-                        status: 422,
-                        code: "invalid_builder".into(),
-                        message,
-                    },
-                );
-            }
+            Err(message) => return builder_refused(&req, message),
         },
     };
     body["badge_class_id"] = json!(field("badge_class_id").unwrap_or_default());
@@ -706,16 +710,7 @@ async fn update_rule(
     if field("builder").is_some() {
         body["definition"] = match builder::rule_body(&form) {
             Ok(shaped) => builder::definition_of(shaped),
-            Err(message) => {
-                return refused(
-                    &req,
-                    ApiCallError::Refused {
-                        status: 422,
-                        code: "invalid_builder".into(),
-                        message,
-                    },
-                );
-            }
+            Err(message) => return builder_refused(&req, message),
         };
     } else if let Some(raw) = field("definition") {
         body["definition"] = match parse_json(&req, &raw) {
