@@ -446,6 +446,22 @@ impl Stack {
         Ok(self.wait_for_awards(email, 1, Duration::from_secs(30)).await?.remove(0))
     }
 
+    /// Revokes `award` (its lookup entry) at the issuer with `reason`;
+    /// the issuer must answer 200.
+    pub async fn revoke(&self, award: &Value, reason: &str) -> anyhow::Result<()> {
+        let award_id = award["award_id"].as_str().context("the award has no award_id")?;
+        let response = self
+            .admin(
+                reqwest::Method::POST,
+                format!("{}/admin/awards/{award_id}/revoke", self.url(Service::Issuer)),
+            )
+            .json(&json!({ "reason": reason }))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == 200, "revocation answered {}", response.status());
+        Ok(())
+    }
+
     /// Polls a URL until it answers `status`.
     pub async fn wait_for_status(
         &self,

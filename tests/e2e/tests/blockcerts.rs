@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use akashi_e2e::{Service, Stack, blockcerts_judge, passed_steps};
 use akashi_ld::blockcerts::{Anchor, EthNetwork, Receipt};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn judge(certificate: Value, rpc: Option<String>) -> anyhow::Result<Value> {
@@ -249,19 +248,7 @@ async fn mocknet_batches_verify_with_the_reference_verifier_and_fail_when_tamper
     assert_eq!(judge(rerooted, None).await?["status"], "failure");
 
     // Revoked: the revocation list names it and the reference verifier fails it.
-    let revoke = stack
-        .admin(
-            Method::POST,
-            format!(
-                "{}/admin/awards/{}/revoke",
-                stack.url(Service::Issuer),
-                awards[2]["award_id"].as_str().unwrap()
-            ),
-        )
-        .json(&json!({"reason": "Issued in error"}))
-        .send()
-        .await?;
-    assert_eq!(revoke.status(), 200);
+    stack.revoke(&awards[2], "Issued in error").await?;
     let list_url = profile["revocationList"].as_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -7,8 +7,7 @@
 use std::time::Duration;
 
 use akashi_e2e::{Service, Stack};
-use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The value of `name` in the query string of the link in `page` that
 /// starts with `marker`, read as a browser reads the attribute (askama
@@ -144,19 +143,7 @@ async fn every_link_a_person_is_given_verifies_then_reads_revoked() -> anyhow::R
 
     // Revoked: every link says so, with the reason.
     let reason = "Awarded in error (wrong cohort)";
-    let r = stack
-        .admin(
-            Method::POST,
-            format!(
-                "{}/admin/awards/{}/revoke",
-                stack.url(Service::Issuer),
-                award["award_id"].as_str().unwrap()
-            ),
-        )
-        .json(&json!({"reason": reason}))
-        .send()
-        .await?;
-    assert!(r.status().is_success(), "{}", r.status());
+    stack.revoke(&award, reason).await?;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     for (what, url) in &links {
         let report = loop {

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use akashi_e2e::smtp::{mails, readable, start_sink, wait_for_mails};
 use akashi_e2e::{Service, Stack};
 use reqwest::Method;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_earner_gets_one_mail_on_award_and_one_on_revocation() -> anyhow::Result<()> {
@@ -97,19 +96,7 @@ async fn the_earner_gets_one_mail_on_award_and_one_on_revocation() -> anyhow::Re
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(mails(&dir).len(), 2, "one resend, one more mail");
 
-    let revoke = stack
-        .admin(
-            Method::POST,
-            format!(
-                "{}/admin/awards/{}/revoke",
-                stack.url(Service::Issuer),
-                award["award_id"].as_str().unwrap()
-            ),
-        )
-        .json(&json!({"reason": "Issued in error"}))
-        .send()
-        .await?;
-    assert_eq!(revoke.status(), 200);
+    stack.revoke(&award, "Issued in error").await?;
     let found = wait_for_mails(&dir, 3, Duration::from_secs(20)).await?;
     let revoked = readable(&found[2]);
     assert!(revoked.contains(".revoked"), "{revoked}");

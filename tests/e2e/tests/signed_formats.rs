@@ -386,15 +386,7 @@ async fn signed_formats_pass_their_judges_across_tampering_rotation_and_revocati
     assert_eq!(verify_token(&stack, &jwt_a, None).await?["status"], "valid");
 
     // Revocation: the signed badge's id joins the issuer's revocation list.
-    let revoke = stack
-        .admin(
-            Method::POST,
-            format!("{issuer}/admin/awards/{}/revoke", award["award_id"].as_str().unwrap()),
-        )
-        .json(&serde_json::json!({"reason": "Academic misconduct"}))
-        .send()
-        .await?;
-    assert_eq!(revoke.status(), 200);
+    stack.revoke(&award, "Academic misconduct").await?;
     let list_url = profile["revocationList"].as_str().unwrap();
     let signed_id = payload["id"].as_str().unwrap();
     let mut listed = false;

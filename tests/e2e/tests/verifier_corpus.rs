@@ -236,15 +236,7 @@ async fn every_format_gets_the_right_verdict_for_every_kind_of_credential() -> a
     let v = forms(&stack, &valid).await?;
     let r = forms(&stack, &revoked).await?;
     let e = forms(&stack, &expired).await?;
-    let revoke = stack
-        .admin(
-            Method::POST,
-            format!("{issuer}/admin/awards/{}/revoke", revoked["award_id"].as_str().unwrap()),
-        )
-        .json(&json!({"reason": "Corpus: revoked"}))
-        .send()
-        .await?;
-    assert_eq!(revoke.status(), 200);
+    stack.revoke(&revoked, "Corpus: revoked").await?;
     // Let the revocation reach host and the expiry pass.
     tokio::time::sleep((expires_on - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1)).await;
 
