@@ -13,6 +13,22 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// `text` made safe inside HTML or XML markup, as element text or a
+/// double-quoted attribute value: `&`, `<`, `>` and `"` become entities.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Why a piece of text is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
@@ -60,6 +76,12 @@ fn checked(raw: &str, max: usize, lines: bool) -> Result<&str, TextError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markup_escaping_leaves_no_tag_or_attribute_end() {
+        assert_eq!(escape_markup(r#"X"><script>&'"#), "X&quot;&gt;&lt;script&gt;&amp;'");
+        assert_eq!(escape_markup("証明 plain"), "証明 plain");
+    }
 
     #[test]
     fn names_are_one_plain_line() {

@@ -191,12 +191,7 @@ fn error_page(status: actix_web::http::StatusCode, message: &str, japanese: bool
         (false, c) if c >= 500 => ("en", "Temporarily unavailable", "Please try again in a little while."),
         (false, _) => ("en", "The request could not be handled", "Check what was entered."),
     };
-    let escape = |text: &str| {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let escape = akashi_model::text::escape_markup;
     format!(
         r#"<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -10,6 +10,7 @@
 
 use std::io::Cursor;
 
+use akashi_model::text::escape_markup;
 use base64::Engine;
 
 /// Largest decoded image accepted (decompression bombs stop here).
@@ -107,10 +108,6 @@ fn cdata(text: &str) -> String {
     format!("<![CDATA[{}]]>", text.replace("]]>", "]]]]><![CDATA[>"))
 }
 
-fn attribute(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;")
-}
-
 /// Bakes an SVG badge image: the namespace on the root, the assertion as its first child.
 pub fn bake_svg(source: &str, assertion_url: &str, assertion: &str) -> Result<String, BakeError> {
     let start = source.find("<svg").filter(|i| *i < 256).ok_or(BakeError::NotSvg)?;
@@ -119,7 +116,7 @@ pub fn bake_svg(source: &str, assertion_url: &str, assertion: &str) -> Result<St
     let tag_end = if self_closing { end - 1 } else { end };
     let element = format!(
         "<openbadges:assertion verify=\"{}\">{}</openbadges:assertion>",
-        attribute(assertion_url),
+        escape_markup(assertion_url),
         cdata(assertion)
     );
     let mut baked = String::with_capacity(source.len() + assertion.len() + 200);
@@ -151,7 +148,7 @@ pub fn bake_svg_ob3(source: &str, credential: &str) -> Result<String, BakeError>
     } else {
         format!(
             "<openbadges:credential verify=\"{}\"></openbadges:credential>",
-            attribute(credential)
+            escape_markup(credential)
         )
     };
     let mut baked = String::with_capacity(source.len() + credential.len() + 200);
@@ -259,10 +256,6 @@ fn wrap(text: &str, width: usize, lines: usize) -> Vec<String> {
     out
 }
 
-fn xml_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
 /// The 1200×630 PNG that link previews show: the badge on the left; its
 /// name, issuer and earner on the right. `badge_png` is the badge as a PNG
 /// (an SVG badge rendered first).
@@ -282,7 +275,7 @@ pub fn render_share_card(text: &CardText<'_>, badge_png: &[u8]) -> Result<Vec<u8
     for line in wrap(text.badge, 22, 3) {
         svg.push_str(&format!(
             r##"<text x="530" y="{y}" font-family="DejaVu Sans, IPAexGothic, IPAPGothic, sans-serif" font-size="54" font-weight="bold" fill="#1f2328">{}</text>"##,
-            xml_text(&line)
+            escape_markup(&line)
         ));
         y += 68;
     }
@@ -290,7 +283,7 @@ pub fn render_share_card(text: &CardText<'_>, badge_png: &[u8]) -> Result<Vec<u8
     for line in wrap(text.issuer, 40, 2) {
         svg.push_str(&format!(
             r##"<text x="530" y="{y}" font-family="DejaVu Sans, IPAexGothic, IPAPGothic, sans-serif" font-size="34" fill="#59636e">{}</text>"##,
-            xml_text(&line)
+            escape_markup(&line)
         ));
         y += 46;
     }
@@ -299,7 +292,7 @@ pub fn render_share_card(text: &CardText<'_>, badge_png: &[u8]) -> Result<Vec<u8
         for line in wrap(earned, 40, 2) {
             svg.push_str(&format!(
                 r##"<text x="530" y="{y}" font-family="DejaVu Sans, IPAexGothic, IPAPGothic, sans-serif" font-size="34" fill="#1f2328">{}</text>"##,
-                xml_text(&line)
+                escape_markup(&line)
             ));
             y += 46;
         }
@@ -307,7 +300,7 @@ pub fn render_share_card(text: &CardText<'_>, badge_png: &[u8]) -> Result<Vec<u8
     svg.push_str(&format!(
         r##"<text x="530" y="{}" font-family="DejaVu Sans, IPAexGothic, IPAPGothic, sans-serif" font-size="28" font-weight="bold" fill="#185c2e">{}</text></svg>"##,
         h - 80,
-        xml_text(text.footer)
+        escape_markup(text.footer)
     ));
     let tree =
         resvg::usvg::Tree::from_data(svg.as_bytes(), &svg_options()).map_err(|e| BakeError::Render(e.to_string()))?;
