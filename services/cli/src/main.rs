@@ -203,6 +203,23 @@ async fn demo_seed(cli: &Cli, admin: &Admin, webhook_secret: &str) -> anyhow::Re
         }
     };
     let badge_id = badge["id"].as_str().context("badge class id")?.to_string();
+    // The demo badge speaks Japanese too (added to a demo seeded before
+    // badge classes had translations).
+    let japanese = json!({
+        "name": "データサイエンス入門",
+        "description": "「データサイエンス入門」（DEMO-101）の修了により授与されます。",
+        "criteria": "LMS でコース DEMO-101 のすべての単元を修了すること。",
+    });
+    if badge["translations"]["ja"] != japanese {
+        admin
+            .expect(
+                Method::PUT,
+                &format!("{}/admin/badge-classes/{badge_id}/translations/ja", cli.issuer_url),
+                Some(japanese),
+                &[StatusCode::OK],
+            )
+            .await?;
+    }
     let rules_url = format!("{}/admin/rules", cli.lms_adapter_url);
     let existing = admin
         .expect(

@@ -12,6 +12,8 @@ use printpdf::{
 };
 use qrcode::{Color as QrColor, EcLevel, QrCode};
 
+use crate::domain::presentation::{Signatory, StoredImage};
+
 /// Why no certificate could be made.
 #[derive(Debug, thiserror::Error)]
 pub enum CertificateError {
@@ -49,6 +51,56 @@ pub struct CertificateData {
     pub award_id: String,
     /// The badge image as a PNG (an SVG badge rendered first), if it could be had.
     pub badge_png: Option<Vec<u8>>,
+    /// The issuer's logo (PNG or SVG), top left.
+    pub logo: Option<StoredImage>,
+    /// Who signs, above the signature line; without one the issuer's name stands there alone.
+    pub signatory: Option<Signatory>,
+}
+
+/// A logo or signature as a PNG the PDF can hold: SVG rendered (keeping
+/// its proportions), PNG as uploaded. `None` for one that cannot be read:
+/// the certificate is still made, without it.
+fn stored_png(image: &StoredImage) -> Option<Vec<u8>> {
+    if image.content_type == "image/svg+xml" {
+        crate::domain::baking::render_svg_within(&image.bytes, 600, false).ok()
+    } else {
+        akashi_image::check_png(&image.bytes).ok()?;
+        Some(image.bytes.clone())
+    }
+}
+
+/// Places `image` with its proportions inside the box at (`x`, `y`)
+/// (bottom left, mm) of `max_w` × `max_h` mm; `centre_x` centres it
+/// horizontally in the box. Returns the drawn width.
+#[allow(clippy::too_many_arguments)]
+fn place_image(
+    doc: &mut PdfDocument,
+    ops: &mut Vec<Op>,
+    image: RawImage,
+    x: f32,
+    y: f32,
+    max_w: f32,
+    max_h: f32,
+    centre_x: bool,
+) -> f32 {
+    let (w, h) = (image.width as f32, image.height as f32);
+    // At 72 dpi one pixel is one point (0.3528 mm): the scale that fits the box.
+    let scale = (max_w / (w * 0.3528)).min(max_h / (h * 0.3528));
+    let drawn_w = w * scale * 0.3528;
+    let left = if centre_x { x + (max_w - drawn_w) / 2.0 } else { x };
+    let id = doc.add_image(&image);
+    ops.push(Op::UseXobject {
+        id,
+        transform: XObjectTransform {
+            translate_x: Some(Mm(left).into()),
+            translate_y: Some(Mm(y).into()),
+            scale_x: Some(scale),
+            scale_y: Some(scale),
+            dpi: Some(72.0),
+            ..Default::default()
+        },
+    });
+    drawn_w
 }
 
 /// The badge image's pixels as RGBA for the PDF, from a PNG.
@@ -156,22 +208,22 @@ pub fn render(data: &CertificateData, font: &CertificateFont) -> Result<Vec<u8>,
     }
     // The badge itself, centred at the top.
     if let Some(image) = data.badge_png.as_deref().and_then(badge_image) {
-        let (w, h) = (image.width as f32, image.height as f32);
-        let id = doc.add_image(&image);
         let size_mm = 34.0_f32;
-        // At 72 dpi one pixel is one point: scale points to the size wanted.
-        let scale = size_mm / 0.3528 / w.max(h);
-        ops.push(Op::UseXobject {
-            id,
-            transform: XObjectTransform {
-                translate_x: Some(Mm((PAGE_W - w * scale * 0.3528) / 2.0).into()),
-                translate_y: Some(Mm(PAGE_H - 20.0 - size_mm).into()),
-                scale_x: Some(scale),
-                scale_y: Some(scale),
-                dpi: Some(72.0),
-                ..Default::default()
-            },
-        });
+        let top = PAGE_H - 20.0 - size_mm;
+        place_image(
+            &mut doc,
+            &mut ops,
+            image,
+            (PAGE_W - size_mm) / 2.0,
+            top,
+            size_mm,
+            size_mm,
+            true,
+        );
+    }
+    // The issuer's logo, top left inside the frame.
+    if let Some(image) = data.logo.as_ref().and_then(stored_png).as_deref().and_then(badge_image) {
+        place_image(&mut doc, &mut ops, image, 20.0, PAGE_H - 20.0 - 22.0, 50.0, 22.0, false);
     }
     ops.push(Op::SetFillColor {
         col: rgb(0.1, 0.12, 0.18),
@@ -198,15 +250,36 @@ pub fn render(data: &CertificateData, font: &CertificateFont) -> Result<Vec<u8>,
         )
     };
     centred(&mut ops, &font_id, &font.0, title, 28.0, 136.0);
-    centred(&mut ops, &font_id, &font.0, certifies, 12.0, 124.0);
-    let recipient = data.recipient.clone().unwrap_or_else(|| "—".into());
-    centred(&mut ops, &font_id, &font.0, &recipient, 24.0, 111.0);
-    let earned = if data.japanese {
-        format!("「{}」を取得したことを証明します。", data.badge_name)
-    } else {
-        format!("has earned “{}”.", data.badge_name)
-    };
-    centred(&mut ops, &font_id, &font.0, &earned, 15.0, 99.0);
+    match &data.recipient {
+        Some(recipient) => {
+            centred(&mut ops, &font_id, &font.0, certifies, 12.0, 124.0);
+            centred(&mut ops, &font_id, &font.0, recipient, 24.0, 111.0);
+            let earned = if data.japanese {
+                format!("「{}」を取得したことを証明します。", data.badge_name)
+            } else {
+                format!("has earned “{}”.", data.badge_name)
+            };
+            centred(&mut ops, &font_id, &font.0, &earned, 15.0, 99.0);
+        }
+        None => {
+            // The earner keeps their name off public pages: the
+            // certificate names the achievement alone.
+            let (intro, by) = if data.japanese {
+                (
+                    "この証明書は、次の達成を証明します。",
+                    format!("{} 発行", data.issuer_name),
+                )
+            } else {
+                (
+                    "This certifies the achievement of",
+                    format!("awarded by {}", data.issuer_name),
+                )
+            };
+            centred(&mut ops, &font_id, &font.0, intro, 12.0, 124.0);
+            centred(&mut ops, &font_id, &font.0, &data.badge_name, 24.0, 111.0);
+            centred(&mut ops, &font_id, &font.0, &by, 13.0, 99.0);
+        }
+    }
     let mut y = 89.0;
     for line in wrap(&data.description, if data.japanese { 48 } else { 96 })
         .into_iter()
@@ -235,8 +308,31 @@ pub fn render(data: &CertificateData, font: &CertificateFont) -> Result<Vec<u8>,
             is_closed: false,
         },
     });
-    text_at(&mut ops, &font_id, &data.issuer_name, 13.0, 25.0, 54.0);
-    text_at(&mut ops, &font_id, awarded_by, 9.0, 25.0, 48.5);
+    match &data.signatory {
+        Some(signatory) => {
+            // The handwritten signature stands on the line.
+            if let Some(image) = signatory
+                .signature
+                .as_ref()
+                .and_then(stored_png)
+                .as_deref()
+                .and_then(badge_image)
+            {
+                place_image(&mut doc, &mut ops, image, 27.0, 60.8, 80.0, 17.0, false);
+            }
+            text_at(&mut ops, &font_id, &signatory.name, 13.0, 25.0, 54.0);
+            let role = match &signatory.title {
+                Some(title) if data.japanese => format!("{} {title}", data.issuer_name),
+                Some(title) => format!("{title}, {}", data.issuer_name),
+                None => data.issuer_name.clone(),
+            };
+            text_at(&mut ops, &font_id, &role, 9.5, 25.0, 48.5);
+        }
+        None => {
+            text_at(&mut ops, &font_id, &data.issuer_name, 13.0, 25.0, 54.0);
+            text_at(&mut ops, &font_id, awarded_by, 9.0, 25.0, 48.5);
+        }
+    }
     text_at(
         &mut ops,
         &font_id,

@@ -23,6 +23,8 @@ use uuid::Uuid;
 
 use crate::config::MailConfig;
 use crate::db::{known_awards, mail_outbox};
+use crate::domain::lang::Lang;
+use crate::routes::badge_page::badge_class_in;
 use crate::startup::AppState;
 
 /// Rows sent per pass at most.
@@ -35,6 +37,7 @@ const TICK: Duration = Duration::from_millis(500);
 struct IssuedMail<'a> {
     recipient_name: &'a str,
     badge_name: &'a str,
+    badge_name_ja: &'a str,
     issuer_name: &'a str,
     page_url: &'a str,
 }
@@ -43,6 +46,7 @@ struct IssuedMail<'a> {
 #[template(path = "mail_revoked.txt", escape = "none")]
 struct RevokedMail<'a> {
     recipient_name: &'a str,
+    badge_name_ja: &'a str,
     badge_name: &'a str,
     issuer_name: &'a str,
     page_url: &'a str,
@@ -247,12 +251,16 @@ impl Mailer {
         let Some((Some(email), name, Some(badge_url))) = known else {
             anyhow::bail!("award {award_id} is not known to display yet");
         };
-        let badge = self.fetch(&badge_url).await?;
+        // The mail speaks both languages: the badge's name in each (the
+        // badge class as written when it has no translation).
+        let badge = self.fetch(&badge_class_in(&badge_url, Lang::En)).await?;
+        let badge_ja = self.fetch(&badge_class_in(&badge_url, Lang::Ja)).await?;
         let issuer = match badge["issuer"].as_str() {
             Some(url) => self.fetch(url).await?,
             None => Value::Null,
         };
         let badge_name = badge["name"].as_str().unwrap_or("badge");
+        let badge_name_ja = badge_ja["name"].as_str().unwrap_or(badge_name);
         let issuer_name = issuer["name"].as_str().unwrap_or("the issuer");
         let recipient_name = name.as_deref().unwrap_or(email.as_str());
         let page_url = format!("{}/badges/{award_id}", self.state.public_base);
@@ -262,6 +270,7 @@ impl Mailer {
                 RevokedMail {
                     recipient_name,
                     badge_name,
+                    badge_name_ja,
                     issuer_name,
                     page_url: &page_url,
                     reason: reason.unwrap_or("—"),
@@ -273,6 +282,7 @@ impl Mailer {
                 IssuedMail {
                     recipient_name,
                     badge_name,
+                    badge_name_ja,
                     issuer_name,
                     page_url: &page_url,
                 }

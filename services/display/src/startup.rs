@@ -5,7 +5,8 @@ use std::time::Duration;
 use actix_web::web;
 use akashi_db::PgPool;
 use akashi_model::messages::{
-    AwardMailRequested, BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage, EarnerSignInRequested,
+    AwardMailRequested, BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage, EarnerPreferencesChanged,
+    EarnerSignInRequested, IssuerPublished,
 };
 use akashi_runtime::ServiceContext;
 use secrecy::SecretString;
@@ -107,6 +108,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let s = state.clone();
     ctx.consume(AwardMailRequested::ROUTING_KEY, move |m| {
         consumers::award_mail_requested(s.clone(), m)
+    });
+    let s = state.clone();
+    ctx.consume(EarnerPreferencesChanged::ROUTING_KEY, move |m| {
+        consumers::earner_preferences_changed(s.clone(), m)
+    });
+    let s = state.clone();
+    ctx.consume(IssuerPublished::ROUTING_KEY, move |m| {
+        consumers::issuer_published(s.clone(), m)
     });
     let data = web::Data::new(state);
     ctx.serve(routes::openapi(), move |cfg| {

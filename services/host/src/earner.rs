@@ -25,6 +25,8 @@ pub struct Earner {
     pub display_name: Option<String>,
     pub profile_slug: String,
     pub profile_public: bool,
+    /// Their name stays off the public pages of their badges.
+    pub hide_name: bool,
 }
 
 /// The earner whose session cookie the request carries, if any.

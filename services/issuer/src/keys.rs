@@ -9,8 +9,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::models::{IssuerRow, SigningKeyRow};
-use crate::db::schema::{issuers, signing_keys};
+use crate::db::models::{IssuerPresentationRow, IssuerRow, SigningKeyRow};
+use crate::db::schema::{issuer_presentations, issuers, signing_keys};
 use crate::domain::documents::{self, PublicLinks};
 use crate::domain::keyring::KeyAlgorithm;
 use crate::startup::AppState;
@@ -74,6 +74,12 @@ pub async fn publish_issuer(
             document: documents::cryptographic_key(k, links),
         })
         .collect();
+    let presentation: Option<IssuerPresentationRow> = issuer_presentations::table
+        .find(issuer.id)
+        .select(IssuerPresentationRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
     let message = Envelope::new(
         crate::SERVICE,
         IssuerPublished {
@@ -82,6 +88,7 @@ pub async fn publish_issuer(
             keys,
             ob3_profile,
             blockcerts_profile,
+            presentation: presentation.map(|p| p.to_message()),
         },
         correlation,
     );

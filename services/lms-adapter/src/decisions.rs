@@ -428,7 +428,13 @@ pub async fn record_progress(
     email: &EmailAddress,
     verdict: &Verdict,
 ) -> Result<(), ApiError> {
-    let detail = serde_json::json!({"held": verdict.held, "failed": verdict.failed, "events": verdict.events});
+    let detail = serde_json::json!({
+        "held": verdict.held,
+        "failed": verdict.failed,
+        "held_reasons": verdict.held_reasons,
+        "failed_reasons": verdict.failed_reasons,
+        "events": verdict.events,
+    });
     diesel::insert_into(rule_progress::table)
         .values((
             rule_progress::rule_id.eq(rule.id),
@@ -505,6 +511,7 @@ pub async fn award(conn: &mut AsyncPgConnection, d: &Decision<'_>, correlation: 
         "event": deciding_row.map(event_json),
         "events": cited.iter().map(|e| event_json(e)).collect::<Vec<_>>(),
         "conditions_held": d.verdict.held,
+        "conditions_held_reasons": d.verdict.held_reasons,
         "progress": {"met": d.verdict.met, "total": d.verdict.total},
         "requires_approval": d.definition.requires_approval,
     });

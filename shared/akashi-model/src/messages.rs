@@ -177,6 +177,17 @@ pub struct BadgeRevoked {
 }
 bus_message!(BadgeRevoked, "badge.revoked", "v1");
 
+/// host → display: an earner chose whether their name is shown on the
+/// public pages of their badges. `changed_at` orders changes: display keeps
+/// the newest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EarnerPreferencesChanged {
+    pub email: EmailAddress,
+    pub hide_name: bool,
+    pub changed_at: DateTime<Utc>,
+}
+bus_message!(EarnerPreferencesChanged, "earner.preferences_changed", "v1");
+
 /// issuer → host: an issuer Profile to serve (created or changed).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IssuerPublished {
@@ -195,6 +206,32 @@ pub struct IssuerPublished {
     /// messages of versions before Blockcerts).
     #[serde(default)]
     pub blockcerts_profile: Option<serde_json::Value>,
+    /// How the issuer's pages and certificates look (absent until an admin
+    /// set it, and from messages of versions before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation: Option<IssuerPresentation>,
+}
+
+/// How an issuer's badge pages and certificates look. Part of no credential.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IssuerPresentation {
+    /// The IANA time zone dates are shown in (`Asia/Tokyo`).
+    pub time_zone: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<ImageBlob>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<Signatory>,
+}
+
+/// The person who signs an issuer's certificates.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Signatory {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The handwritten signature, PNG or SVG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ImageBlob>,
 }
 
 /// One published key of an issuer.
@@ -223,6 +260,18 @@ pub struct BadgeClassPublished {
     /// The OB 2.0 BadgeClass document.
     pub badge_class: serde_json::Value,
     pub image: ImageBlob,
+    /// The language `badge_class`'s texts are written in (BCP 47; messages
+    /// from before translations existed carry none and are English).
+    #[serde(default = "english")]
+    pub language: String,
+    /// The badge class in other languages, by language: OB 2.0 BadgeClass
+    /// documents whose ids are `{badge_class.id}?lang={language}`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub editions: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+fn english() -> String {
+    "en".into()
 }
 bus_message!(BadgeClassPublished, "badge_class.published", "v1");
 

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod builder;
 pub mod pages;
+pub mod reasons;
 pub mod session;
 pub mod texts;
 
@@ -442,6 +443,9 @@ async fn create_badge_class(
     let api = posted_by_admin!(req, state, token);
     let mut form = reqwest::multipart::Form::new();
     let mut total = 0usize;
+    // The translation's fields are named for the other language than the
+    // one chosen for the main texts, which the form may send after them.
+    let mut texts = std::collections::BTreeMap::new();
     while let Some(Ok(mut field)) = payload.next().await {
         let name = field.name().unwrap_or_default().to_string();
         let filename = field
@@ -456,13 +460,36 @@ async fn create_badge_class(
             }
             bytes.extend_from_slice(&chunk);
         }
-        form = match (name.as_str(), filename) {
+        match (name.as_str(), filename) {
             ("image", Some(file)) if !bytes.is_empty() => {
-                form.part("image", reqwest::multipart::Part::bytes(bytes).file_name(file))
+                form = form.part("image", reqwest::multipart::Part::bytes(bytes).file_name(file));
             }
-            ("name" | "description" | "criteria", _) => form.text(name, String::from_utf8_lossy(&bytes).into_owned()),
-            _ => form,
+            (
+                "name"
+                | "description"
+                | "criteria"
+                | "language"
+                | "translation_name"
+                | "translation_description"
+                | "translation_criteria",
+                _,
+            ) => {
+                texts.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+            _ => {}
+        }
+    }
+    let other = if texts.get("language").map(String::as_str) == Some("ja") {
+        "en"
+    } else {
+        "ja"
+    };
+    for (name, value) in texts {
+        let name = match name.strip_prefix("translation_") {
+            Some(field) => format!("{field}_{other}"),
+            None => name,
         };
+        form = form.text(name, value);
     }
     try_api!(
         req,
@@ -613,6 +640,7 @@ async fn rule_view(
     let decisions = api
         .get(Service::LmsAdapter, &format!("/admin/decisions?rule_id={id}&limit=200"))
         .await?;
+    let lang = language(req);
     let learner = web::Query::<RuleQuery>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.learner.clone())
@@ -630,8 +658,8 @@ async fn rule_view(
                 awarded: e["awarded"].as_bool().unwrap_or(false),
                 met: e["verdict"]["met"].as_i64().unwrap_or(0),
                 total: e["verdict"]["total"].as_i64().unwrap_or(0),
-                held: strings(&e["verdict"]["held"]),
-                failed: strings(&e["verdict"]["failed"]),
+                held: reasons::sentences(&e["verdict"]["held"], &e["verdict"]["held_reasons"], lang),
+                failed: reasons::sentences(&e["verdict"]["failed"], &e["verdict"]["failed_reasons"], lang),
             })
         }
         None => None,
@@ -658,17 +686,25 @@ async fn rule_view(
                 met: p["met"].as_i64().unwrap_or(0),
                 total: p["total"].as_i64().unwrap_or(0),
                 satisfied: p["satisfied"].as_bool().unwrap_or(false),
-                failed: strings(&p["detail"]["failed"]).into_iter().next().unwrap_or_default(),
+                failed: reasons::sentence(&p["detail"]["failed"][0], &p["detail"]["failed_reasons"][0], lang),
             })
             .collect(),
         evaluation: evaluation.map(|e| EvaluationItem {
             would_award: list(&e["would_award"])
                 .iter()
-                .map(|w| (text(&w["learner"]), strings(&w["conditions_held"]).join(" · ")))
+                .map(|w| {
+                    let held = reasons::sentences(&w["conditions_held"], &w["conditions_held_reasons"], lang);
+                    (text(&w["learner"]), held.join(" · "))
+                })
                 .collect(),
             would_not: list(&e["would_not"])
                 .iter()
-                .map(|w| (text(&w["learner"]), text(&w["reason"])))
+                .map(|w| {
+                    (
+                        text(&w["learner"]),
+                        reasons::sentence(&w["reason"], &w["reason_code"], lang),
+                    )
+                })
                 .collect(),
             already: strings(&e["already_awarded"]),
             awarded: e["awarded"].as_i64(),
@@ -677,7 +713,7 @@ async fn rule_view(
         learner: learner.unwrap_or_default(),
         decisions: list(&decisions)
             .iter()
-            .map(decision_item)
+            .map(|d| decision_item(d, lang))
             .map(|mut d| {
                 d.badge_class_id = text(&rule["badge_class_name"]);
                 d
@@ -882,7 +918,7 @@ async fn award_action(
     done(&back, &req)
 }
 
-fn decision_item(d: &Value) -> DecisionItem {
+fn decision_item(d: &Value, lang: Lang) -> DecisionItem {
     let e = &d["explanation"];
     DecisionItem {
         id: text(&d["id"]),
@@ -894,7 +930,7 @@ fn decision_item(d: &Value) -> DecisionItem {
         decided_by: text(&d["decided_by"]),
         status: text(&d["status"]),
         note: text(&d["review_note"]),
-        held: strings(&e["conditions_held"]),
+        held: reasons::sentences(&e["conditions_held"], &e["conditions_held_reasons"], lang),
         events: list(&e["events"])
             .iter()
             .map(|ev| {
@@ -943,7 +979,8 @@ async fn decisions_page(
     let full = list(&decisions).len() as i64 == PAGE_SIZE;
     let (older, newer) = pager("/console/decisions", offset, full, &filters);
     let names = try_api!(req, badge_names(&api));
-    let mut items: Vec<DecisionItem> = list(&decisions).iter().map(decision_item).collect();
+    let lang = language(&req);
+    let mut items: Vec<DecisionItem> = list(&decisions).iter().map(|d| decision_item(d, lang)).collect();
     for item in &mut items {
         if let Some((_, name)) = names.iter().find(|(id, _)| *id == item.badge_class_id) {
             item.badge_class_id = name.clone();

@@ -26,6 +26,10 @@ pub struct ConsoleTexts {
     pub save: &'static str,
     pub new_issuer: &'static str,
     pub new_badge_class: &'static str,
+    /// The language the badge class's main texts are written in.
+    pub written_in: &'static str,
+    /// The fieldset of the badge class's texts in the other language.
+    pub translation: &'static str,
     pub badge_classes: &'static str,
     pub badge: &'static str,
     pub course: &'static str,
@@ -148,6 +152,8 @@ static EN: ConsoleTexts = ConsoleTexts {
     save: "Save",
     new_issuer: "New issuer",
     new_badge_class: "New badge class",
+    written_in: "Written in",
+    translation: "In the other language (optional: shown to readers of that language)",
     badge_classes: "Badge classes",
     badge: "Badge",
     course: "Course id",
@@ -265,6 +271,8 @@ static JA: ConsoleTexts = ConsoleTexts {
     save: "保存",
     new_issuer: "新しい発行者",
     new_badge_class: "新しいバッジ",
+    written_in: "記述した言語",
+    translation: "もう一方の言語（任意：その言語の読者に表示）",
     badge_classes: "バッジ",
     badge: "バッジ",
     course: "コース ID",

@@ -1,4 +1,4 @@
-//! RabbitMQ handlers of display. Both are idempotent writes (insert-or-keep,
+//! RabbitMQ handlers of display. All are idempotent writes (insert-or-keep,
 //! upsert), so a redelivery changes nothing.
 
 use akashi_bus::{HandlerError, IncomingMessage};
@@ -23,6 +23,7 @@ pub async fn badge_issued(state: AppState, message: IncomingMessage) -> Result<(
             known_awards::recipient_email.eq(issued.recipient.email.as_str()),
             known_awards::recipient_name.eq(&issued.recipient.name),
             known_awards::issued_on.eq(issued.issued_on),
+            known_awards::issuer_id.eq(issued.issuer_id),
         ))
         .on_conflict(known_awards::award_id)
         .do_update()
@@ -32,6 +33,7 @@ pub async fn badge_issued(state: AppState, message: IncomingMessage) -> Result<(
             known_awards::recipient_email.eq(excluded(known_awards::recipient_email)),
             known_awards::recipient_name.eq(excluded(known_awards::recipient_name)),
             known_awards::issued_on.eq(excluded(known_awards::issued_on)),
+            known_awards::issuer_id.eq(excluded(known_awards::issuer_id)),
         ))
         .execute(&mut conn)
         .await?;
@@ -88,6 +90,47 @@ pub async fn badge_revoked(state: AppState, message: IncomingMessage) -> Result<
         crate::mailer::queue(&mut conn, revoked.award_id, "revoked", Some(&revoked.reason)).await?;
     }
     tracing::info!(award_id = %revoked.award_id, "revocation known to display");
+    Ok(())
+}
+
+/// `issuer.published`: keep how the issuer's pages and certificates look
+/// (the rest of the message — profiles, keys — is host's business).
+pub async fn issuer_published(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let published: akashi_model::messages::IssuerPublished = message.data()?;
+    let Some(presentation) = &published.presentation else {
+        return Ok(());
+    };
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    crate::domain::presentation::store(&mut conn, published.issuer_id, presentation).await?;
+    tracing::info!(issuer_id = %published.issuer_id, "issuer presentation known to display");
+    Ok(())
+}
+
+/// `earner.preferences_changed`: keep the earner's newest choice (an older
+/// change arriving late is ignored).
+pub async fn earner_preferences_changed(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    use crate::db::earner_preferences;
+    let changed: akashi_model::messages::EarnerPreferencesChanged = message.data()?;
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    let upsert = diesel::insert_into(earner_preferences::table)
+        .values((
+            earner_preferences::email.eq(changed.email.as_str()),
+            earner_preferences::hide_name.eq(changed.hide_name),
+            earner_preferences::changed_at.eq(changed.changed_at),
+        ))
+        .on_conflict(earner_preferences::email)
+        .do_update()
+        .set((
+            earner_preferences::hide_name.eq(excluded(earner_preferences::hide_name)),
+            earner_preferences::changed_at.eq(excluded(earner_preferences::changed_at)),
+        ));
+    diesel::query_dsl::methods::FilterDsl::filter(
+        upsert,
+        earner_preferences::changed_at.lt(excluded(earner_preferences::changed_at)),
+    )
+    .execute(&mut conn)
+    .await?;
+    tracing::info!(hide_name = changed.hide_name, "earner preferences known to display");
     Ok(())
 }
 

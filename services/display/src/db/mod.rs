@@ -17,6 +17,31 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         revocation_reason -> Nullable<Text>,
         updated_at -> Timestamptz,
+        issuer_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    /// Earners' choices about their badges' public pages (from `earner.preferences_changed`).
+    earner_preferences (email) {
+        email -> Text,
+        hide_name -> Bool,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// How each issuer's pages and certificates look (from `issuer.published`).
+    issuer_presentations (issuer_id) {
+        issuer_id -> Uuid,
+        time_zone -> Text,
+        logo -> Nullable<Bytea>,
+        logo_content_type -> Nullable<Text>,
+        signatory_name -> Nullable<Text>,
+        signatory_title -> Nullable<Text>,
+        signature -> Nullable<Bytea>,
+        signature_content_type -> Nullable<Text>,
+        updated_at -> Timestamptz,
     }
 }
 

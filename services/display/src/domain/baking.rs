@@ -327,13 +327,28 @@ pub fn render_share_card(text: &CardText<'_>, badge_png: &[u8]) -> Result<Vec<u8
 /// Renders an SVG badge image to a square PNG, so an SVG badge can be baked as PNG too.
 /// Its size once every `<use>` is expanded is checked before rendering.
 pub fn render_svg(svg: &[u8]) -> Result<Vec<u8>, BakeError> {
+    render_svg_within(svg, RENDERED_EDGE, true)
+}
+
+/// Renders an SVG (a logo, a signature) to a PNG whose longer edge is
+/// `edge` pixels, keeping its proportions — or, when `square`, centred
+/// on a square canvas.
+pub fn render_svg_within(svg: &[u8], edge: u32, square: bool) -> Result<Vec<u8>, BakeError> {
     akashi_image::check_svg(svg).map_err(|e| BakeError::Render(e.to_string()))?;
     let options = svg_options();
     let tree = resvg::usvg::Tree::from_data(svg, &options).map_err(|e| BakeError::Render(e.to_string()))?;
     let size = tree.size();
-    let scale = RENDERED_EDGE as f32 / size.width().max(size.height());
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(RENDERED_EDGE, RENDERED_EDGE)
-        .ok_or_else(|| BakeError::Render("no pixmap".into()))?;
+    let scale = edge as f32 / size.width().max(size.height());
+    let (width, height) = if square {
+        (edge, edge)
+    } else {
+        (
+            ((size.width() * scale).round() as u32).max(1),
+            ((size.height() * scale).round() as u32).max(1),
+        )
+    };
+    let mut pixmap =
+        resvg::tiny_skia::Pixmap::new(width, height).ok_or_else(|| BakeError::Render("no pixmap".into()))?;
     resvg::render(
         &tree,
         resvg::tiny_skia::Transform::from_scale(scale, scale),

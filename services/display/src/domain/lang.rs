@@ -113,9 +113,11 @@ pub struct Texts {
 
 impl Lang {
     /// A date as people of this language write it: `2026年12月7日`,
-    /// `7 December 2026` (the day in UTC).
-    pub fn long_date(self, at: chrono::DateTime<chrono::Utc>) -> String {
+    /// `7 December 2026` — the day it was in `zone` (the issuer's time
+    /// zone: a badge issued at 08:00 in Tokyo is not dated the day before).
+    pub fn long_date(self, at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
         use chrono::Datelike;
+        let at = at.with_timezone(&zone);
         const MONTHS: [&str; 12] = [
             "January",
             "February",
@@ -254,8 +256,17 @@ mod tests {
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T13:57:29Z")
             .unwrap()
             .to_utc();
-        assert_eq!(Lang::Ja.long_date(at), "2026年12月7日");
-        assert_eq!(Lang::En.long_date(at), "7 December 2026");
+        assert_eq!(Lang::Ja.long_date(at, chrono_tz::UTC), "2026年12月7日");
+        assert_eq!(Lang::En.long_date(at, chrono_tz::UTC), "7 December 2026");
+        // 23:30 UTC is already the next morning in Tokyo, still the day in Honolulu.
+        let late = chrono::DateTime::parse_from_rfc3339("2026-12-31T23:30:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(Lang::Ja.long_date(late, chrono_tz::Asia::Tokyo), "2027年1月1日");
+        assert_eq!(
+            Lang::En.long_date(late, chrono_tz::Pacific::Honolulu),
+            "31 December 2026"
+        );
     }
 
     #[test]

@@ -2,4 +2,5 @@
 
 pub mod baking;
 pub mod lang;
+pub mod presentation;
 pub mod report_view;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::db::{known_awards, known_blockcerts};
 use crate::domain::lang::{Lang, Texts};
+use crate::domain::presentation::Presentation;
 use crate::domain::report_view;
 use crate::startup::AppState;
 
@@ -162,9 +163,19 @@ struct NotFoundPage<'a> {
 pub(crate) struct KnownAward {
     pub(crate) assertion_url: String,
     pub(crate) badge_class_url: Option<String>,
+    /// The earner's name as the LMS gave it — `None` on every public page
+    /// when the earner chose to hide it (see [`known_award`]).
     pub(crate) recipient_name: Option<String>,
+    recipient_email: Option<String>,
     issued_on: Option<chrono::DateTime<chrono::Utc>>,
     pub(crate) revocation_reason: Option<String>,
+    pub(crate) issuer_id: Option<Uuid>,
+}
+
+/// How the award's issuer shows its badges (time zone, logo, signatory).
+pub(crate) async fn presentation_of(state: &AppState, award: &KnownAward) -> Result<Presentation, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    Ok(Presentation::of(&mut conn, award.issuer_id).await?)
 }
 
 /// The reader's language: `?lang=`, else `Accept-Language`.
@@ -181,13 +192,31 @@ pub(crate) async fn award_known(state: &AppState, id: Uuid) -> Result<KnownAward
 }
 
 pub(crate) async fn known_award(state: &AppState, id: Uuid) -> Result<Option<KnownAward>, ApiError> {
+    use crate::db::earner_preferences;
     let mut conn = akashi_db::conn(&state.pool).await?;
-    Ok(known_awards::table
+    let Some(mut award) = known_awards::table
         .find(id)
         .select(KnownAward::as_select())
         .first(&mut conn)
         .await
-        .optional()?)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    // The earner's choice, made in their backpack, holds on every page
+    // that shows their badge.
+    if let Some(email) = &award.recipient_email {
+        let hidden: Option<bool> = earner_preferences::table
+            .find(email)
+            .select(earner_preferences::hide_name)
+            .first(&mut conn)
+            .await
+            .optional()?;
+        if hidden == Some(true) {
+            award.recipient_name = None;
+        }
+    }
+    Ok(Some(award))
 }
 
 pub(crate) async fn fetch_json(state: &AppState, request_id: &RequestId, url: &str) -> Option<Value> {
@@ -305,11 +334,12 @@ pub async fn badge_page(
     // The verifier and host are asked at the same time; the page needs both.
     let badge_future = async {
         match &award.badge_class_url {
-            Some(url) => fetch_json(&state, &request_id, url).await,
+            Some(url) => fetch_json(&state, &request_id, &badge_class_in(url, lang)).await,
             None => None,
         }
     };
     let blockcerts = known_blockcerts(&state, id).await?;
+    let zone = presentation_of(&state, &award).await?.time_zone;
     let blockcerts_future = async {
         match &blockcerts {
             Some(known) => verify(&state, &request_id, &known.url).await,
@@ -378,8 +408,11 @@ pub async fn badge_page(
         issuer_name,
         issuer_url: issuer["url"].as_str().map(str::to_owned),
         issued_on: issued_on.clone(),
-        issued_display: issued_on.as_deref().and_then(parse_time).map(|t| lang.long_date(t)),
-        expires_display: expires.as_deref().and_then(parse_time).map(|t| lang.long_date(t)),
+        issued_display: issued_on
+            .as_deref()
+            .and_then(parse_time)
+            .map(|t| lang.long_date(t, zone)),
+        expires_display: expires.as_deref().and_then(parse_time).map(|t| lang.long_date(t, zone)),
         expires,
         og_image_alt: og_image_alt(lang, &og_badge_name, &og_issuer_name, award.recipient_name.as_deref()),
         earner_name: award.recipient_name.clone().filter(|n| !n.trim().is_empty()),
@@ -503,11 +536,26 @@ mod tests {
     }
 }
 
-/// The award's badge class and its issuer as host serves them (`Null`
-/// for what cannot be fetched: the caller shows what it has).
-pub(crate) async fn badge_and_issuer(state: &AppState, request_id: &RequestId, award: &KnownAward) -> (Value, Value) {
+/// The badge class's URL in the reader's language: host serves the
+/// translation when the badge class has one, the badge class as written
+/// otherwise.
+pub(crate) fn badge_class_in(url: &str, lang: Lang) -> String {
+    format!("{url}?lang={}", lang.tag())
+}
+
+/// The award's badge class (in the reader's language) and its issuer as
+/// host serves them (`Null` for what cannot be fetched: the caller shows
+/// what it has).
+pub(crate) async fn badge_and_issuer(
+    state: &AppState,
+    request_id: &RequestId,
+    award: &KnownAward,
+    lang: Lang,
+) -> (Value, Value) {
     let badge = match &award.badge_class_url {
-        Some(url) => fetch_json(state, request_id, url).await.unwrap_or(Value::Null),
+        Some(url) => fetch_json(state, request_id, &badge_class_in(url, lang))
+            .await
+            .unwrap_or(Value::Null),
         None => Value::Null,
     };
     let issuer = match badge["issuer"].as_str() {
@@ -558,17 +606,9 @@ pub async fn certificate_pdf(
         })
         .await?
         .clone();
-    let (badge, issuer) = badge_and_issuer(&state, &request_id, &award).await;
-    let recipient: Option<Option<String>> = {
-        let mut conn = akashi_db::conn(&state.pool).await?;
-        known_awards::table
-            .find(id)
-            .select(known_awards::recipient_name)
-            .first(&mut conn)
-            .await
-            .optional()?
-    };
-    let date = |t: chrono::DateTime<chrono::Utc>| lang.long_date(t);
+    let (badge, issuer) = badge_and_issuer(&state, &request_id, &award, lang).await;
+    let presentation = presentation_of(&state, &award).await?;
+    let date = |t: chrono::DateTime<chrono::Utc>| lang.long_date(t, presentation.time_zone);
     let expires = fetch_json(&state, &request_id, &award.assertion_url)
         .await
         .and_then(|a| a["expires"].as_str().map(str::to_owned))
@@ -576,7 +616,7 @@ pub async fn certificate_pdf(
         .map(|e| date(e.with_timezone(&chrono::Utc)));
     let data = crate::certificate::CertificateData {
         japanese: lang == Lang::Ja,
-        recipient: recipient.flatten(),
+        recipient: award.recipient_name.clone().filter(|n| !n.trim().is_empty()),
         badge_name: badge["name"].as_str().unwrap_or("Badge").to_string(),
         description: badge["description"].as_str().unwrap_or_default().to_string(),
         issuer_name: issuer["name"].as_str().unwrap_or_default().to_string(),
@@ -585,6 +625,8 @@ pub async fn certificate_pdf(
         verify_url: format!("{}/badges/{id}?lang={}", state.public_base, lang.tag()),
         award_id: id.to_string(),
         badge_png: crate::routes::baked::badge_png(&state, &request_id, &badge).await,
+        logo: presentation.logo.clone(),
+        signatory: presentation.signatory.clone(),
     };
     let pdf = tokio::task::spawn_blocking(move || crate::certificate::render(&data, &font))
         .await
@@ -630,13 +672,14 @@ pub async fn embed(
     let lang = reader_language(&req, query.lang.as_deref());
     let id = path.into_inner();
     let award = award_known(&state, id).await?;
-    let (badge, issuer) = badge_and_issuer(&state, &request_id, &award).await;
+    let (badge, issuer) = badge_and_issuer(&state, &request_id, &award, lang).await;
+    let zone = presentation_of(&state, &award).await?.time_zone;
     let card = EmbedCard {
         lang: lang.tag(),
         credential_url: award.assertion_url.clone(),
         name: badge["name"].as_str().unwrap_or("Badge").to_string(),
         issuer_name: issuer["name"].as_str().unwrap_or_default().to_string(),
-        issued_on: award.issued_on.map(|t| t.format("%Y-%m-%d").to_string()),
+        issued_on: award.issued_on.map(|t| lang.long_date(t, zone)),
         image_url: badge["image"].as_str().unwrap_or_default().to_string(),
         page_url: format!("{}/badges/{id}?lang={}", state.public_base, lang.tag()),
         revoked: award.revocation_reason.is_some(),

@@ -260,7 +260,7 @@ pub async fn share_card(
     if award.revocation_reason.is_some() {
         return Err(ApiError::Gone("this badge has been revoked".into()));
     }
-    let (badge, issuer) = crate::routes::badge_page::badge_and_issuer(&state, &request_id, &award).await;
+    let (badge, issuer) = crate::routes::badge_page::badge_and_issuer(&state, &request_id, &award, lang).await;
     let image_url = badge["image"]
         .as_str()
         .ok_or_else(|| ApiError::Unavailable("the badge class has no image".into()))?;

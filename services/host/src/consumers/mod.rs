@@ -71,6 +71,8 @@ pub async fn badge_class_published(state: AppState, message: IncomingMessage) ->
             hosted_badge_classes::document.eq(&published.badge_class),
             hosted_badge_classes::image.eq(&image),
             hosted_badge_classes::image_content_type.eq(&published.image.content_type),
+            hosted_badge_classes::language.eq(&published.language),
+            hosted_badge_classes::editions.eq(serde_json::to_value(&published.editions).unwrap_or_default()),
         ))
         .on_conflict(hosted_badge_classes::id)
         .do_update()
@@ -78,6 +80,8 @@ pub async fn badge_class_published(state: AppState, message: IncomingMessage) ->
             hosted_badge_classes::document.eq(excluded(hosted_badge_classes::document)),
             hosted_badge_classes::image.eq(excluded(hosted_badge_classes::image)),
             hosted_badge_classes::image_content_type.eq(excluded(hosted_badge_classes::image_content_type)),
+            hosted_badge_classes::language.eq(excluded(hosted_badge_classes::language)),
+            hosted_badge_classes::editions.eq(excluded(hosted_badge_classes::editions)),
             hosted_badge_classes::updated_at.eq(diesel::dsl::now),
         ))
         .execute(&mut conn)

@@ -30,6 +30,8 @@ diesel::table! {
         image -> Bytea,
         image_content_type -> Text,
         updated_at -> Timestamptz,
+        language -> Text,
+        editions -> Jsonb,
     }
 }
 
@@ -84,6 +86,8 @@ diesel::table! {
         profile_slug -> Text,
         profile_public -> Bool,
         created_at -> Timestamptz,
+        hide_name -> Bool,
+        preferences_changed_at -> Timestamptz,
     }
 }
 

@@ -675,6 +675,8 @@ pub async fn visibility_json(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProfileForm {
     pub profile_public: Option<bool>,
+    /// Keep the earner's name off the public pages of their badges.
+    pub hide_name: Option<bool>,
     pub display_name: Option<String>,
     /// The session's CSRF token.
     pub csrf: Option<String>,
@@ -705,6 +707,35 @@ pub async fn profile_form(
             .set(earners::display_name.eq(name))
             .execute(&mut conn)
             .await?;
+    }
+    if let Some(hide) = form.hide_name
+        && hide != earner.hide_name
+    {
+        // The badge pages are display's: it hears of the choice over the
+        // bus, in the same transaction as the change (outbox).
+        let now = chrono::Utc::now();
+        let email = akashi_model::EmailAddress::parse(&earner.email).map_err(ApiError::internal)?;
+        let message = akashi_bus::Envelope::new(
+            crate::SERVICE,
+            akashi_model::messages::EarnerPreferencesChanged {
+                email,
+                hide_name: hide,
+                changed_at: now,
+            },
+            None,
+        );
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            diesel::update(earners::table.find(earner.id))
+                .set((earners::hide_name.eq(hide), earners::preferences_changed_at.eq(now)))
+                .execute(conn)
+                .await?;
+            akashi_bus::outbox::enqueue(conn, &message)
+                .await
+                .map_err(ApiError::internal)?;
+            Ok(())
+        })
+        .await?;
+        state.relay.wake();
     }
     Ok(see_other("/backpack"))
 }
@@ -885,13 +916,18 @@ pub async fn profile_page(
         .await?;
     Ok(html(render(&PublicPage {
         lang,
-        title: earner.display_name.clone().unwrap_or_else(|| {
-            if lang == "ja" {
-                "バッジ".into()
-            } else {
-                "Badges".into()
-            }
-        }),
+        // An earner who hides their name has it off their public profile too.
+        title: earner
+            .display_name
+            .clone()
+            .filter(|_| !earner.hide_name)
+            .unwrap_or_else(|| {
+                if lang == "ja" {
+                    "バッジ".into()
+                } else {
+                    "Badges".into()
+                }
+            }),
         badges,
         collections: public_collections,
     })?))

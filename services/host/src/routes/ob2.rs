@@ -178,23 +178,43 @@ pub async fn assertion(
     }
 }
 
-/// The hosted OB 2.0 BadgeClass.
-#[utoipa::path(responses((status = 200, content_type = "application/ld+json"), (status = 404)))]
+/// Which edition of a badge class to serve.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct EditionQuery {
+    /// A language the badge class has a translation in (`en`, `ja`): that
+    /// edition, whose `id` is this URL. Otherwise the badge class as
+    /// written, whose `id` has no query — the reader sees which it got.
+    pub lang: Option<String>,
+}
+
+/// The hosted OB 2.0 BadgeClass, or its edition in another language.
+#[utoipa::path(params(EditionQuery), responses((status = 200, content_type = "application/ld+json"), (status = 404)))]
 #[get("/ob2/badges/{id}")]
 pub async fn badge_class(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<Uuid>,
+    query: web::Query<EditionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let doc: serde_json::Value = hosted_badge_classes::table
+    let (doc, editions): (serde_json::Value, serde_json::Value) = hosted_badge_classes::table
         .find(path.into_inner())
-        .select(hosted_badge_classes::document)
+        .select((hosted_badge_classes::document, hosted_badge_classes::editions))
         .first(&mut conn)
         .await
         .optional()?
         .ok_or_else(|| not_found("badge class"))?;
-    Ok(json_ld(&req, actix_web::http::StatusCode::OK, &doc, STATIC_MAX_AGE))
+    let edition = query
+        .lang
+        .as_deref()
+        .map(|l| l.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase())
+        .and_then(|l| editions.get(&l).cloned());
+    Ok(json_ld(
+        &req,
+        actix_web::http::StatusCode::OK,
+        edition.as_ref().unwrap_or(&doc),
+        STATIC_MAX_AGE,
+    ))
 }
 
 /// The badge class image (PNG or SVG), as uploaded.

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::schema::{award_credentials, awards, badge_classes, blockcerts_batches, issuers, signing_keys};
+use super::schema::{
+    award_credentials, awards, badge_classes, blockcerts_batches, issuer_presentations, issuers, signing_keys,
+};
 
 /// An issuer organization (tenant).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -16,6 +18,21 @@ pub struct IssuerRow {
     pub email: String,
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How an issuer's pages and certificates look (one row per issuer, once set).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = issuer_presentations, treat_none_as_null = true)]
+pub struct IssuerPresentationRow {
+    pub issuer_id: Uuid,
+    pub time_zone: String,
+    pub logo: Option<Vec<u8>>,
+    pub logo_content_type: Option<String>,
+    pub signatory_name: Option<String>,
+    pub signatory_title: Option<String>,
+    pub signature: Option<Vec<u8>>,
+    pub signature_content_type: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -38,6 +55,10 @@ pub struct BadgeClassRow {
     pub expires_on: Option<DateTime<Utc>>,
     /// OB 2.0 AlignmentObjects (camelCase keys), as given.
     pub alignments: serde_json::Value,
+    /// The language of name, description and criteria (`en`, `ja`).
+    pub language: String,
+    /// The same texts in other languages (see `domain::languages`).
+    pub translations: serde_json::Value,
 }
 
 impl BadgeClassRow {

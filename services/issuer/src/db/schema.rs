@@ -28,6 +28,22 @@ diesel::table! {
         expires_after_days -> Nullable<Int4>,
         expires_on -> Nullable<Timestamptz>,
         alignments -> Jsonb,
+        language -> Text,
+        translations -> Jsonb,
+    }
+}
+
+diesel::table! {
+    issuer_presentations (issuer_id) {
+        issuer_id -> Uuid,
+        time_zone -> Text,
+        logo -> Nullable<Bytea>,
+        logo_content_type -> Nullable<Text>,
+        signatory_name -> Nullable<Text>,
+        signatory_title -> Nullable<Text>,
+        signature -> Nullable<Bytea>,
+        signature_content_type -> Nullable<Text>,
+        updated_at -> Timestamptz,
     }
 }
 

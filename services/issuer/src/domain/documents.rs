@@ -5,9 +5,11 @@ use akashi_model::ob2::{
     Assertion, BadgeClass, CONTEXT_V2, Criteria, Evidence, IdentityObject, Profile, VerificationObject,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::db::models::{BadgeClassRow, IssuerRow, SigningKeyRow};
+use crate::domain::languages::Translations;
 use akashi_model::messages::{AwardUrls, EvidenceItem};
 
 /// Builds the public URL of every hosted object from the configured bases.
@@ -94,6 +96,10 @@ impl PublicLinks {
     /// `GET /ob2/badges/{id}` on host.
     pub fn badge_class(&self, id: Uuid) -> String {
         format!("{}/ob2/badges/{id}", self.host)
+    }
+    /// The badge class in another language: the same URL with `?lang=`.
+    pub fn badge_class_edition(&self, id: Uuid, language: &str) -> String {
+        format!("{}?lang={language}", self.badge_class(id))
     }
     /// The badge class image on host.
     pub fn badge_image(&self, id: Uuid) -> String {
@@ -235,6 +241,22 @@ pub fn ob3_credential(
     if let Some(url) = &badge.criteria_url {
         achievement["criteria"]["id"] = serde_json::json!(url);
     }
+    // OB 3.0's way to say the achievement exists in other languages: its
+    // own language, and the other editions as Related achievements.
+    achievement["inLanguage"] = serde_json::json!(badge.language);
+    let related: Vec<serde_json::Value> = Translations::from_json(&badge.translations)
+        .iter()
+        .map(|(language, _)| {
+            serde_json::json!({
+                "id": links.badge_class_edition(badge.id, language.tag()),
+                "type": ["Related"],
+                "inLanguage": language.tag(),
+            })
+        })
+        .collect();
+    if !related.is_empty() {
+        achievement["related"] = serde_json::json!(related);
+    }
     if !badge.tags.is_empty() {
         achievement["tag"] = serde_json::json!(badge.tags);
     }
@@ -339,6 +361,25 @@ pub fn badge_class(row: &BadgeClassRow, links: &PublicLinks) -> BadgeClass {
         tags: row.tags.clone(),
         alignment: row.alignments.as_array().cloned().unwrap_or_default(),
     }
+}
+
+/// The badge class in each of its other languages, as OB 2.0 BadgeClass
+/// documents keyed by language; each one's id is its own URL.
+pub fn badge_class_editions(row: &BadgeClassRow, links: &PublicLinks) -> BTreeMap<String, serde_json::Value> {
+    Translations::from_json(&row.translations)
+        .iter()
+        .map(|(language, texts)| {
+            let mut edition = badge_class(row, links);
+            edition.id = links.badge_class_edition(row.id, language.tag());
+            edition.name = texts.name.clone();
+            edition.description = texts.description.clone();
+            edition.criteria.narrative = Some(texts.criteria.clone());
+            (
+                language.tag().to_string(),
+                serde_json::to_value(edition).unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 /// What an assertion says about its recipient and award.

@@ -7,4 +7,6 @@ pub mod documents;
 pub mod fields;
 pub mod formats;
 pub mod keyring;
+pub mod languages;
+pub mod presentation;
 pub mod status_list;

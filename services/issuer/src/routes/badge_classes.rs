@@ -2,7 +2,7 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use akashi_bus::{Envelope, outbox};
 use akashi_model::messages::{BadgeClassPublished, ImageBlob};
 use akashi_runtime::http::{RequestId, header_str, read_body_limited, read_field_limited};
@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -22,6 +23,7 @@ use crate::domain::badge_image::{BadgeImage, MAX_IMAGE_BYTES};
 use crate::domain::documents;
 use crate::domain::fields::{LongText, Name, WebUrl};
 use crate::domain::formats::Formats;
+use crate::domain::languages::{BadgeTexts, Language, Translations};
 use crate::routes::issuers::visible_issuer;
 use crate::startup::AppState;
 
@@ -51,6 +53,15 @@ pub struct NewBadgeClass {
     /// Competencies or standards the badge aligns to (JSON requests only).
     #[serde(default)]
     pub alignments: Vec<NewAlignment>,
+    /// The language name, description and criteria are written in: `en`
+    /// (default) or `ja`.
+    #[schema(example = "en")]
+    pub language: Option<String>,
+    /// The same texts in the other language, e.g. `{"ja": {"name": …,
+    /// "description": …, "criteria": …}}`. As a form: `name_ja`,
+    /// `description_ja`, `criteria_ja` (or `…_en`).
+    #[serde(default)]
+    pub translations: BTreeMap<String, BadgeTexts>,
 }
 
 /// One alignment of a badge class: published as an OB 2.0 AlignmentObject
@@ -116,6 +127,11 @@ pub struct BadgeClassView {
     #[schema(value_type = Vec<Object>)]
     pub alignments: serde_json::Value,
     pub image_content_type: String,
+    /// The language of name, description and criteria.
+    pub language: String,
+    /// The same texts in other languages, by language.
+    #[schema(value_type = Object)]
+    pub translations: serde_json::Value,
     /// The OB 2.0 BadgeClass's public URL (on host).
     pub badge_class_url: String,
     pub image_url: String,
@@ -137,6 +153,8 @@ impl BadgeClassView {
             expires_on: row.expires_on,
             alignments: row.alignments.clone(),
             image_content_type: row.image_content_type.clone(),
+            language: row.language.clone(),
+            translations: row.translations.clone(),
             badge_class_url: state.links.badge_class(row.id),
             image_url: state.links.badge_image(row.id),
             created_at: row.created_at,
@@ -175,6 +193,21 @@ async fn read_multipart(mut form: Multipart) -> Result<(NewBadgeClass, Option<Ve
             "criteria_url" => fields.criteria_url = Some(text()?).filter(|s| !s.trim().is_empty()),
             "tags" => fields.tags = comma_list(&text()?),
             "formats" => fields.formats = comma_list(&text()?),
+            "language" => fields.language = Some(text()?).filter(|s| !s.trim().is_empty()),
+            translated if translated.ends_with("_ja") || translated.ends_with("_en") => {
+                let (field, language) = translated.split_at(translated.len() - 3);
+                let value = text()?;
+                if value.trim().is_empty() {
+                    continue;
+                }
+                let texts = fields.translations.entry(language[1..].to_string()).or_default();
+                match field {
+                    "name" => texts.name = value,
+                    "description" => texts.description = value,
+                    "criteria" => texts.criteria = value,
+                    _ => {}
+                }
+            }
             "expires_after_days" => {
                 fields.expires_after_days = Some(
                     text()?
@@ -256,6 +289,9 @@ pub async fn create_badge_class(
         .map_err(ApiError::invalid_field)?;
     let formats = Formats::parse(&fields.formats).map_err(ApiError::invalid_field)?;
     let alignments = parse_alignments(&fields.alignments)?;
+    let language =
+        Language::parse("language", fields.language.as_deref().unwrap_or("en")).map_err(ApiError::invalid_field)?;
+    let translations = Translations::parse(language, &fields.translations).map_err(ApiError::invalid_field)?;
     match (fields.expires_after_days, fields.expires_on) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_field(
@@ -289,22 +325,10 @@ pub async fn create_badge_class(
         expires_after_days: fields.expires_after_days,
         expires_on: fields.expires_on,
         alignments,
+        language: language.tag().to_string(),
+        translations: translations.to_json(),
     };
-    let document = serde_json::to_value(documents::badge_class(&row, &state.links)).map_err(ApiError::internal)?;
-    let message = Envelope::new(
-        crate::SERVICE,
-        BadgeClassPublished {
-            badge_class_id: row.id,
-            issuer_id: row.issuer_id,
-            name: row.name.clone(),
-            badge_class: document,
-            image: ImageBlob {
-                content_type: row.image_content_type.clone(),
-                data_base64: base64::engine::general_purpose::STANDARD.encode(&row.image),
-            },
-        },
-        Some(request_id.0),
-    );
+    let message = published(&row, &state, request_id)?;
     let mut conn = akashi_db::conn(&state.pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         match diesel::insert_into(badge_classes::table)
@@ -327,6 +351,138 @@ pub async fn create_badge_class(
     state.relay.wake();
     tracing::info!(badge_class_id = %row.id, issuer_id = %row.issuer_id, "badge class created");
     Ok(HttpResponse::Created().json(BadgeClassView::from_row(&row, &state)))
+}
+
+/// The `badge_class.published` message of a badge class as it is now:
+/// host serves what it carries, the lms-adapter allows it in rules.
+fn published(
+    row: &BadgeClassRow,
+    state: &AppState,
+    request_id: RequestId,
+) -> Result<Envelope<BadgeClassPublished>, ApiError> {
+    let document = serde_json::to_value(documents::badge_class(row, &state.links)).map_err(ApiError::internal)?;
+    Ok(Envelope::new(
+        crate::SERVICE,
+        BadgeClassPublished {
+            badge_class_id: row.id,
+            issuer_id: row.issuer_id,
+            name: row.name.clone(),
+            badge_class: document,
+            image: ImageBlob {
+                content_type: row.image_content_type.clone(),
+                data_base64: base64::engine::general_purpose::STANDARD.encode(&row.image),
+            },
+            language: row.language.clone(),
+            editions: documents::badge_class_editions(row, &state.links),
+        },
+        Some(request_id.0),
+    ))
+}
+
+/// Adds or replaces the badge class's name, description and criteria in
+/// another language, and republishes it. Credentials already issued keep
+/// what they were signed with; pages and certificates show the new texts.
+#[utoipa::path(
+    request_body = BadgeTexts,
+    params(("language" = String, Path, description = "`en` or `ja`, not the badge class's own")),
+    responses(
+        (status = 200, body = BadgeClassView),
+        (status = 404, description = "no such badge class (or another tenant's)"),
+        (status = 422, description = "a field is invalid, or the language is the badge class's own or unsupported"),
+    ),
+    security(("bearer" = [])),
+)]
+#[put("/admin/badge-classes/{badge_class_id}/translations/{language}")]
+pub async fn put_translation(
+    state: web::Data<AppState>,
+    grant: Grant,
+    request_id: RequestId,
+    path: web::Path<(Uuid, String)>,
+    body: web::Json<BadgeTexts>,
+) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::BadgesWrite)?;
+    let (id, tag) = path.into_inner();
+    let language = Language::parse("language", &tag).map_err(ApiError::invalid_field)?;
+    let texts = Translations::parse_texts(language, &body).map_err(ApiError::invalid_field)?;
+    change_translations(&state, &grant, request_id, id, |own, translations| {
+        if own == language {
+            return Err(ApiError::invalid_field(format!(
+                "language: the badge class is written in {tag} already"
+            )));
+        }
+        translations.set(language, texts);
+        Ok(())
+    })
+    .await
+}
+
+/// Removes the badge class's texts in one language and republishes it.
+#[utoipa::path(
+    params(("language" = String, Path, description = "`en` or `ja`")),
+    responses(
+        (status = 200, body = BadgeClassView),
+        (status = 404, description = "no such badge class, or no translation in that language"),
+    ),
+    security(("bearer" = [])),
+)]
+#[delete("/admin/badge-classes/{badge_class_id}/translations/{language}")]
+pub async fn delete_translation(
+    state: web::Data<AppState>,
+    grant: Grant,
+    request_id: RequestId,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::BadgesWrite)?;
+    let (id, tag) = path.into_inner();
+    let language = Language::parse("language", &tag).map_err(ApiError::invalid_field)?;
+    change_translations(&state, &grant, request_id, id, |_, translations| {
+        if translations.remove(language) {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(format!("the badge class has no {tag} translation")))
+        }
+    })
+    .await
+}
+
+/// Loads a badge class the grant may change (locked), applies `change` to
+/// its translations, stores and republishes it in one transaction.
+async fn change_translations(
+    state: &AppState,
+    grant: &Grant,
+    request_id: RequestId,
+    id: Uuid,
+    change: impl FnOnce(Language, &mut Translations) -> Result<(), ApiError> + Send,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let row = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let mut row: BadgeClassRow = badge_classes::table
+                .find(id)
+                .select(BadgeClassRow::as_select())
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?
+                .filter(|row| grant.require_issuer(row.issuer_id).is_ok())
+                .ok_or_else(|| ApiError::NotFound("no such badge class".into()))?;
+            let own = Language::parse("language", &row.language).map_err(ApiError::internal)?;
+            let mut translations = Translations::from_json(&row.translations);
+            change(own, &mut translations)?;
+            row.translations = translations.to_json();
+            diesel::update(badge_classes::table.find(id))
+                .set(badge_classes::translations.eq(&row.translations))
+                .execute(conn)
+                .await?;
+            outbox::enqueue(conn, &published(&row, state, request_id)?)
+                .await
+                .map_err(ApiError::internal)?;
+            Ok(row)
+        })
+        .await?;
+    state.relay.wake();
+    tracing::info!(badge_class_id = %row.id, "badge class translations changed");
+    Ok(HttpResponse::Ok().json(BadgeClassView::from_row(&row, state)))
 }
 
 /// The badge classes of one issuer.

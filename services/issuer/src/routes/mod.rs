@@ -6,6 +6,7 @@ pub mod badge_classes;
 pub mod dead_letters;
 pub mod issuers;
 pub mod keys;
+pub mod presentation;
 pub mod tokens;
 
 use actix_web::web;
@@ -19,6 +20,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(badge_classes::create_badge_class)
         .service(badge_classes::list_badge_classes)
         .service(badge_classes::get_badge_class)
+        .service(presentation::put_presentation)
+        .service(presentation::get_presentation)
+        .service(badge_classes::put_translation)
+        .service(badge_classes::delete_translation)
         .service(awards::lookup_awards)
         .service(awards::revoke_award)
         .service(awards::resend_mail)
@@ -40,7 +45,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     info(title = "Akashi issuer", description = "Issuer organizations, badge classes, awards and admin tokens. Admin endpoints take `Authorization: Bearer <token>`."),
     paths(
         issuers::create_issuer, issuers::list_issuers, issuers::get_issuer,
+        presentation::put_presentation, presentation::get_presentation,
         badge_classes::create_badge_class, badge_classes::list_badge_classes, badge_classes::get_badge_class,
+        badge_classes::put_translation, badge_classes::delete_translation,
         awards::lookup_awards, awards::revoke_award, awards::resend_mail,
         admin_awards::create_award, admin_awards::bulk_award, admin_awards::reissue_award,
         keys::jwks, keys::key, keys::rotate,
@@ -49,7 +56,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ),
     components(schemas(
         issuers::NewIssuer, issuers::IssuerView,
-        badge_classes::NewBadgeClass, badge_classes::BadgeClassView,
+        presentation::PresentationRequest, presentation::SignatoryRequest, presentation::PresentationView,
+        badge_classes::NewBadgeClass, badge_classes::BadgeClassView, crate::domain::languages::BadgeTexts,
         awards::AwardView, awards::AwardList, awards::RevokeRequest,
         admin_awards::NewAward, admin_awards::NewRecipient, admin_awards::NewEvidence, admin_awards::AwardRequested,
         admin_awards::RowResult, admin_awards::BulkResult, admin_awards::Reissue,

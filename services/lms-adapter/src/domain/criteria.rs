@@ -33,6 +33,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::completion::{CompletionEvent, EventKind, bounded_id};
+use crate::domain::reason::{PlaceWords, Reason};
+use serde_json::json;
 
 /// How deep a tree may nest, and how many conditions it may hold: enough
 /// for any pathway we have seen, small enough to explain on one screen.
@@ -423,8 +425,30 @@ pub struct Verdict {
     pub held: Vec<String>,
     /// What failed, in words ("why not").
     pub failed: Vec<String>,
+    /// The same as `held`, as codes with parameters (for other languages).
+    pub held_reasons: Vec<Reason>,
+    /// The same as `failed`, as codes with parameters.
+    pub failed_reasons: Vec<Reason>,
     /// The events that met a condition, earliest first.
     pub events: Vec<Uuid>,
+}
+
+impl Verdict {
+    fn hold(&mut self, reason: Reason) {
+        self.held.push(reason.english.clone());
+        self.held_reasons.push(reason);
+    }
+
+    fn fail(&mut self, reason: Reason) {
+        self.failed.push(reason.english.clone());
+        self.failed_reasons.push(reason);
+    }
+
+    /// A filter's refusal comes before everything else.
+    fn fail_first(&mut self, reason: Reason) {
+        self.failed.insert(0, reason.english.clone());
+        self.failed_reasons.insert(0, reason);
+    }
 }
 
 /// Evaluates `def` for one learner.
@@ -435,6 +459,8 @@ pub fn evaluate(def: &RuleDefinition, facts: &LearnerFacts) -> Verdict {
         total: 0,
         held: vec![],
         failed: vec![],
+        held_reasons: vec![],
+        failed_reasons: vec![],
         events: vec![],
     };
     let mut met_events: Vec<(DateTime<Utc>, Uuid)> = vec![];
@@ -444,13 +470,15 @@ pub fn evaluate(def: &RuleDefinition, facts: &LearnerFacts) -> Verdict {
     v.events = met_events.into_iter().map(|(_, id)| id).collect();
     match filter_failure(&def.filters, facts) {
         Some(reason) => {
-            v.failed.insert(0, reason);
+            v.fail_first(reason);
             v.satisfied = false;
         }
         None => {
             v.satisfied = tree;
             if tree {
-                v.held.extend(filter_held(&def.filters));
+                for reason in filter_held(&def.filters) {
+                    v.hold(reason);
+                }
             }
         }
     }
@@ -466,27 +494,44 @@ fn node(c: &Criterion, facts: &LearnerFacts, v: &mut Verdict, met: &mut Vec<(Dat
             let n = count(children, v, met);
             let ok = n == children.len();
             if !ok {
-                v.failed
-                    .push(format!("all of {} conditions needed, {n} met", children.len()));
+                let of = children.len();
+                v.fail(Reason::new(
+                    "all_needed",
+                    json!({"of": of, "met": n}),
+                    format!("all of {of} conditions needed, {n} met"),
+                ));
             }
             ok
         }
         Criterion::Any(children) => {
             let n = count(children, v, met);
             if n == 0 {
-                v.failed.push(format!("none of {} alternatives met", children.len()));
+                let of = children.len();
+                v.fail(Reason::new(
+                    "no_alternative",
+                    json!({"of": of}),
+                    format!("none of {of} alternatives met"),
+                ));
             }
             n > 0
         }
         Criterion::AtLeast(a) => {
             let n = count(&a.of, v, met);
             let ok = n >= a.n;
+            let (of, needed) = (a.of.len(), a.n);
+            let params = json!({"met": n, "of": of, "needed": needed});
             if ok {
-                v.held
-                    .push(format!("{n} of {} conditions met ({} needed)", a.of.len(), a.n));
+                v.hold(Reason::new(
+                    "at_least_met",
+                    params,
+                    format!("{n} of {of} conditions met ({needed} needed)"),
+                ));
             } else {
-                v.failed
-                    .push(format!("{n} of {} conditions met, {} needed", a.of.len(), a.n));
+                v.fail(Reason::new(
+                    "at_least_missing",
+                    params,
+                    format!("{n} of {of} conditions met, {needed} needed"),
+                ));
             }
             ok
         }
@@ -494,10 +539,18 @@ fn node(c: &Criterion, facts: &LearnerFacts, v: &mut Verdict, met: &mut Vec<(Dat
             v.total += 1;
             if facts.badges.contains(badge) {
                 v.met += 1;
-                v.held.push(format!("holds badge {badge}"));
+                v.hold(Reason::new(
+                    "holds_badge",
+                    json!({"badge": badge}),
+                    format!("holds badge {badge}"),
+                ));
                 true
             } else {
-                v.failed.push(format!("does not hold badge {badge}"));
+                v.fail(Reason::new(
+                    "lacks_badge",
+                    json!({"badge": badge}),
+                    format!("does not hold badge {badge}"),
+                ));
                 false
             }
         }
@@ -506,12 +559,12 @@ fn node(c: &Criterion, facts: &LearnerFacts, v: &mut Verdict, met: &mut Vec<(Dat
             match leaf_match(leaf, facts) {
                 Ok((fact, said)) => {
                     v.met += 1;
-                    v.held.push(said);
+                    v.hold(said);
                     met.push((fact.at, fact.event_id));
                     true
                 }
                 Err(reason) => {
-                    v.failed.push(reason);
+                    v.fail(reason);
                     false
                 }
             }
@@ -520,21 +573,23 @@ fn node(c: &Criterion, facts: &LearnerFacts, v: &mut Verdict, met: &mut Vec<(Dat
 }
 
 /// The earliest fact meeting a leaf, with what held; or why none does.
-fn leaf_match<'a>(leaf: &Criterion, facts: &'a LearnerFacts) -> Result<(&'a Fact, String), String> {
+fn leaf_match<'a>(leaf: &Criterion, facts: &'a LearnerFacts) -> Result<(&'a Fact, Reason), Reason> {
     let Some(place) = event_condition(leaf) else {
-        return Err("not a condition on events".into());
+        return Err(Reason::new(
+            "not_an_event_condition",
+            json!({}),
+            "not a condition on events".into(),
+        ));
     };
-    let (course, activity, window) = (place.course, place.activity, place.window);
-    let mut place_text = match activity {
-        Some(a) => format!("activity {a:?} of course {course:?}"),
-        None => format!("course {course:?}"),
+    let window = place.window;
+    let words = PlaceWords {
+        course: place.course.to_string(),
+        activity: place.activity.cloned(),
+        source: place.source.map(str::to_owned),
     };
-    if let Some(source) = place.source {
-        place_text.push_str(&format!(" ({source})"));
-    }
     let enrolment = enrolment(facts, &place);
     let mut best: Option<&Fact> = None;
-    let mut last_miss: Option<String> = None;
+    let mut last_miss: Option<Reason> = None;
     for f in &facts.events {
         if !place.holds(f) {
             continue;
@@ -549,24 +604,30 @@ fn leaf_match<'a>(leaf: &Criterion, facts: &'a LearnerFacts) -> Result<(&'a Fact
             Err(reason) => last_miss = Some(reason),
         }
     }
+    let place_text = words.english();
     match best {
         Some(f) => {
             let what = match leaf {
-                Criterion::Completed(_) => format!("{place_text} {}", f.event.kind.as_str()),
-                Criterion::Passed(_) => format!("{place_text} passed"),
-                Criterion::Grade(g) => format!(
-                    "{place_text}: grade {:.2} ≥ {:.2}",
-                    f.event.grade.map(|g| g.value()).unwrap_or_default(),
-                    g.min
-                ),
+                Criterion::Completed(_) => {
+                    let kind = f.event.kind.as_str();
+                    Reason::new("completed", json!({"kind": kind}), format!("{place_text} {kind}"))
+                }
+                Criterion::Passed(_) => Reason::new("passed", json!({}), format!("{place_text} passed")),
+                Criterion::Grade(g) => {
+                    let grade = f.event.grade.map(|g| g.value()).unwrap_or_default();
+                    Reason::new(
+                        "grade_reached",
+                        json!({"grade": grade, "min": g.min}),
+                        format!("{place_text}: grade {grade:.2} ≥ {:.2}", g.min),
+                    )
+                }
                 _ => unreachable!("leaf_match is only called on event conditions"),
             };
-            Ok((f, what))
+            Ok((f, what.about(&words)))
         }
-        None => Err(match last_miss {
-            Some(reason) => format!("{place_text}: {reason}"),
-            None => format!("{place_text}: no event yet"),
-        }),
+        None => Err(last_miss
+            .unwrap_or_else(|| Reason::new("no_event", json!({}), "no event yet".into()))
+            .at(&words)),
     }
 }
 
@@ -631,54 +692,76 @@ fn enrolment(facts: &LearnerFacts, place: &Place<'_>) -> Option<DateTime<Utc>> {
     facts.events.iter().filter(|f| place.in_course(f)).map(|f| f.at).min()
 }
 
-fn event_meets(leaf: &Criterion, e: &CompletionEvent) -> Result<(), String> {
+fn event_meets(leaf: &Criterion, e: &CompletionEvent) -> Result<(), Reason> {
+    let kind = e.kind.as_str();
     match (leaf, e.kind) {
         (Criterion::Completed(_), EventKind::Completed | EventKind::Passed) => Ok(()),
         (Criterion::Passed(_), EventKind::Passed) => Ok(()),
         (Criterion::Grade(g), EventKind::Completed | EventKind::Passed | EventKind::Graded) => match e.grade {
             Some(grade) if grade.value() >= g.min => Ok(()),
-            Some(grade) => Err(format!("grade {:.2} < {:.2}", grade.value(), g.min)),
-            None => Err(format!("no grade, and the rule asks for {:.2}", g.min)),
+            Some(grade) => Err(Reason::new(
+                "grade_below",
+                json!({"grade": grade.value(), "min": g.min}),
+                format!("grade {:.2} < {:.2}", grade.value(), g.min),
+            )),
+            None => Err(Reason::new(
+                "no_grade",
+                json!({"min": g.min}),
+                format!("no grade, and the rule asks for {:.2}", g.min),
+            )),
         },
-        (_, EventKind::Progress) => Err("progress, not a completion".into()),
-        (_, EventKind::Failed) => Err("a fail".into()),
-        (Criterion::Passed(_), _) => Err(format!("{}, not a pass", e.kind.as_str())),
-        (_, kind) => Err(format!("a {} event does not complete", kind.as_str())),
+        (_, EventKind::Progress) => Err(Reason::new(
+            "progress_only",
+            json!({}),
+            "progress, not a completion".into(),
+        )),
+        (_, EventKind::Failed) => Err(Reason::new("failed_attempt", json!({}), "a fail".into())),
+        (Criterion::Passed(_), _) => Err(Reason::new(
+            "not_a_pass",
+            json!({"kind": kind}),
+            format!("{kind}, not a pass"),
+        )),
+        (_, _) => Err(Reason::new(
+            "not_completing",
+            json!({"kind": kind}),
+            format!("a {kind} event does not complete"),
+        )),
     }
 }
 
-fn in_window(w: &Window, at: DateTime<Utc>, enrolment: Option<DateTime<Utc>>) -> Result<(), String> {
+fn in_window(w: &Window, at: DateTime<Utc>, enrolment: Option<DateTime<Utc>>) -> Result<(), Reason> {
+    let day = |t: DateTime<Utc>| t.format("%F").to_string();
     if let Some(after) = w.after
         && at < after
     {
-        return Err(format!(
-            "{} is before the window opens ({})",
-            at.format("%F"),
-            after.format("%F")
+        return Err(Reason::new(
+            "before_window",
+            json!({"at": day(at), "opens": day(after)}),
+            format!("{} is before the window opens ({})", day(at), day(after)),
         ));
     }
     if let Some(before) = w.before
         && at >= before
     {
-        return Err(format!(
-            "{} is after the window closed ({})",
-            at.format("%F"),
-            before.format("%F")
+        return Err(Reason::new(
+            "after_window",
+            json!({"at": day(at), "closed": day(before)}),
+            format!("{} is after the window closed ({})", day(at), day(before)),
         ));
     }
     if let (Some(days), Some(start)) = (w.within_days_of_enrolment, enrolment)
         && at > start + Duration::days(i64::from(days))
     {
-        return Err(format!(
-            "{} is more than {days} days after enrolment ({})",
-            at.format("%F"),
-            start.format("%F")
+        return Err(Reason::new(
+            "after_enrolment_window",
+            json!({"at": day(at), "days": days, "enrolled": day(start)}),
+            format!("{} is more than {days} days after enrolment ({})", day(at), day(start)),
         ));
     }
     Ok(())
 }
 
-fn filter_failure(f: &LearnerFilter, facts: &LearnerFacts) -> Option<String> {
+fn filter_failure(f: &LearnerFilter, facts: &LearnerFacts) -> Option<Reason> {
     let domain = facts
         .email
         .as_str()
@@ -687,7 +770,11 @@ fn filter_failure(f: &LearnerFilter, facts: &LearnerFacts) -> Option<String> {
         .unwrap_or_default()
         .to_lowercase();
     if !f.email_domains.is_empty() && !f.email_domains.contains(&domain) {
-        return Some(format!("e-mail domain {domain} is not one of {:?}", f.email_domains));
+        return Some(Reason::new(
+            "email_domain_excluded",
+            json!({"domain": domain, "allowed": f.email_domains}),
+            format!("e-mail domain {domain} is not one of {:?}", f.email_domains),
+        ));
     }
     let a = &facts.attributes;
     let checks = [
@@ -697,15 +784,24 @@ fn filter_failure(f: &LearnerFilter, facts: &LearnerFacts) -> Option<String> {
         ("role", &f.roles, &a.roles),
     ];
     checks.into_iter().find_map(|(what, wanted, has)| {
-        (!wanted.is_empty() && !wanted.iter().any(|w| has.contains(w)))
-            .then(|| format!("the learner is in no {what} of {wanted:?}"))
+        (!wanted.is_empty() && !wanted.iter().any(|w| has.contains(w))).then(|| {
+            Reason::new(
+                "not_in_group",
+                json!({"attribute": what, "wanted": wanted}),
+                format!("the learner is in no {what} of {wanted:?}"),
+            )
+        })
     })
 }
 
-fn filter_held(f: &LearnerFilter) -> Vec<String> {
+fn filter_held(f: &LearnerFilter) -> Vec<Reason> {
     let mut out = vec![];
     if !f.email_domains.is_empty() {
-        out.push(format!("e-mail domain in {:?}", f.email_domains));
+        out.push(Reason::new(
+            "email_domain_in",
+            json!({"allowed": f.email_domains}),
+            format!("e-mail domain in {:?}", f.email_domains),
+        ));
     }
     for (what, list) in [
         ("cohort", &f.cohorts),
@@ -714,7 +810,11 @@ fn filter_held(f: &LearnerFilter) -> Vec<String> {
         ("role", &f.roles),
     ] {
         if !list.is_empty() {
-            out.push(format!("{what} in {list:?}"));
+            out.push(Reason::new(
+                "in_group",
+                json!({"attribute": what, "wanted": list}),
+                format!("{what} in {list:?}"),
+            ));
         }
     }
     out

@@ -3,4 +3,5 @@
 
 pub mod completion;
 pub mod criteria;
+pub mod reason;
 pub mod rules;

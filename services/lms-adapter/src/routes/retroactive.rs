@@ -24,6 +24,7 @@ use crate::db::models::RuleRow;
 use crate::db::schema::{award_decisions, lms_events, rules};
 use crate::decisions::{self, Decision, KnownLearner};
 use crate::domain::criteria::{self, RuleDefinition, Verdict};
+use crate::domain::reason::Reason;
 use crate::startup::AppState;
 
 /// A learner the rule would award, and why.
@@ -34,6 +35,9 @@ pub struct WouldAward {
     /// badges alone satisfy it).
     pub event_id: Option<Uuid>,
     pub conditions_held: Vec<String>,
+    /// The same as codes with parameters (see docs/api.md).
+    #[schema(value_type = Vec<Object>)]
+    pub conditions_held_reasons: Vec<Reason>,
 }
 
 /// A learner the rule would not award, and the condition that failed.
@@ -42,6 +46,9 @@ pub struct WouldNot {
     pub learner: String,
     /// The first failed condition, in words.
     pub reason: String,
+    /// The same as a code with parameters (absent when nothing was seen).
+    #[schema(value_type = Option<Object>)]
+    pub reason_code: Option<Reason>,
     /// Conditions met, of `total`.
     pub met: usize,
     pub total: usize,
@@ -136,6 +143,7 @@ async fn evaluate(conn: &mut AsyncPgConnection, rule: &RuleRow) -> Result<(Evalu
                 learner: email,
                 event_id: verdict.events.last().copied(),
                 conditions_held: verdict.held.clone(),
+                conditions_held_reasons: verdict.held_reasons.clone(),
             });
             candidates.push(Candidate { learner, verdict });
         } else {
@@ -144,6 +152,7 @@ async fn evaluate(conn: &mut AsyncPgConnection, rule: &RuleRow) -> Result<(Evalu
                 reason: <[String]>::first(&verdict.failed)
                     .cloned()
                     .unwrap_or_else(|| "no event".into()),
+                reason_code: <[Reason]>::first(&verdict.failed_reasons).cloned(),
                 met: verdict.met,
                 total: verdict.total,
             });

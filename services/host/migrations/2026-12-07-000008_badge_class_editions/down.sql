@@ -1,0 +1,1 @@
+ALTER TABLE hosted_badge_classes DROP COLUMN editions, DROP COLUMN language;

@@ -1,0 +1,1 @@
+ALTER TABLE badge_classes DROP COLUMN translations, DROP COLUMN language;

@@ -1,0 +1,65 @@
+//! How an issuer's badge pages and certificates look: the time zone its
+//! dates are shown in, its logo and the person who signs its certificates.
+//! None of it is in a credential, so an admin may change it at any time.
+
+use akashi_model::messages::{ImageBlob, IssuerPresentation, Signatory};
+use base64::Engine;
+
+use super::fields::FieldError;
+use crate::db::models::IssuerPresentationRow;
+
+/// An IANA time zone name (`Asia/Tokyo`, `Europe/London`, `UTC`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone(chrono_tz::Tz);
+
+impl TimeZone {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
+        raw.trim()
+            .parse::<chrono_tz::Tz>()
+            .map(Self)
+            .map_err(|_| FieldError::new(field, format!("{raw:?} is not an IANA time zone (e.g. Asia/Tokyo)")))
+    }
+
+    /// The zone's IANA name.
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl IssuerPresentationRow {
+    /// What `issuer.published` carries of it.
+    pub fn to_message(&self) -> IssuerPresentation {
+        let blob = |bytes: &Option<Vec<u8>>, content_type: &Option<String>| match (bytes, content_type) {
+            (Some(bytes), Some(content_type)) => Some(ImageBlob {
+                content_type: content_type.clone(),
+                data_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            }),
+            _ => None,
+        };
+        IssuerPresentation {
+            time_zone: self.time_zone.clone(),
+            logo: blob(&self.logo, &self.logo_content_type),
+            signatory: self.signatory_name.as_ref().map(|name| Signatory {
+                name: name.clone(),
+                title: self.signatory_title.clone(),
+                signature: blob(&self.signature, &self.signature_content_type),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(
+            TimeZone::parse("time_zone", " Asia/Tokyo ").unwrap().name(),
+            "Asia/Tokyo"
+        );
+        assert_eq!(TimeZone::parse("time_zone", "UTC").unwrap().name(), "UTC");
+        let error = TimeZone::parse("time_zone", "JST+9").unwrap_err();
+        assert_eq!(error.field, "time_zone");
+    }
+}

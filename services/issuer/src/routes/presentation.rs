@@ -1,0 +1,196 @@
+//! `PUT/GET /admin/issuers/{id}/presentation`: the time zone, logo and
+//! signatory of an issuer's badge pages and certificates.
+
+use actix_web::{HttpResponse, get, put, web};
+use akashi_runtime::http::RequestId;
+use akashi_runtime::{ApiError, Grant, Scope};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::models::IssuerPresentationRow;
+use crate::db::schema::issuer_presentations;
+use crate::domain::badge_image::{BadgeImage, ImageError};
+use crate::domain::fields::Name;
+use crate::domain::presentation::TimeZone;
+use crate::keys::publish_issuer;
+use crate::routes::issuers::visible_issuer;
+use crate::startup::AppState;
+
+/// How the issuer's pages and certificates look. Replaces what was set:
+/// a field left out is cleared.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PresentationRequest {
+    /// IANA time zone for dates on pages and certificates. Default `UTC`.
+    #[schema(example = "Asia/Tokyo")]
+    pub time_zone: Option<String>,
+    /// The issuer's logo, PNG or SVG, base64 (≤ 512 KiB).
+    pub logo_base64: Option<String>,
+    /// Who signs the certificates.
+    pub signatory: Option<SignatoryRequest>,
+}
+
+/// The person who signs certificates.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignatoryRequest {
+    #[schema(example = "Hanako Yamada")]
+    pub name: String,
+    /// Printed under the name.
+    #[schema(example = "Registrar")]
+    pub title: Option<String>,
+    /// The handwritten signature, PNG or SVG, base64 (≤ 512 KiB).
+    pub signature_base64: Option<String>,
+}
+
+/// The presentation as the admin API shows it (images by type and size).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PresentationView {
+    pub time_zone: String,
+    pub logo_content_type: Option<String>,
+    pub logo_bytes: Option<usize>,
+    pub signatory_name: Option<String>,
+    pub signatory_title: Option<String>,
+    pub signature_content_type: Option<String>,
+    pub signature_bytes: Option<usize>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl PresentationView {
+    fn from_row(row: &IssuerPresentationRow) -> Self {
+        Self {
+            time_zone: row.time_zone.clone(),
+            logo_content_type: row.logo_content_type.clone(),
+            logo_bytes: row.logo.as_ref().map(Vec::len),
+            signatory_name: row.signatory_name.clone(),
+            signatory_title: row.signatory_title.clone(),
+            signature_content_type: row.signature_content_type.clone(),
+            signature_bytes: row.signature.as_ref().map(Vec::len),
+            updated_at: Some(row.updated_at),
+        }
+    }
+
+    fn default_for_unset() -> Self {
+        Self {
+            time_zone: "UTC".into(),
+            logo_content_type: None,
+            logo_bytes: None,
+            signatory_name: None,
+            signatory_title: None,
+            signature_content_type: None,
+            signature_bytes: None,
+            updated_at: None,
+        }
+    }
+}
+
+/// A base64 PNG/SVG field, checked as badge images are.
+fn image(field: &str, base64: Option<&str>) -> Result<Option<BadgeImage>, ApiError> {
+    let Some(encoded) = base64.filter(|b| !b.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|e| ApiError::invalid_field(format!("{field}: not base64 ({e})")))?;
+    BadgeImage::parse(bytes).map(Some).map_err(|e| match e {
+        ImageError::TooLarge => ApiError::PayloadTooLarge(format!("{field}: {e}")),
+        other => ApiError::invalid_field(format!("{field}: {other}")),
+    })
+}
+
+/// Sets how the issuer's badge pages and certificates look, and publishes
+/// it (display shows it from then on; issued credentials are unchanged).
+#[utoipa::path(
+    request_body = PresentationRequest,
+    responses(
+        (status = 200, body = PresentationView),
+        (status = 404, description = "no such issuer (or another tenant's)"),
+        (status = 413, description = "an image is larger than 512 KiB"),
+        (status = 422, description = "a field is invalid: unknown time zone, an image that is not PNG/SVG"),
+    ),
+    security(("bearer" = [])),
+)]
+#[put("/admin/issuers/{issuer_id}/presentation")]
+pub async fn put_presentation(
+    state: web::Data<AppState>,
+    grant: Grant,
+    request_id: RequestId,
+    path: web::Path<uuid::Uuid>,
+    body: web::Json<PresentationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    grant.require(Scope::IssuersWrite)?;
+    let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
+    let time_zone =
+        TimeZone::parse("time_zone", body.time_zone.as_deref().unwrap_or("UTC")).map_err(ApiError::invalid_field)?;
+    let logo = image("logo_base64", body.logo_base64.as_deref())?;
+    let (signatory_name, signatory_title, signature) = match &body.signatory {
+        Some(s) => (
+            Some(Name::parse("signatory.name", &s.name).map_err(ApiError::invalid_field)?),
+            s.title
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| Name::parse("signatory.title", t))
+                .transpose()
+                .map_err(ApiError::invalid_field)?,
+            image("signatory.signature_base64", s.signature_base64.as_deref())?,
+        ),
+        None => (None, None, None),
+    };
+    let row = IssuerPresentationRow {
+        issuer_id: issuer.id,
+        time_zone: time_zone.name().to_string(),
+        logo_content_type: logo.as_ref().map(|i| i.content_type().to_string()),
+        logo: logo.map(BadgeImage::into_bytes),
+        signatory_name: signatory_name.map(Name::into_inner),
+        signatory_title: signatory_title.map(Name::into_inner),
+        signature_content_type: signature.as_ref().map(|i| i.content_type().to_string()),
+        signature: signature.map(BadgeImage::into_bytes),
+        updated_at: Utc::now(),
+    };
+    let links = state.links.clone();
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        diesel::insert_into(issuer_presentations::table)
+            .values(&row)
+            .on_conflict(issuer_presentations::issuer_id)
+            .do_update()
+            .set(&row)
+            .execute(conn)
+            .await?;
+        publish_issuer(conn, &issuer, &links, Some(request_id.0))
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(())
+    })
+    .await?;
+    state.relay.wake();
+    tracing::info!(issuer_id = %issuer.id, time_zone = %row.time_zone, "issuer presentation set");
+    Ok(HttpResponse::Ok().json(PresentationView::from_row(&row)))
+}
+
+/// How the issuer's badge pages and certificates look (`UTC` and nothing
+/// else until it is set).
+#[utoipa::path(responses((status = 200, body = PresentationView), (status = 404)), security(("bearer" = [])))]
+#[get("/admin/issuers/{issuer_id}/presentation")]
+pub async fn get_presentation(
+    state: web::Data<AppState>,
+    grant: Grant,
+    path: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    grant.require_any(&[Scope::IssuersRead, Scope::IssuersWrite])?;
+    let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
+    let mut conn = akashi_db::conn(&state.pool).await?;
+    let row: Option<IssuerPresentationRow> = issuer_presentations::table
+        .find(issuer.id)
+        .select(IssuerPresentationRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?;
+    Ok(HttpResponse::Ok().json(
+        row.as_ref()
+            .map(PresentationView::from_row)
+            .unwrap_or_else(PresentationView::default_for_unset),
+    ))
+}
