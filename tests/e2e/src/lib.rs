@@ -616,6 +616,17 @@ impl Stack {
     }
 }
 
+/// The text of a PDF as poppler's `pdftotext` reads it (layout order).
+pub fn pdf_text(pdf: &[u8]) -> anyhow::Result<String> {
+    let path = std::env::temp_dir().join(format!("akashi-pdf-{}.pdf", uuid::Uuid::new_v4()));
+    std::fs::write(&path, pdf)?;
+    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output();
+    let _ = std::fs::remove_file(&path);
+    let out = out.context("pdftotext (Debian poppler-utils)")?;
+    anyhow::ensure!(out.status.success(), "pdftotext failed on the PDF");
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Removes a test namespace's queues and exchanges from the broker.
 pub async fn delete_namespace(namespace: &str) -> anyhow::Result<()> {
     use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};

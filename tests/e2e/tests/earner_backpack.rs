@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use akashi_e2e::smtp::{readable, start_sink, wait_for_mails};
-use akashi_e2e::{Service, Stack, ob2_validator_on_image, unbake};
+use akashi_e2e::{Service, Stack, ob2_validator_on_image, pdf_text, unbake};
 use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -302,6 +302,65 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
     let profile = http.get(format!("{host}/earners/{slug}")).send().await?.text().await?;
     assert!(profile.contains(&format!("data-assertion=\"{award_id}\"")), "{profile}");
     assert!(!profile.contains(email), "the public profile does not show the address");
+
+    // ---- The earner keeps their name off their badge's pages, then shows it again.
+    let badge_page = format!("{}/badges/{award_id}?lang=en", stack.url(Service::Display));
+    let name_shown = |page: &str| page.contains("Test Learner");
+    let page = http.get(&badge_page).send().await?.text().await?;
+    assert!(
+        name_shown(&page),
+        "the LMS's name is on the page until the earner hides it"
+    );
+    for (hide, shown) in [("true", false), ("false", true)] {
+        let r = http
+            .post(format!("{host}/backpack/profile"))
+            .header("Cookie", &session)
+            .header("Origin", &host)
+            .form(&[("hide_name", hide), ("csrf", backpack_csrf.as_str())])
+            .send()
+            .await?;
+        assert_eq!(r.status(), 303);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let page = http.get(&badge_page).send().await?.text().await?;
+            if name_shown(&page) == shown {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "hide_name={hide} never reached the badge page"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let certificate = http
+            .get(format!(
+                "{}/badges/{award_id}/certificate.pdf?lang=en",
+                stack.url(Service::Display)
+            ))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        let text = tokio::task::spawn_blocking(move || pdf_text(&certificate)).await??;
+        assert_eq!(
+            text.contains("Test Learner"),
+            shown,
+            "the certificate follows the page: {text}"
+        );
+        let backpack = http
+            .get(format!("{host}/backpack?lang=en"))
+            .header("Cookie", &session)
+            .send()
+            .await?
+            .text()
+            .await?;
+        let button = if shown {
+            "Hide my name on my badge pages"
+        } else {
+            "Show my name on my badge pages"
+        };
+        assert!(backpack.contains(button), "{backpack}");
+    }
     let stranger = uuid::Uuid::new_v4();
     let r = http
         .post(format!("{host}/backpack/api/collections"))

@@ -70,11 +70,7 @@ async fn links_of(stack: &Stack, award: &Value) -> anyhow::Result<Vec<(String, S
         .await?;
     // The page offers the certificate, so it must be there.
     anyhow::ensure!(pdf.status() == 200, "the certificate answered {}", pdf.status());
-    let path = std::env::temp_dir().join(format!("akashi-links-{id}.pdf"));
-    std::fs::write(&path, pdf.bytes().await?)?;
-    let text = std::process::Command::new("pdftotext").arg(&path).arg("-").output()?;
-    let _ = std::fs::remove_file(&path);
-    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    let text = akashi_e2e::pdf_text(&pdf.bytes().await?)?;
     let printed = text
         .split_whitespace()
         .find(|w| w.starts_with(&format!("{display}/badges/")))
