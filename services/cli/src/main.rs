@@ -22,6 +22,8 @@ const DEMO_ISSUER: &str = "Akashi Demo University";
 const DEMO_BADGE: &str = "Introduction to Data Science";
 const DEMO_COURSE: &str = "DEMO-101";
 const DEMO_IMAGE: &[u8] = include_bytes!("../../../deploy/demo/badge.svg");
+const DEMO_LOGO: &[u8] = include_bytes!("../../../deploy/demo/logo.svg");
+const DEMO_SIGNATURE: &[u8] = include_bytes!("../../../deploy/demo/signature.svg");
 
 #[derive(Parser)]
 #[command(name = "akashi", version, about = "Akashi admin and webhook command line")]
@@ -163,6 +165,31 @@ async fn demo_seed(cli: &Cli, admin: &Admin, webhook_secret: &str) -> anyhow::Re
         }
     };
     let issuer_id = issuer["id"].as_str().context("issuer id")?.to_string();
+    // The demo university dates its badges in Tokyo and signs its
+    // certificates — unless an admin has set its presentation already.
+    let presentation_url = format!("{}/admin/issuers/{issuer_id}/presentation", cli.issuer_url);
+    let presentation = admin
+        .expect(Method::GET, &presentation_url, None, &[StatusCode::OK])
+        .await?;
+    if presentation["updated_at"].is_null() {
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        admin
+            .expect(
+                Method::PUT,
+                &presentation_url,
+                Some(json!({
+                    "time_zone": "Asia/Tokyo",
+                    "logo_base64": b64(DEMO_LOGO),
+                    "signatory": {
+                        "name": "Akiko Tanaka",
+                        "title": "Registrar",
+                        "signature_base64": b64(DEMO_SIGNATURE),
+                    },
+                })),
+                &[StatusCode::OK],
+            )
+            .await?;
+    }
     let classes = admin
         .expect(
             Method::GET,

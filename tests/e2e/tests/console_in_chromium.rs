@@ -122,8 +122,8 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
     assert_eq!(explained["step"], "explained", "{explained}");
     assert_eq!(
         explained["why"],
-        json!([format!("✓ course \"{COURSE}\": grade 0.92 ≥ 0.80")]),
-        "{explained}"
+        json!([format!("✓ コース「{COURSE}」：成績 0.92 ≥ 0.80")]),
+        "the explanation in the console's language (Japanese here): {explained}"
     );
     let row = explained["row"].as_str().unwrap();
     assert!(

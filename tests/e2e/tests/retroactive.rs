@@ -137,6 +137,31 @@ async fn a_rule_created_after_fifty_completions_awards_exactly_those_fifty() -> 
     assert_eq!(why["verdict"]["failed"][0], r#"course "RETRO-201": grade 0.50 < 0.80"#);
     assert_eq!(why["verdict"]["met"], 0);
     assert_eq!(why["events"][0]["counts"], false);
+    // The same reason as a code with parameters, which the console says in
+    // the page's language (and an English console as the API does).
+    assert_eq!(
+        why["verdict"]["failed_reasons"][0],
+        json!({"code": "grade_below", "params": {"course": "RETRO-201", "grade": 0.5, "min": 0.8}})
+    );
+    let session = stack.console_session().await?;
+    let console_page = |lang: &'static str| {
+        stack
+            .http
+            .get(format!(
+                "{}/console/rules/{rule_id}?learner=low0@example.ac.jp&lang={lang}",
+                stack.url(Service::Display)
+            ))
+            .header("Cookie", &session)
+            .send()
+    };
+    let ja = akashi_e2e::html_text(&console_page("ja").await?.text().await?);
+    assert!(ja.contains("コース「RETRO-201」：成績 0.50 < 0.80"), "{ja}");
+    assert!(
+        ja.contains("成績 0.90 ≥ 0.80"),
+        "the decision log in Japanese too: {ja}"
+    );
+    let en = akashi_e2e::html_text(&console_page("en").await?.text().await?);
+    assert!(en.contains(r#"course "RETRO-201": grade 0.50 < 0.80"#), "{en}");
 
     // From now on the rule decides as events arrive.
     let mut late = Stack::completion("evt-retro-late", "late@example.ac.jp", "RETRO-201");
