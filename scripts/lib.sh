@@ -11,12 +11,11 @@ log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # Installs what the running stack needs from Debian's packages when it is
-# missing: the certificates' Japanese font, and PostgreSQL and RabbitMQ
-# themselves when neither a server nor a remote address is set up. As
+# missing: PostgreSQL and RabbitMQ themselves when neither a server nor a
+# remote address is set up (display carries its own Japanese font). As
 # root it installs; otherwise it prints the one command that does.
 ensure_runtime_packages() {
   local missing=()
-  [ -f /usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf ] || missing+=(fonts-ipafont-gothic)
   if [ -z "${AKASHI_PG_HOST:-}" ] && ! command -v pg_ctlcluster >/dev/null && ! port_open 127.0.0.1 5432; then
     missing+=(postgresql)
   fi

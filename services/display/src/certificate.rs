@@ -1,10 +1,11 @@
 //! The printable certificate: one A4 landscape page (PDF), in Japanese or
 //! English, with a QR code that opens the badge's verification page.
 //!
-//! Text is set in a proportional TrueType font with Japanese glyphs (IPA
-//! P Gothic by default, from Debian's `fonts-ipafont-gothic`), subset into
-//! the PDF so a certificate stays small; the badge's own image stands at
-//! the top; the QR code is drawn as vector squares.
+//! Text is set in a proportional TrueType font with Japanese glyphs (IPAex
+//! Gothic, built in: see `fonts/README.md`; or the operator's choice),
+//! subset into the PDF so a certificate stays small; the badge's own image
+//! stands at the top, the issuer's logo and signatory where a university
+//! puts them; the QR code is drawn as vector squares.
 
 use printpdf::{
     Color, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, RawImage, RawImageData,
@@ -25,10 +26,27 @@ pub enum CertificateError {
     Qr(String),
 }
 
+/// IPAex Gothic 004.01 (IPA Font License v1.0), in the binary so that a
+/// machine with no Japanese font still prints certificates.
+pub const BUILT_IN_FONT: &[u8] = include_bytes!("../fonts/ipaexg.ttf");
+
 /// A parsed font, loaded once.
 pub struct CertificateFont(ParsedFont);
 
 impl CertificateFont {
+    /// The built-in IPAex Gothic.
+    pub fn built_in() -> Self {
+        Self(ParsedFont::from_bytes(BUILT_IN_FONT, 0, &mut Vec::new()).expect("the built-in font parses"))
+    }
+
+    /// The operator's font at `path`, or the built-in one.
+    pub fn configured(path: Option<&str>) -> Result<Self, CertificateError> {
+        match path {
+            Some(path) => Self::load(path),
+            None => Ok(Self::built_in()),
+        }
+    }
+
     /// Reads and parses a `.ttf`/`.otf` (the first face of a collection).
     pub fn load(path: &str) -> Result<Self, CertificateError> {
         let bytes = std::fs::read(path).map_err(|e| CertificateError::FontFile(path.into(), e.to_string()))?;
@@ -387,8 +405,7 @@ mod tests {
     fn long_descriptions_wrap_and_widths_grow_with_text() {
         let lines = wrap("one two three four five six seven eight nine ten", 10);
         assert!(lines.len() > 3 && lines.iter().all(|l| l.chars().count() <= 12));
-        let font = CertificateFont::load("/usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf")
-            .expect("fonts-ipafont-gothic (./scripts/install-test-tools installs it)");
+        let font = CertificateFont::built_in();
         assert!(width_mm(&font.0, "修了証", 10.0) > width_mm(&font.0, "abc", 10.0));
         // Proportional: an "i" is narrower than an "M".
         assert!(width_mm(&font.0, "iiii", 10.0) < width_mm(&font.0, "MMMM", 10.0));

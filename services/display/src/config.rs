@@ -28,14 +28,10 @@ pub struct Config {
     #[serde(default = "default_upstream_timeout_ms")]
     pub upstream_timeout_ms: u64,
     /// A TrueType/OpenType font with Japanese glyphs for printable
-    /// certificates (`AKASHI_DISPLAY_CERTIFICATE_FONT`).
-    #[serde(default = "default_certificate_font")]
-    pub certificate_font: String,
-}
-
-fn default_certificate_font() -> String {
-    // IPA P Gothic (proportional), from Debian's fonts-ipafont-gothic.
-    "/usr/share/fonts/opentype/ipafont-gothic/ipagp.ttf".into()
+    /// certificates (`AKASHI_DISPLAY_CERTIFICATE_FONT`). Unset: IPAex
+    /// Gothic, built into display (see `fonts/README.md`).
+    #[serde(default)]
+    pub certificate_font: Option<String>,
 }
 
 /// Where mail goes out.

@@ -29,7 +29,8 @@ pub struct AppState {
     /// Whether earners are sent e-mail (`mail` is configured).
     pub mail_enabled: bool,
     /// The certificate font's path, and the font once loaded.
-    pub certificate_font_path: String,
+    /// The font the operator chose; `None`: the built-in IPAex Gothic.
+    pub certificate_font_path: Option<String>,
     pub certificate_font: Arc<tokio::sync::OnceCell<Arc<CertificateFont>>>,
     /// Where the console reaches the admin APIs.
     pub issuer_url: String,
@@ -82,16 +83,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ctx.spawn(move |shutdown| mailer.run(shutdown));
     }
     let s = state.clone();
-    // Certificates need their font: without it the service is not ready
-    // (and says what to install), rather than offering links that fail.
-    let font = config.certificate_font.clone();
-    ctx.add_readiness_check("certificate_font", move || {
-        if std::path::Path::new(&font).is_file() {
-            Ok(())
-        } else {
-            Err("the certificate font is not installed (Debian: fonts-ipafont-gothic; ./scripts/up installs it)".into())
-        }
-    });
+    // A font the operator chose must be there: without it the service is
+    // not ready (the built-in one needs nothing installed).
+    if let Some(font) = config.certificate_font.clone() {
+        ctx.add_readiness_check("certificate_font", move || {
+            if std::path::Path::new(&font).is_file() {
+                Ok(())
+            } else {
+                Err("the configured certificate font (AKASHI_DISPLAY_CERTIFICATE_FONT) is not a readable file".into())
+            }
+        });
+    }
     ctx.consume(BadgeIssued::ROUTING_KEY, move |m| consumers::badge_issued(s.clone(), m));
     let s = state.clone();
     ctx.consume(BlockcertsIssued::ROUTING_KEY, move |m| {

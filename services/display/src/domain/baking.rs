@@ -183,6 +183,10 @@ fn svg_options() -> resvg::usvg::Options<'static> {
     let mut options = resvg::usvg::Options::default();
     let fonts = options.fontdb_mut();
     fonts.load_system_fonts();
+    // Japanese text draws on a machine without a Japanese font too.
+    fonts.load_font_source(resvg::usvg::fontdb::Source::Binary(std::sync::Arc::new(
+        crate::certificate::BUILT_IN_FONT,
+    )));
     let installed: Vec<String> = fonts
         .faces()
         .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))

@@ -596,13 +596,16 @@ pub async fn certificate_pdf(
         .certificate_font
         .get_or_try_init(|| async {
             let path = state.certificate_font_path.clone();
-            tokio::task::spawn_blocking(move || crate::certificate::CertificateFont::load(&path).map(Arc::new))
-                .await
-                .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
-                .map_err(|e| {
-                    tracing::error!("certificates unavailable: {e}");
-                    ApiError::Unavailable(format!("certificate_font: {e}"))
-                })
+            tokio::task::spawn_blocking(move || {
+                crate::certificate::CertificateFont::configured(path.as_deref()).map(Arc::new)
+            })
+            .await
+            .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
+            .map_err(|e| {
+                tracing::error!("certificates unavailable: {e}");
+                // The log names the file; the reader is told no more than that.
+                ApiError::Unavailable("certificates cannot be printed right now".into())
+            })
         })
         .await?
         .clone();
