@@ -1,5 +1,6 @@
-//! `akashi rules …`, `akashi decisions …`, `akashi learners …`: the rule
-//! and decision admin API from a shell, with progress bars for bulk work.
+//! `akashi rules …`, `akashi decisions …`, `akashi learners …`,
+//! `akashi badge-classes …`: the admin API from a shell, with progress bars
+//! for bulk work.
 //! Lists and results print as JSON on stdout (for scripts); progress and
 //! summaries go to stderr.
 
@@ -92,6 +93,22 @@ pub enum LearnersCommand {
     /// the header `email,cohorts,groups,sections,roles` (lists separated by
     /// `;`), one request per learner, with a progress bar.
     ImportAttributes { csv: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum BadgeClassesCommand {
+    /// Creates an issuer's badge classes from a CSV, in Japanese and
+    /// English. Header: `name,description,criteria,image` (a PNG or SVG
+    /// path, relative to the CSV) and optionally `language` (`en`/`ja`, of
+    /// the main texts), `name_ja,description_ja,criteria_ja` (or `…_en`),
+    /// `criteria_url`, `tags`, `formats` (lists separated by `;`). A class
+    /// that exists (same name) gets its translations brought up to date;
+    /// the rest is left as it is. Prints what happened to each row.
+    Import {
+        #[arg(long)]
+        issuer: String,
+        csv: PathBuf,
+    },
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -299,6 +316,137 @@ pub async fn learners(admin: &Admin, lms: &str, command: &LearnersCommand) -> an
     eprintln!("{done} learners updated, {} refused", failed.len());
     print(&json!({"updated": done, "refused": failed}))?;
     if !failed.is_empty() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// The translations a badge-class CSV row gives: `{"ja": {…}}` for the
+/// language that is not the row's own, when any of its texts is there.
+fn row_translations(cell: &dyn Fn(&str) -> Option<String>, own: &str) -> anyhow::Result<Value> {
+    let mut translations = serde_json::Map::new();
+    for language in ["en", "ja"].into_iter().filter(|l| *l != own) {
+        let texts: Vec<Option<String>> = ["name", "description", "criteria"]
+            .iter()
+            .map(|field| cell(&format!("{field}_{language}")))
+            .collect();
+        match texts.as_slice() {
+            [None, None, None] => {}
+            [Some(name), Some(description), Some(criteria)] => {
+                translations.insert(
+                    language.into(),
+                    json!({"name": name, "description": description, "criteria": criteria}),
+                );
+            }
+            _ => bail!("give name_{language}, description_{language} and criteria_{language} together"),
+        }
+    }
+    Ok(Value::Object(translations))
+}
+
+pub async fn badge_classes(admin: &Admin, issuer_url: &str, command: &BadgeClassesCommand) -> anyhow::Result<()> {
+    use base64::Engine;
+    let BadgeClassesCommand::Import { issuer, csv } = command;
+    let base = csv.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(csv)
+        .with_context(|| format!("reading {}", csv.display()))?;
+    let headers = reader.headers()?.clone();
+    for required in ["name", "description", "criteria", "image"] {
+        if !headers.iter().any(|h| h == required) {
+            bail!("the CSV has no {required} column");
+        }
+    }
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    let classes_url = format!("{issuer_url}/admin/issuers/{}/badge-classes", urlencode(issuer));
+    let existing = admin.expect(Method::GET, &classes_url, None, &[StatusCode::OK]).await?;
+    let progress = bar(rows.len() as u64, "badge classes");
+    let mut results = Vec::new();
+    let mut refused = 0usize;
+    for (n, row) in rows.iter().enumerate() {
+        let cell = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| row.get(i))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let list = |name: &str| -> Vec<String> {
+            cell(name)
+                .map(|v| {
+                    v.split(';')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let name = cell("name").unwrap_or_default();
+        let language = cell("language").unwrap_or_else(|| "en".into());
+        let outcome: anyhow::Result<Value> = async {
+            let translations = row_translations(&cell, &language)?;
+            let found = existing
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|b| b["name"].as_str() == Some(name.as_str()));
+            if let Some(class) = found {
+                // Only the translations are brought up to date: the rest of
+                // an issued badge class is what its credentials were signed with.
+                let id = class["id"].as_str().unwrap_or_default();
+                let mut changed = Vec::new();
+                for (lang, texts) in translations.as_object().into_iter().flatten() {
+                    if class["translations"][lang] != *texts {
+                        let url = format!("{issuer_url}/admin/badge-classes/{id}/translations/{lang}");
+                        admin
+                            .expect(Method::PUT, &url, Some(texts.clone()), &[StatusCode::OK])
+                            .await?;
+                        changed.push(lang.clone());
+                    }
+                }
+                let status = if changed.is_empty() { "unchanged" } else { "translated" };
+                return Ok(json!({"status": status, "id": id, "languages": changed}));
+            }
+            let image_path = base.join(cell("image").unwrap_or_default());
+            let image = std::fs::read(&image_path).with_context(|| format!("reading {}", image_path.display()))?;
+            let mut body = json!({
+                "name": name,
+                "description": cell("description").unwrap_or_default(),
+                "criteria": cell("criteria").unwrap_or_default(),
+                "language": language,
+                "translations": translations,
+                "tags": list("tags"),
+                "formats": list("formats"),
+                "image_base64": base64::engine::general_purpose::STANDARD.encode(image),
+            });
+            if let Some(url) = cell("criteria_url") {
+                body["criteria_url"] = json!(url);
+            }
+            match admin.call(Method::POST, &classes_url, Some(body)).await? {
+                (StatusCode::CREATED, created) => Ok(json!({"status": "created", "id": created["id"]})),
+                (status, answer) => bail!("{status}: {}", answer["error"]["message"].as_str().unwrap_or_default()),
+            }
+        }
+        .await;
+        let mut result = match outcome {
+            Ok(done) => done,
+            Err(e) => {
+                refused += 1;
+                json!({"status": "refused", "error": format!("{e:#}")})
+            }
+        };
+        result["row"] = json!(n + 2);
+        result["name"] = json!(name);
+        results.push(result);
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    eprintln!("{} rows, {refused} refused", rows.len());
+    print(&json!({"results": results}))?;
+    if refused > 0 {
         std::process::exit(1);
     }
     Ok(())

@@ -97,6 +97,9 @@ enum Command {
     /// Learner attributes (cohorts, groups, sections, roles) in bulk.
     #[command(subcommand)]
     Learners(admin_commands::LearnersCommand),
+    /// Badge classes in bulk, in Japanese and English.
+    #[command(subcommand)]
+    BadgeClasses(admin_commands::BadgeClassesCommand),
 }
 
 struct Admin {
@@ -364,6 +367,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Rules(command) => admin_commands::rules(&admin()?, &cli.lms_adapter_url, command).await?,
         Command::Decisions(command) => admin_commands::decisions(&admin()?, &cli.lms_adapter_url, command).await?,
         Command::Learners(command) => admin_commands::learners(&admin()?, &cli.lms_adapter_url, command).await?,
+        Command::BadgeClasses(command) => admin_commands::badge_classes(&admin()?, &cli.issuer_url, command).await?,
     }
     Ok(())
 }

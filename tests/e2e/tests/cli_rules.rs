@@ -138,3 +138,106 @@ async fn rules_from_the_command_line() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badge_classes_in_two_languages_from_a_csv() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let seed = stack.seed().await?;
+    let dir = std::env::temp_dir().join(format!("akashi-cli-classes-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(dir.join("images"))?;
+    std::fs::write(
+        dir.join("images/stats.svg"),
+        include_bytes!("../../../deploy/demo/badge.svg"),
+    )?;
+    let csv = dir.join("classes.csv");
+    let write = |body: &str| std::fs::write(&csv, body);
+    write(
+        "name,description,criteria,image,language,name_ja,description_ja,criteria_ja,tags,formats\n\
+         Statistics I,Awarded for Statistics I.,Pass STAT-101.,images/stats.svg,en,統計学 I,統計学 I の修了により授与。,STAT-101 に合格すること。,stats;year-1,ob2_hosted;ob3_vcjwt\n\
+         機械学習入門,機械学習入門の修了により授与。,ML-101 を修了すること。,images/stats.svg,ja,,,,,\n\
+         Half translated,d,c,images/stats.svg,en,半分,,,,\n\
+         No image,d,c,images/missing.svg,en,,,,,\n",
+    )?;
+    let run = akashi(
+        &stack,
+        &[
+            "badge-classes",
+            "import",
+            "--issuer",
+            &seed.issuer_id,
+            csv.to_str().unwrap(),
+        ],
+    )
+    .await?;
+    assert!(!run.ok, "refused rows fail the command: {}", run.stderr);
+    let results = run.stdout["results"].as_array().cloned().unwrap_or_default();
+    let statuses: Vec<&str> = results.iter().filter_map(|r| r["status"].as_str()).collect();
+    assert_eq!(statuses, ["created", "created", "refused", "refused"], "{}", run.stdout);
+    assert!(
+        results[2]["error"].as_str().unwrap().contains("together"),
+        "{}",
+        results[2]
+    );
+    assert_eq!(results[3]["row"], 5, "rows are numbered as in the file, header = 1");
+
+    let issuer = stack.url(Service::Issuer);
+    let class = |id: &str| {
+        stack
+            .admin(reqwest::Method::GET, format!("{issuer}/admin/badge-classes/{id}"))
+            .send()
+    };
+    let stats: Value = class(results[0]["id"].as_str().unwrap()).await?.json().await?;
+    assert_eq!(stats["translations"]["ja"]["name"], "統計学 I");
+    assert_eq!(stats["tags"], json!(["stats", "year-1"]));
+    assert_eq!(stats["formats"], json!(["ob2_hosted", "ob3_vcjwt"]));
+    let ml: Value = class(results[1]["id"].as_str().unwrap()).await?.json().await?;
+    assert_eq!(
+        (ml["language"].as_str(), ml["translations"].as_object().map(|t| t.len())),
+        (Some("ja"), Some(0))
+    );
+
+    // Again, with an English translation added to the Japanese class: the
+    // existing classes are kept, only that translation changes.
+    write(
+        "name,description,criteria,image,language,name_ja,description_ja,criteria_ja,name_en,description_en,criteria_en\n\
+         Statistics I,Awarded for Statistics I.,Pass STAT-101.,images/stats.svg,en,統計学 I,統計学 I の修了により授与。,STAT-101 に合格すること。,,,\n\
+         機械学習入門,機械学習入門の修了により授与。,ML-101 を修了すること。,images/stats.svg,ja,,,,Introduction to Machine Learning,Awarded for ML-101.,Complete ML-101.\n",
+    )?;
+    let again = akashi(
+        &stack,
+        &[
+            "badge-classes",
+            "import",
+            "--issuer",
+            &seed.issuer_id,
+            csv.to_str().unwrap(),
+        ],
+    )
+    .await?;
+    assert!(again.ok, "{}", again.stderr);
+    let statuses: Vec<&str> = again.stdout["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["unchanged", "translated"], "{}", again.stdout);
+    let ml: Value = class(results[1]["id"].as_str().unwrap()).await?.json().await?;
+    assert_eq!(ml["translations"]["en"]["name"], "Introduction to Machine Learning");
+    let listed: Value = stack
+        .admin(
+            reqwest::Method::GET,
+            format!("{issuer}/admin/issuers/{}/badge-classes", seed.issuer_id),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(3),
+        "the demo class and two imported: {listed}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

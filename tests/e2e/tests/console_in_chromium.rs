@@ -27,7 +27,7 @@ const PNG_1X1: &str =
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Result<()> {
     let stack = Stack::start().await?;
-    stack.seed().await?;
+    let seed = stack.seed().await?;
     let lms = stack.url(Service::LmsAdapter);
     let shots = stack
         .log_path(Service::Display)
@@ -211,6 +211,25 @@ async fn an_admin_creates_a_rule_and_sees_the_award_explained() -> anyhow::Resul
             .any(|n| n == "Console Badge"),
         "{created}"
     );
+    // The form's translation fields made the class bilingual.
+    let classes: Value = stack
+        .admin(
+            Method::GET,
+            format!(
+                "{}/admin/issuers/{}/badge-classes",
+                stack.url(Service::Issuer),
+                seed.issuer_id
+            ),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let made = classes
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "Console Badge"))
+        .context("the console's badge class")?;
+    assert_eq!(made["translations"]["ja"]["name"], "コンソールのバッジ", "{made}");
     let approval = next_step().await?;
     let approval_rule = approval["rule_id"].as_str().context("the approval rule was created")?;
     let rule: Value = stack

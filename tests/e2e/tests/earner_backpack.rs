@@ -176,6 +176,10 @@ async fn an_earner_signs_in_sees_downloads_shares_and_an_app_reads_the_backpack(
         .await?;
     assert!(page.contains(&format!("data-assertion=\"{award_id}\"")), "{page}");
     assert!(page.contains("バックパック"));
+    assert!(
+        page.contains("データサイエンス入門"),
+        "the badge's Japanese name on the Japanese backpack"
+    );
     let badges: Value = http
         .get(format!("{host}/backpack/api/badges"))
         .header("Cookie", &session)

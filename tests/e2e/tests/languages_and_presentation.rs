@@ -349,3 +349,119 @@ fn pdf_image_count(pdf: &[u8]) -> anyhow::Result<usize> {
         .filter(|l| l.split_whitespace().nth(2) == Some("image"))
         .count())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_edits_translations_and_the_presentation() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let seed = stack.seed().await?;
+    let (issuer, display) = (stack.url(Service::Issuer), stack.url(Service::Display));
+    let browser = akashi_e2e::no_redirects();
+    let cookie = stack.console_session().await?;
+    let home = browser
+        .get(format!("{display}/console?lang=ja"))
+        .header("Cookie", &cookie)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        home.contains(&format!("value=\"{JAPANESE_NAME}\"")),
+        "the form shows the translation"
+    );
+    assert!(home.contains("value=\"Asia/Tokyo\""), "and the demo's time zone");
+    let csrf = home
+        .split("csrf=")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("forms carry the CSRF token")
+        .to_string();
+
+    let r = browser
+        .post(format!(
+            "{display}/console/badge-classes/{}/translation?csrf={csrf}",
+            seed.badge_class_id
+        ))
+        .header("Cookie", &cookie)
+        .header("Origin", &display)
+        .form(&[
+            ("language", "ja"),
+            ("name", "データサイエンス入門（改訂）"),
+            ("description", "説明"),
+            ("criteria", "基準"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(r.status(), 303, "{}", r.text().await?);
+    let class: Value = stack
+        .admin(
+            Method::GET,
+            format!("{issuer}/admin/badge-classes/{}", seed.badge_class_id),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(class["translations"]["ja"]["name"], "データサイエンス入門（改訂）");
+
+    // A new time zone and signatory; no file chosen: logo and signature stay.
+    let form = reqwest::multipart::Form::new()
+        .text("time_zone", "Asia/Seoul")
+        .part("logo", reqwest::multipart::Part::bytes(Vec::new()).file_name(""))
+        .text("signatory_name", "Kim Min-jun")
+        .text("signatory_title", "Dean")
+        .part("signature", reqwest::multipart::Part::bytes(Vec::new()).file_name(""));
+    let r = browser
+        .post(format!(
+            "{display}/console/issuers/{}/presentation?csrf={csrf}",
+            seed.issuer_id
+        ))
+        .header("Cookie", &cookie)
+        .header("Origin", &display)
+        .multipart(form)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 303, "{}", r.text().await?);
+    let presentation: Value = stack
+        .admin(
+            Method::GET,
+            format!("{issuer}/admin/issuers/{}/presentation", seed.issuer_id),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(presentation["time_zone"], "Asia/Seoul");
+    assert_eq!(presentation["signatory_name"], "Kim Min-jun");
+    assert_eq!(presentation["signatory_title"], "Dean");
+    assert!(presentation["logo_bytes"].as_u64().unwrap_or(0) > 0, "{presentation}");
+    assert!(
+        presentation["signature_bytes"].as_u64().unwrap_or(0) > 0,
+        "{presentation}"
+    );
+
+    // A zone the issuer does not know: the console says why, nothing changes.
+    let form = reqwest::multipart::Form::new().text("time_zone", "Tokyo");
+    let r = browser
+        .post(format!(
+            "{display}/console/issuers/{}/presentation?csrf={csrf}",
+            seed.issuer_id
+        ))
+        .header("Cookie", &cookie)
+        .header("Origin", &display)
+        .multipart(form)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await?.contains("Tokyo"));
+    let unchanged: Value = stack
+        .admin(
+            Method::GET,
+            format!("{issuer}/admin/issuers/{}/presentation", seed.issuer_id),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(unchanged["time_zone"], "Asia/Seoul");
+    Ok(())
+}

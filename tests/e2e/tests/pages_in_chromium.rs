@@ -142,10 +142,10 @@ async fn badge_pages_and_certificates_render_in_japanese_and_english() -> anyhow
             text.contains(&format!("{page}?lang={lang}")),
             "the verification URL: {text}"
         );
-        // The fonts are embedded, subset and proportional (IPA P Gothic).
+        // The fonts are embedded, subset and proportional (IPAex Gothic, built in).
         let fonts = String::from_utf8(Command::new("pdffonts").arg(&file).output()?.stdout)?;
         assert!(
-            fonts.contains("IPAPGothic") && fonts.contains(" yes yes yes "),
+            fonts.contains("IPAexGothic") && fonts.contains(" yes yes yes "),
             "{fonts}"
         );
         // The QR code, read back as a phone would, opens the verification page

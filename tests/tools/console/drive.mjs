@@ -133,11 +133,15 @@ try {
   // A badge class with its image, previewed before upload.
   await page.goto(`${base}/console`);
   const issuer = page.locator('section.issuer').first();
-  await issuer.locator('details summary').click();
-  await issuer.locator('input[name=name]').fill('Console Badge');
-  await issuer.locator('input[name=description]').fill('Made in the console');
-  await issuer.locator('input[name=criteria]').fill('Approved by an admin');
-  await issuer.locator('input[name=image]').setInputFiles(png);
+  const form = issuer.locator('form.new-badge');
+  await issuer.locator('details:has(form.new-badge) > summary').click();
+  await form.locator('input[name=name]').fill('Console Badge');
+  await form.locator('input[name=description]').fill('Made in the console');
+  await form.locator('input[name=criteria]').fill('Approved by an admin');
+  await form.locator('input[name=translation_name]').fill('コンソールのバッジ');
+  await form.locator('input[name=translation_description]').fill('コンソールで作成');
+  await form.locator('input[name=translation_criteria]').fill('管理者が承認');
+  await form.locator('input[name=image]').setInputFiles(png);
   const preview = await issuer.locator('img.preview').evaluate((img) => ({ hidden: img.hidden, src: img.src }));
   await issuer.locator('form.new-badge button[type=submit]').click();
   await page.waitForSelector('#msg');

@@ -41,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home)
         .service(create_issuer)
         .service(create_badge_class)
+        .service(put_translation)
+        .service(put_presentation)
         .service(rules_page)
         .service(create_rule)
         .service(rule_page)
@@ -502,6 +504,103 @@ async fn create_badge_class(
     done("/console", &req)
 }
 
+#[derive(Deserialize)]
+struct TranslationForm {
+    language: String,
+    name: String,
+    description: String,
+    criteria: String,
+}
+
+/// A badge class's texts in its other language.
+#[post("/console/badge-classes/{id}/translation")]
+async fn put_translation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    form: web::Form<TranslationForm>,
+) -> HttpResponse {
+    let mut token = String::new();
+    let api = posted_by_admin!(req, state, token);
+    let language = if form.language == "en" { "en" } else { "ja" };
+    let body = json!({"name": form.name, "description": form.description, "criteria": form.criteria});
+    try_api!(
+        req,
+        api.call(
+            Method::PUT,
+            Service::Issuer,
+            &format!("/admin/badge-classes/{}/translations/{language}", *path),
+            Some(&body)
+        )
+    );
+    done("/console", &req)
+}
+
+/// How an issuer's pages and certificates look: the form's fields and
+/// files become the issuer's JSON (a file left empty keeps the current one).
+#[post("/console/issuers/{id}/presentation")]
+async fn put_presentation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    mut payload: actix_multipart::Multipart,
+) -> HttpResponse {
+    use base64::Engine;
+    use futures_util::StreamExt;
+    let mut token = String::new();
+    let api = posted_by_admin!(req, state, token);
+    let mut fields = std::collections::BTreeMap::new();
+    let mut total = 0usize;
+    while let Some(Ok(mut field)) = payload.next().await {
+        let name = field.name().unwrap_or_default().to_string();
+        let mut bytes = Vec::new();
+        while let Some(Ok(chunk)) = field.next().await {
+            total += chunk.len();
+            if total > 2 * 1024 * 1024 {
+                return HttpResponse::PayloadTooLarge().body("the form is larger than 2 MB");
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        fields.insert(name, bytes);
+    }
+    let text_of = |name: &str| {
+        fields
+            .get(name)
+            .map(|b| String::from_utf8_lossy(b).trim().to_string())
+            .filter(|t| !t.is_empty())
+    };
+    let file_of = |name: &str| {
+        fields
+            .get(name)
+            .filter(|b| !b.is_empty())
+            .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+    };
+    let mut body = json!({"time_zone": text_of("time_zone")});
+    if let Some(logo) = file_of("logo") {
+        body["logo_base64"] = json!(logo);
+    }
+    match text_of("signatory_name") {
+        Some(name) => {
+            body["signatory"] = json!({
+                "name": name,
+                "title": text_of("signatory_title"),
+                "signature_base64": file_of("signature"),
+            });
+        }
+        None => body["remove_signatory"] = json!(true),
+    }
+    try_api!(
+        req,
+        api.call(
+            Method::PUT,
+            Service::Issuer,
+            &format!("/admin/issuers/{}/presentation", *path),
+            Some(&body)
+        )
+    );
+    done("/console", &req)
+}
+
 /// The issuers the token sees, each with its badge classes.
 async fn issuers_with_badges(api: &AdminApi<'_>) -> Result<Vec<IssuerItem>, ApiCallError> {
     let issuers = api.get(Service::Issuer, "/admin/issuers").await?;
@@ -511,16 +610,33 @@ async fn issuers_with_badges(api: &AdminApi<'_>) -> Result<Vec<IssuerItem>, ApiC
         let badges = api
             .get(Service::Issuer, &format!("/admin/issuers/{id}/badge-classes"))
             .await?;
+        let presentation = api
+            .get(Service::Issuer, &format!("/admin/issuers/{id}/presentation"))
+            .await?;
         items.push(IssuerItem {
             name: text(&issuer["name"]),
             url: text(&issuer["url"]),
+            time_zone: text(&presentation["time_zone"]),
+            signatory_name: text(&presentation["signatory_name"]),
+            signatory_title: text(&presentation["signatory_title"]),
+            has_logo: presentation["logo_bytes"].is_number(),
+            has_signature: presentation["signature_bytes"].is_number(),
             badges: list(&badges)
                 .iter()
-                .map(|b| BadgeItem {
-                    id: text(&b["id"]),
-                    name: text(&b["name"]),
-                    image_url: text(&b["image_url"]),
-                    formats: strings(&b["formats"]).join(", "),
+                .map(|b| {
+                    // The translation form edits the other language than the class's own.
+                    let other = if b["language"] == "ja" { "en" } else { "ja" };
+                    let t = &b["translations"][other];
+                    BadgeItem {
+                        id: text(&b["id"]),
+                        name: text(&b["name"]),
+                        image_url: text(&b["image_url"]),
+                        formats: strings(&b["formats"]).join(", "),
+                        other_language: other,
+                        translated_name: text(&t["name"]),
+                        translated_description: text(&t["description"]),
+                        translated_criteria: text(&t["criteria"]),
+                    }
                 })
                 .collect(),
             id,

@@ -39,6 +39,11 @@ pub struct BadgeItem {
     pub name: String,
     pub image_url: String,
     pub formats: String,
+    /// The language the translation form edits (not the class's own).
+    pub other_language: &'static str,
+    pub translated_name: String,
+    pub translated_description: String,
+    pub translated_criteria: String,
 }
 
 pub struct IssuerItem {
@@ -46,6 +51,11 @@ pub struct IssuerItem {
     pub name: String,
     pub url: String,
     pub badges: Vec<BadgeItem>,
+    pub time_zone: String,
+    pub signatory_name: String,
+    pub signatory_title: String,
+    pub has_logo: bool,
+    pub has_signature: bool,
 }
 
 #[derive(Template)]

@@ -434,6 +434,9 @@ pub struct BackpackBadge {
     pub image: String,
     /// The hosted OB 2.0 assertion.
     pub assertion: String,
+    /// The badge class's name in its other languages, by language.
+    #[schema(value_type = Object)]
+    pub names: std::collections::BTreeMap<String, String>,
 }
 
 /// The badges issued to `email`, newest first, with the earner's choices.
@@ -443,7 +446,15 @@ pub async fn badges_of(
     earner: &Earner,
 ) -> Result<Vec<BackpackBadge>, ApiError> {
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(Uuid, DateTime<Utc>, Value, Option<Value>, Option<Uuid>, Option<bool>)> = hosted_assertions::table
+    let rows: Vec<(
+        Uuid,
+        DateTime<Utc>,
+        Value,
+        Value,
+        Option<Value>,
+        Option<Uuid>,
+        Option<bool>,
+    )> = hosted_assertions::table
         .inner_join(hosted_badge_classes::table.on(hosted_badge_classes::id.eq(hosted_assertions::badge_class_id)))
         .left_join(hosted_issuers::table.on(hosted_issuers::id.eq(hosted_assertions::issuer_id)))
         .left_join(revocations::table.on(revocations::assertion_id.eq(hosted_assertions::id)))
@@ -458,6 +469,7 @@ pub async fn badges_of(
             hosted_assertions::id,
             hosted_assertions::issued_on,
             hosted_badge_classes::document,
+            hosted_badge_classes::editions,
             hosted_issuers::profile.nullable(),
             revocations::assertion_id.nullable(),
             backpack_visibility::public.nullable(),
@@ -466,21 +478,29 @@ pub async fn badges_of(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, issued_on, badge, issuer, revoked, public)| BackpackBadge {
-            id,
-            name: badge["name"].as_str().unwrap_or("badge").to_string(),
-            issuer: issuer
-                .as_ref()
-                .and_then(|i| i["name"].as_str())
-                .unwrap_or_default()
-                .to_string(),
-            issued_on,
-            revoked: revoked.is_some(),
-            public: public.unwrap_or(false),
-            page: format!("{}/badges/{id}", state.display_base),
-            image: format!("{}/badges/{id}/image.png", state.display_base),
-            assertion: format!("{}/ob2/assertions/{id}", state.public_base),
-        })
+        .map(
+            |(id, issued_on, badge, editions, issuer, revoked, public)| BackpackBadge {
+                id,
+                names: editions
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(lang, edition)| Some((lang.clone(), edition["name"].as_str()?.to_string())))
+                    .collect(),
+                name: badge["name"].as_str().unwrap_or("badge").to_string(),
+                issuer: issuer
+                    .as_ref()
+                    .and_then(|i| i["name"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                issued_on,
+                revoked: revoked.is_some(),
+                public: public.unwrap_or(false),
+                page: format!("{}/badges/{id}", state.display_base),
+                image: format!("{}/badges/{id}/image.png", state.display_base),
+                assertion: format!("{}/ob2/assertions/{id}", state.public_base),
+            },
+        )
         .collect())
 }
 
@@ -499,7 +519,8 @@ struct BadgeLine {
 fn line(b: &BackpackBadge, lang: &str) -> BadgeLine {
     BadgeLine {
         id: b.id,
-        name: b.name.clone(),
+        // The reader's language when the badge class has it.
+        name: b.names.get(lang).unwrap_or(&b.name).clone(),
         issuer: b.issuer.clone(),
         issued_on: b.issued_on.format("%Y-%m-%d").to_string(),
         revoked: b.revoked,

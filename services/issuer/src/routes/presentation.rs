@@ -20,17 +20,22 @@ use crate::keys::publish_issuer;
 use crate::routes::issuers::visible_issuer;
 use crate::startup::AppState;
 
-/// How the issuer's pages and certificates look. Replaces what was set:
-/// a field left out is cleared.
-#[derive(Debug, Deserialize, ToSchema)]
+/// How the issuer's pages and certificates look. A field left out keeps
+/// what was set (so a form can change the time zone without sending the
+/// logo again); `remove_logo` / `remove_signatory` clear.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct PresentationRequest {
-    /// IANA time zone for dates on pages and certificates. Default `UTC`.
+    /// IANA time zone for dates on pages and certificates (`UTC` until set).
     #[schema(example = "Asia/Tokyo")]
     pub time_zone: Option<String>,
     /// The issuer's logo, PNG or SVG, base64 (≤ 512 KiB).
     pub logo_base64: Option<String>,
-    /// Who signs the certificates.
+    /// Who signs the certificates (a signature left out keeps the one set).
     pub signatory: Option<SignatoryRequest>,
+    #[serde(default)]
+    pub remove_logo: bool,
+    #[serde(default)]
+    pub remove_signatory: bool,
 }
 
 /// The person who signs certificates.
@@ -122,12 +127,17 @@ pub async fn put_presentation(
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::IssuersWrite)?;
     let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
-    let time_zone =
-        TimeZone::parse("time_zone", body.time_zone.as_deref().unwrap_or("UTC")).map_err(ApiError::invalid_field)?;
+    let time_zone = body
+        .time_zone
+        .as_deref()
+        .filter(|z| !z.trim().is_empty())
+        .map(|z| TimeZone::parse("time_zone", z))
+        .transpose()
+        .map_err(ApiError::invalid_field)?;
     let logo = image("logo_base64", body.logo_base64.as_deref())?;
-    let (signatory_name, signatory_title, signature) = match &body.signatory {
-        Some(s) => (
-            Some(Name::parse("signatory.name", &s.name).map_err(ApiError::invalid_field)?),
+    let signatory = match &body.signatory {
+        Some(s) => Some((
+            Name::parse("signatory.name", &s.name).map_err(ApiError::invalid_field)?,
             s.title
                 .as_deref()
                 .filter(|t| !t.trim().is_empty())
@@ -135,22 +145,52 @@ pub async fn put_presentation(
                 .transpose()
                 .map_err(ApiError::invalid_field)?,
             image("signatory.signature_base64", s.signature_base64.as_deref())?,
-        ),
-        None => (None, None, None),
+        )),
+        None => None,
     };
-    let row = IssuerPresentationRow {
-        issuer_id: issuer.id,
-        time_zone: time_zone.name().to_string(),
-        logo_content_type: logo.as_ref().map(|i| i.content_type().to_string()),
-        logo: logo.map(BadgeImage::into_bytes),
-        signatory_name: signatory_name.map(Name::into_inner),
-        signatory_title: signatory_title.map(Name::into_inner),
-        signature_content_type: signature.as_ref().map(|i| i.content_type().to_string()),
-        signature: signature.map(BadgeImage::into_bytes),
-        updated_at: Utc::now(),
-    };
-    let links = state.links.clone();
     let mut conn = akashi_db::conn(&state.pool).await?;
+    let current: Option<IssuerPresentationRow> = issuer_presentations::table
+        .find(issuer.id)
+        .select(IssuerPresentationRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?;
+    // What was set, changed by what was sent.
+    let mut row = current.unwrap_or(IssuerPresentationRow {
+        issuer_id: issuer.id,
+        time_zone: "UTC".into(),
+        logo: None,
+        logo_content_type: None,
+        signatory_name: None,
+        signatory_title: None,
+        signature: None,
+        signature_content_type: None,
+        updated_at: Utc::now(),
+    });
+    row.updated_at = Utc::now();
+    if let Some(zone) = time_zone {
+        row.time_zone = zone.name().to_string();
+    }
+    if body.remove_logo {
+        (row.logo, row.logo_content_type) = (None, None);
+    }
+    if let Some(logo) = logo {
+        row.logo_content_type = Some(logo.content_type().to_string());
+        row.logo = Some(logo.into_bytes());
+    }
+    if body.remove_signatory {
+        (row.signatory_name, row.signatory_title) = (None, None);
+        (row.signature, row.signature_content_type) = (None, None);
+    }
+    if let Some((name, title, signature)) = signatory {
+        row.signatory_name = Some(name.into_inner());
+        row.signatory_title = title.map(Name::into_inner);
+        if let Some(signature) = signature {
+            row.signature_content_type = Some(signature.content_type().to_string());
+            row.signature = Some(signature.into_bytes());
+        }
+    }
+    let links = state.links.clone();
     conn.transaction::<_, ApiError, _>(async |conn| {
         diesel::insert_into(issuer_presentations::table)
             .values(&row)
