@@ -87,22 +87,11 @@ pub fn check_origin(req: &HttpRequest, public_base: &str) -> Result<(), ApiError
     }
 }
 
-/// `ja` or `en`, from `?lang=` or `Accept-Language`.
+/// `ja` or `en`, from `?lang=` or `Accept-Language` (weights honoured).
 pub fn language(req: &HttpRequest) -> &'static str {
-    let query = req.query_string();
-    if query.split('&').any(|p| p == "lang=ja") {
-        return "ja";
-    }
-    if query.split('&').any(|p| p == "lang=en") {
-        return "en";
-    }
-    let accept = req
-        .headers()
-        .get("Accept-Language")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if accept.starts_with("ja") { "ja" } else { "en" }
+    let accept = req.headers().get("Accept-Language").and_then(|v| v.to_str().ok());
+    let explicit = akashi_model::Lang::from_query(req.query_string()).map(akashi_model::Lang::tag);
+    akashi_model::Lang::negotiate(explicit, accept).tag()
 }
 
 /// A same-site path to go to after signing in: relative, never `//host`.

@@ -5,8 +5,10 @@
 //! Nothing here knows about one service, a database or the broker.
 
 pub mod email;
+pub mod language;
 pub mod messages;
 pub mod ob2;
 pub mod text;
 
 pub use email::{EmailAddress, EmailError};
+pub use language::Lang;

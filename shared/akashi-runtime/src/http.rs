@@ -123,11 +123,8 @@ pub async fn errors_for_browsers(
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     use actix_web::http::header;
     let wants_page = prefers_html(req.request());
-    let japanese = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("ja"));
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let japanese = akashi_model::Lang::negotiate(None, accept) == akashi_model::Lang::Ja;
     let res = next.call(req).await?.map_into_boxed_body();
     let json_error = res.status().as_u16() >= 400
         && res

@@ -1,58 +1,16 @@
-//! Page language: `?lang=` wins, then `Accept-Language`, then English.
+//! The pages' words and dates in each language (the choice of language is
+//! `akashi_model::Lang::negotiate`, shared by every service).
 
-/// A language the pages are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Ja,
-}
+pub use akashi_model::Lang;
 
-impl Lang {
-    /// The BCP 47 tag.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ja => "ja",
-        }
-    }
-
-    fn from_tag(tag: &str) -> Option<Lang> {
-        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        match primary.as_str() {
-            "en" => Some(Lang::En),
-            "ja" => Some(Lang::Ja),
-            _ => None,
-        }
-    }
-
-    /// Chooses from an explicit `lang` parameter and the `Accept-Language` header.
-    pub fn negotiate(query: Option<&str>, accept_language: Option<&str>) -> Lang {
-        if let Some(lang) = query.and_then(Lang::from_tag) {
-            return lang;
-        }
-        let mut best: Option<(f32, Lang)> = None;
-        for part in accept_language.unwrap_or("").split(',') {
-            let mut pieces = part.split(';');
-            let Some(lang) = pieces.next().and_then(Lang::from_tag) else {
-                continue;
-            };
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
-                .unwrap_or(1.0);
-            if best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, lang));
-            }
-        }
-        best.map(|(_, l)| l).unwrap_or(Lang::En)
-    }
-
+/// What a page needs of its language: its words and its way of writing dates.
+pub trait PageLanguage {
     /// The words of the pages in this language.
-    pub fn texts(self) -> &'static Texts {
-        match self {
-            Lang::En => &EN,
-            Lang::Ja => &JA,
-        }
-    }
+    fn texts(self) -> &'static Texts;
+    /// A date as people of this language write it: `2026年12月7日`,
+    /// `7 December 2026` — the day it was in `zone` (the issuer's time
+    /// zone: a badge issued at 08:00 in Tokyo is not dated the day before).
+    fn long_date(self, at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String;
 }
 
 /// Every fixed word on the pages.
@@ -111,11 +69,15 @@ pub struct Texts {
     pub og_locale_other: &'static str,
 }
 
-impl Lang {
-    /// A date as people of this language write it: `2026年12月7日`,
-    /// `7 December 2026` — the day it was in `zone` (the issuer's time
-    /// zone: a badge issued at 08:00 in Tokyo is not dated the day before).
-    pub fn long_date(self, at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
+impl PageLanguage for Lang {
+    fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Ja => &JA,
+        }
+    }
+
+    fn long_date(self, at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
         use chrono::Datelike;
         let at = at.with_timezone(&zone);
         const MONTHS: [&str; 12] = [
@@ -267,14 +229,5 @@ mod tests {
             Lang::En.long_date(late, chrono_tz::Pacific::Honolulu),
             "31 December 2026"
         );
-    }
-
-    #[test]
-    fn query_wins_then_highest_q_then_english() {
-        assert_eq!(Lang::negotiate(Some("ja"), Some("en")), Lang::Ja);
-        assert_eq!(Lang::negotiate(Some("xx"), Some("ja-JP,ja;q=0.9,en;q=0.8")), Lang::Ja);
-        assert_eq!(Lang::negotiate(None, Some("fr;q=1.0, en;q=0.5, ja;q=0.7")), Lang::Ja);
-        assert_eq!(Lang::negotiate(None, Some("de")), Lang::En);
-        assert_eq!(Lang::negotiate(None, None), Lang::En);
     }
 }

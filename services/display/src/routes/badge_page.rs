@@ -16,7 +16,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::db::{known_awards, known_blockcerts};
-use crate::domain::lang::{Lang, Texts};
+use crate::domain::lang::{Lang, PageLanguage, Texts};
 use crate::domain::presentation::Presentation;
 use crate::domain::report_view;
 use crate::startup::AppState;

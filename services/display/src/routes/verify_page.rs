@@ -12,7 +12,7 @@ use askama::Template;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::domain::lang::{Lang, Texts};
+use crate::domain::lang::{Lang, PageLanguage, Texts};
 use crate::domain::report_view;
 use crate::routes::badge_page::PageQuery;
 use crate::startup::AppState;

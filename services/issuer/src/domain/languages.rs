@@ -9,49 +9,26 @@ use utoipa::ToSchema;
 
 use super::fields::{FieldError, LongText, Name};
 
-/// A language Akashi shows badges in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Language {
-    En,
-    Ja,
+pub use akashi_model::Lang as Language;
+
+/// `en` or `ja` (a region such as `ja-JP` is accepted and dropped).
+pub fn parse_language(field: &'static str, raw: &str) -> Result<Language, FieldError> {
+    Language::parse(raw).ok_or_else(|| FieldError::new(field, format!("{raw:?} is not a supported language (en, ja)")))
 }
 
-impl Language {
-    /// `en` or `ja` (a region such as `ja-JP` is accepted and dropped).
-    pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
-        let primary = raw.trim().split(['-', '_']).next().unwrap_or_default();
-        match primary.to_ascii_lowercase().as_str() {
-            "en" => Ok(Self::En),
-            "ja" => Ok(Self::Ja),
-            _ => Err(FieldError::new(
-                field,
-                format!("{raw:?} is not a supported language (en, ja)"),
-            )),
-        }
-    }
-
-    /// The BCP 47 tag.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Self::En => "en",
-            Self::Ja => "ja",
-        }
-    }
-
-    /// Field names of this language's translation, for error messages.
-    fn fields(self) -> [&'static str; 3] {
-        match self {
-            Self::En => [
-                "translations.en.name",
-                "translations.en.description",
-                "translations.en.criteria",
-            ],
-            Self::Ja => [
-                "translations.ja.name",
-                "translations.ja.description",
-                "translations.ja.criteria",
-            ],
-        }
+/// Field names of a language's translation, for error messages.
+fn fields(language: Language) -> [&'static str; 3] {
+    match language {
+        Language::En => [
+            "translations.en.name",
+            "translations.en.description",
+            "translations.en.criteria",
+        ],
+        Language::Ja => [
+            "translations.ja.name",
+            "translations.ja.description",
+            "translations.ja.criteria",
+        ],
     }
 }
 
@@ -73,7 +50,7 @@ impl Translations {
     pub fn parse(own: Language, given: &BTreeMap<String, BadgeTexts>) -> Result<Self, FieldError> {
         let mut out = BTreeMap::new();
         for (tag, texts) in given {
-            let language = Language::parse("translations", tag)?;
+            let language = parse_language("translations", tag)?;
             if language == own {
                 return Err(FieldError::new(
                     "translations",
@@ -87,7 +64,7 @@ impl Translations {
 
     /// Checks one language's texts, as for the badge class's own.
     pub fn parse_texts(language: Language, texts: &BadgeTexts) -> Result<BadgeTexts, FieldError> {
-        let [name, description, criteria] = language.fields();
+        let [name, description, criteria] = fields(language);
         Ok(BadgeTexts {
             name: Name::parse(name, &texts.name)?.into_inner(),
             description: LongText::parse(description, &texts.description)?.into_inner(),
@@ -106,7 +83,7 @@ impl Translations {
         let map: BTreeMap<String, BadgeTexts> = serde_json::from_value(stored.clone()).unwrap_or_default();
         Self(
             map.into_iter()
-                .filter_map(|(tag, texts)| Language::parse("translations", &tag).ok().map(|l| (l, texts)))
+                .filter_map(|(tag, texts)| Language::parse(&tag).map(|l| (l, texts)))
                 .collect(),
         )
     }
@@ -158,6 +135,6 @@ mod tests {
         let french = BTreeMap::from([("fr".to_string(), texts("Données"))]);
         let error = Translations::parse(Language::En, &french).unwrap_err();
         assert!(error.problem.contains("not a supported language"), "{error}");
-        assert_eq!(Language::parse("language", "JA").unwrap(), Language::Ja);
+        assert_eq!(parse_language("language", "JA").unwrap(), Language::Ja);
     }
 }

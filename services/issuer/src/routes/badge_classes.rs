@@ -23,7 +23,7 @@ use crate::domain::badge_image::{BadgeImage, MAX_IMAGE_BYTES};
 use crate::domain::documents;
 use crate::domain::fields::{LongText, Name, WebUrl};
 use crate::domain::formats::Formats;
-use crate::domain::languages::{BadgeTexts, Language, Translations};
+use crate::domain::languages::{BadgeTexts, Language, Translations, parse_language};
 use crate::routes::issuers::visible_issuer;
 use crate::startup::AppState;
 
@@ -290,7 +290,7 @@ pub async fn create_badge_class(
     let formats = Formats::parse(&fields.formats).map_err(ApiError::invalid_field)?;
     let alignments = parse_alignments(&fields.alignments)?;
     let language =
-        Language::parse("language", fields.language.as_deref().unwrap_or("en")).map_err(ApiError::invalid_field)?;
+        parse_language("language", fields.language.as_deref().unwrap_or("en")).map_err(ApiError::invalid_field)?;
     let translations = Translations::parse(language, &fields.translations).map_err(ApiError::invalid_field)?;
     match (fields.expires_after_days, fields.expires_on) {
         (Some(_), Some(_)) => {
@@ -402,7 +402,7 @@ pub async fn put_translation(
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::BadgesWrite)?;
     let (id, tag) = path.into_inner();
-    let language = Language::parse("language", &tag).map_err(ApiError::invalid_field)?;
+    let language = parse_language("language", &tag).map_err(ApiError::invalid_field)?;
     let texts = Translations::parse_texts(language, &body).map_err(ApiError::invalid_field)?;
     change_translations(&state, &grant, request_id, id, |own, translations| {
         if own == language {
@@ -434,7 +434,7 @@ pub async fn delete_translation(
 ) -> Result<HttpResponse, ApiError> {
     grant.require(Scope::BadgesWrite)?;
     let (id, tag) = path.into_inner();
-    let language = Language::parse("language", &tag).map_err(ApiError::invalid_field)?;
+    let language = parse_language("language", &tag).map_err(ApiError::invalid_field)?;
     change_translations(&state, &grant, request_id, id, |_, translations| {
         if translations.remove(language) {
             Ok(())
@@ -466,7 +466,7 @@ async fn change_translations(
                 .optional()?
                 .filter(|row| grant.require_issuer(row.issuer_id).is_ok())
                 .ok_or_else(|| ApiError::NotFound("no such badge class".into()))?;
-            let own = Language::parse("language", &row.language).map_err(ApiError::internal)?;
+            let own = parse_language("language", &row.language).map_err(ApiError::internal)?;
             let mut translations = Translations::from_json(&row.translations);
             change(own, &mut translations)?;
             row.translations = translations.to_json();

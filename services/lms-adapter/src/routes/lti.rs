@@ -508,13 +508,8 @@ async fn remember_launch(
 
 /// `ja` or `en`: the launch's locale, else the browser's.
 fn language(locale: Option<&str>, req: &HttpRequest) -> &'static str {
-    let accept = req
-        .headers()
-        .get("Accept-Language")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let wanted = locale.unwrap_or(accept).to_ascii_lowercase();
-    if wanted.starts_with("ja") { "ja" } else { "en" }
+    let accept = req.headers().get("Accept-Language").and_then(|v| v.to_str().ok());
+    akashi_model::Lang::negotiate(locale, accept).tag()
 }
 
 /// The page's words.
