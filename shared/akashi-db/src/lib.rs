@@ -89,23 +89,38 @@ impl MigrationSource<Pg> for Source {
     }
 }
 
+/// The advisory lock that makes replicas of a service migrate one at a
+/// time: the first runs what is pending, the others then find nothing to do.
+const MIGRATION_LOCK: i64 = 0x616b_6173_6869_6d67; // "akashimg"
+
 /// Runs every pending migration of each source, in order, on a blocking thread.
 ///
 /// Several sources may share one database (a service's own tables and the
-/// bus's outbox/inbox) because their version numbers never collide.
+/// bus's outbox/inbox) because their version numbers never collide. Replicas
+/// starting together (a rollout) hold a session advisory lock while they
+/// migrate, so each migration runs once.
 pub async fn run_migrations(database_url: &str, sources: Vec<Migrations>) -> Result<(), DbError> {
     let url = database_url.to_string();
     tokio::task::spawn_blocking(move || {
         let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
-        for source in sources {
-            let applied = conn
-                .run_pending_migrations(Source(source))
-                .map_err(|e| DbError::Migration(e.to_string()))?;
-            for version in applied {
-                tracing::info!(%version, "applied migration");
+        let lock = |sql: &str, conn: &mut AsyncConnectionWrapper<AsyncPgConnection>| {
+            diesel::RunQueryDsl::execute(diesel::sql_query(sql).bind::<BigInt, _>(MIGRATION_LOCK), conn)
+        };
+        lock("SELECT pg_advisory_lock($1)", &mut conn)?;
+        let migrated = (|| {
+            for source in sources {
+                let applied = conn
+                    .run_pending_migrations(Source(source))
+                    .map_err(|e| DbError::Migration(e.to_string()))?;
+                for version in applied {
+                    tracing::info!(%version, "applied migration");
+                }
             }
-        }
-        Ok::<_, DbError>(())
+            Ok::<_, DbError>(())
+        })();
+        // Closing the connection would release it too; say so explicitly.
+        lock("SELECT pg_advisory_unlock($1)", &mut conn)?;
+        migrated
     })
     .await
     .map_err(|e| DbError::Migration(format!("migration thread panicked: {e}")))?
