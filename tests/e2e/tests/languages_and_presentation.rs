@@ -116,6 +116,10 @@ async fn a_badge_class_reads_in_the_readers_language_everywhere() -> anyhow::Res
     );
     let verdict = tokio::task::spawn_blocking(move || di_judge(&di_url)).await??;
     assert_eq!(verdict["verified"], true, "{verdict}");
+    // display hears of the award over the bus.
+    stack
+        .wait_for_status(&format!("{display}/badges/{award_id}"), 200, Duration::from_secs(20))
+        .await?;
 
     // The pages, the card and the certificate in each language.
     for (lang, name, other) in [("ja", JAPANESE_NAME, ENGLISH_NAME), ("en", ENGLISH_NAME, JAPANESE_NAME)] {
@@ -303,13 +307,18 @@ async fn the_issuers_time_zone_logo_and_signatory_shape_page_and_certificate() -
         let expected = long_date(issued_on, zone, "en");
         let deadline = Instant::now() + Duration::from_secs(20);
         let (pdf, text) = loop {
-            let pdf = stack
+            let response = stack
                 .http
                 .get(format!("{display}/badges/{award_id}/certificate.pdf?lang=en"))
                 .send()
-                .await?
-                .bytes()
                 .await?;
+            // display hears of the award over the bus: 404 until then.
+            if response.status() != 200 {
+                anyhow::ensure!(Instant::now() < deadline, "certificate answered {}", response.status());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            let pdf = response.bytes().await?;
             let text = {
                 let pdf = pdf.clone();
                 tokio::task::spawn_blocking(move || pdf_text(&pdf)).await??
