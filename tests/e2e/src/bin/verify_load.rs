@@ -165,9 +165,21 @@ async fn main() -> anyhow::Result<()> {
         let http = http.clone();
         let url = url.to_string();
         async move {
-            let r = http.get(&url).header("accept", accept).send().await?;
-            anyhow::ensure!(r.status() == 200, "{url} answered {}", r.status());
-            Ok::<_, anyhow::Error>(r.text().await?)
+            // The lookup lists a format as soon as the issuer made it; host
+            // serves it once the bus has carried it there.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let r = http.get(&url).header("accept", accept).send().await?;
+                if r.status() == 200 {
+                    return Ok::<_, anyhow::Error>(r.text().await?);
+                }
+                anyhow::ensure!(
+                    r.status() == 404 && Instant::now() < deadline,
+                    "{url} answered {}",
+                    r.status()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
     };
     let mut cases: Vec<(&str, Value)> = Vec::new();
