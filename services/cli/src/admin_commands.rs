@@ -111,6 +111,18 @@ pub enum BadgeClassesCommand {
     },
 }
 
+/// A CSV cell holding a list: `a; b;c` → `["a", "b", "c"]`.
+fn semicolon_list(cell: Option<&str>) -> Vec<String> {
+    cell.map(|v| {
+        v.split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 fn read_json(path: &Path) -> anyhow::Result<Value> {
     let text = if path == Path::new("-") {
         std::io::read_to_string(std::io::stdin())?
@@ -289,18 +301,7 @@ pub async fn learners(admin: &Admin, lms: &str, command: &LearnersCommand) -> an
     let progress = bar(rows.len() as u64, "learners");
     let (mut done, mut failed) = (0usize, Vec::new());
     for row in &rows {
-        let list = |name: &str| -> Vec<String> {
-            column(name)
-                .and_then(|i| row.get(i))
-                .map(|v| {
-                    v.split(';')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let list = |name: &str| semicolon_list(column(name).and_then(|i| row.get(i)));
         let address = row.get(email).unwrap_or_default();
         let body = json!({"cohorts": list("cohorts"), "groups": list("groups"), "sections": list("sections"), "roles": list("roles")});
         let url = format!("{lms}/admin/learners/{}/attributes", urlencode(address));
@@ -373,17 +374,7 @@ pub async fn badge_classes(admin: &Admin, issuer_url: &str, command: &BadgeClass
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };
-        let list = |name: &str| -> Vec<String> {
-            cell(name)
-                .map(|v| {
-                    v.split(';')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let list = |name: &str| semicolon_list(cell(name).as_deref());
         let name = cell("name").unwrap_or_default();
         let language = cell("language").unwrap_or_else(|| "en".into());
         let outcome: anyhow::Result<Value> = async {

@@ -217,6 +217,9 @@ pub struct IssuerPublished {
 pub struct IssuerPresentation {
     /// The IANA time zone dates are shown in (`Asia/Tokyo`).
     pub time_zone: String,
+    /// When it was set: display keeps the newest (messages may be handled
+    /// out of order).
+    pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<ImageBlob>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,6 +271,10 @@ pub struct BadgeClassPublished {
     /// documents whose ids are `{badge_class.id}?lang={language}`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub editions: std::collections::BTreeMap<String, serde_json::Value>,
+    /// When this version was published: a consumer keeps the newest, as
+    /// two versions may be handled out of order (absent from older messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 fn english() -> String {

@@ -439,11 +439,18 @@ impl Stack {
     }
 
     /// Posts one signed completion of `course` for `email` (accepted: 202)
-    /// and waits for the learner's first award; answers its lookup entry.
+    /// and waits for the learner's first award, until its badge page and
+    /// hosted assertion answer (display and host hear of it over the bus);
+    /// answers its lookup entry.
     pub async fn complete_course(&self, event_id: &str, email: &str, course: &str) -> anyhow::Result<Value> {
         let response = self.post_completion(&Self::completion(event_id, email, course)).await?;
         anyhow::ensure!(response.status() == 202, "webhook answered {}", response.status());
-        Ok(self.wait_for_awards(email, 1, Duration::from_secs(30)).await?.remove(0))
+        let award = self.wait_for_awards(email, 1, Duration::from_secs(30)).await?.remove(0);
+        let id = award["award_id"].as_str().context("the award has no award_id")?;
+        // Asked for JSON, the page sends to the hosted assertion: 200 once both know it.
+        let page = format!("{}/badges/{id}", self.url(Service::Display));
+        self.wait_for_status(&page, 200, Duration::from_secs(30)).await?;
+        Ok(award)
     }
 
     /// Revokes `award` (its lookup entry) at the issuer with `reason`;

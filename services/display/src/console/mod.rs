@@ -431,23 +431,14 @@ async fn create_issuer(req: HttpRequest, state: web::Data<AppState>, form: web::
     done("/console", &req)
 }
 
-/// Badge class creation: the form's fields and image go to the issuer as
-/// the same multipart form its API takes.
-#[post("/console/issuers/{id}/badge-classes")]
-async fn create_badge_class(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<Uuid>,
+/// A multipart form's fields as (name, file name of a file field, bytes),
+/// at most 2 MB in all (a 413 page beyond).
+async fn form_fields(
     mut payload: actix_multipart::Multipart,
-) -> HttpResponse {
+) -> Result<Vec<(String, Option<String>, Vec<u8>)>, HttpResponse> {
     use futures_util::StreamExt;
-    let mut token = String::new();
-    let api = posted_by_admin!(req, state, token);
-    let mut form = reqwest::multipart::Form::new();
+    let mut fields = Vec::new();
     let mut total = 0usize;
-    // The translation's fields are named for the other language than the
-    // one chosen for the main texts, which the form may send after them.
-    let mut texts = std::collections::BTreeMap::new();
     while let Some(Ok(mut field)) = payload.next().await {
         let name = field.name().unwrap_or_default().to_string();
         let filename = field
@@ -458,10 +449,35 @@ async fn create_badge_class(
         while let Some(Ok(chunk)) = field.next().await {
             total += chunk.len();
             if total > 2 * 1024 * 1024 {
-                return HttpResponse::PayloadTooLarge().body("the form is larger than 2 MB");
+                return Err(HttpResponse::PayloadTooLarge().body("the form is larger than 2 MB"));
             }
             bytes.extend_from_slice(&chunk);
         }
+        fields.push((name, filename, bytes));
+    }
+    Ok(fields)
+}
+
+/// Badge class creation: the form's fields and image go to the issuer as
+/// the same multipart form its API takes.
+#[post("/console/issuers/{id}/badge-classes")]
+async fn create_badge_class(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    payload: actix_multipart::Multipart,
+) -> HttpResponse {
+    let mut token = String::new();
+    let api = posted_by_admin!(req, state, token);
+    let fields = match form_fields(payload).await {
+        Ok(fields) => fields,
+        Err(too_large) => return too_large,
+    };
+    let mut form = reqwest::multipart::Form::new();
+    // The translation's fields are named for the other language than the
+    // one chosen for the main texts, which the form may send after them.
+    let mut texts = std::collections::BTreeMap::new();
+    for (name, filename, bytes) in fields {
         match (name.as_str(), filename) {
             ("image", Some(file)) if !bytes.is_empty() => {
                 form = form.part("image", reqwest::multipart::Part::bytes(bytes).file_name(file));
@@ -543,26 +559,15 @@ async fn put_presentation(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    mut payload: actix_multipart::Multipart,
+    payload: actix_multipart::Multipart,
 ) -> HttpResponse {
     use base64::Engine;
-    use futures_util::StreamExt;
     let mut token = String::new();
     let api = posted_by_admin!(req, state, token);
-    let mut fields = std::collections::BTreeMap::new();
-    let mut total = 0usize;
-    while let Some(Ok(mut field)) = payload.next().await {
-        let name = field.name().unwrap_or_default().to_string();
-        let mut bytes = Vec::new();
-        while let Some(Ok(chunk)) = field.next().await {
-            total += chunk.len();
-            if total > 2 * 1024 * 1024 {
-                return HttpResponse::PayloadTooLarge().body("the form is larger than 2 MB");
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        fields.insert(name, bytes);
-    }
+    let fields: std::collections::BTreeMap<String, Vec<u8>> = match form_fields(payload).await {
+        Ok(fields) => fields.into_iter().map(|(name, _, bytes)| (name, bytes)).collect(),
+        Err(too_large) => return too_large,
+    };
     let text_of = |name: &str| {
         fields
             .get(name)

@@ -92,8 +92,7 @@ impl Presentation {
     }
 }
 
-/// Stores what `issuer.published` says of an issuer's presentation
-/// (last one wins: the issuer publishes every change in order).
+/// Stores what `issuer.published` says of an issuer's presentation.
 pub async fn store(
     conn: &mut AsyncPgConnection,
     issuer_id: Uuid,
@@ -119,14 +118,19 @@ pub async fn store(
         issuer_presentations::signatory_title.eq(signatory.and_then(|s| s.title.clone())),
         issuer_presentations::signature.eq(signature.as_ref().map(|s| s.0.clone())),
         issuer_presentations::signature_content_type.eq(signature.as_ref().map(|s| s.1.clone())),
-        issuer_presentations::updated_at.eq(diesel::dsl::now),
+        issuer_presentations::updated_at.eq(presentation.updated_at),
     );
-    diesel::insert_into(issuer_presentations::table)
+    // Two changes may be handled out of order: the newest stays.
+    let upsert = diesel::insert_into(issuer_presentations::table)
         .values(values.clone())
         .on_conflict(issuer_presentations::issuer_id)
         .do_update()
-        .set(values)
-        .execute(conn)
-        .await?;
+        .set(values);
+    diesel::query_dsl::methods::FilterDsl::filter(
+        upsert,
+        issuer_presentations::updated_at.le(diesel::upsert::excluded(issuer_presentations::updated_at)),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }

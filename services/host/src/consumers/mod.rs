@@ -64,7 +64,10 @@ pub async fn badge_class_published(state: AppState, message: IncomingMessage) ->
         .decode(&published.image.data_base64)
         .map_err(|e| HandlerError::permanent(format!("badge image is not base64: {e}")))?;
     let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
-    diesel::insert_into(hosted_badge_classes::table)
+    // Versions of one badge class may be handled out of order (a translation
+    // added right after creation): the newest published one stays.
+    let published_at = published.published_at.unwrap_or_else(chrono::Utc::now);
+    let upsert = diesel::insert_into(hosted_badge_classes::table)
         .values((
             hosted_badge_classes::id.eq(published.badge_class_id),
             hosted_badge_classes::issuer_id.eq(published.issuer_id),
@@ -73,6 +76,7 @@ pub async fn badge_class_published(state: AppState, message: IncomingMessage) ->
             hosted_badge_classes::image_content_type.eq(&published.image.content_type),
             hosted_badge_classes::language.eq(&published.language),
             hosted_badge_classes::editions.eq(serde_json::to_value(&published.editions).unwrap_or_default()),
+            hosted_badge_classes::updated_at.eq(published_at),
         ))
         .on_conflict(hosted_badge_classes::id)
         .do_update()
@@ -82,10 +86,14 @@ pub async fn badge_class_published(state: AppState, message: IncomingMessage) ->
             hosted_badge_classes::image_content_type.eq(excluded(hosted_badge_classes::image_content_type)),
             hosted_badge_classes::language.eq(excluded(hosted_badge_classes::language)),
             hosted_badge_classes::editions.eq(excluded(hosted_badge_classes::editions)),
-            hosted_badge_classes::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(&mut conn)
-        .await?;
+            hosted_badge_classes::updated_at.eq(excluded(hosted_badge_classes::updated_at)),
+        ));
+    diesel::query_dsl::methods::FilterDsl::filter(
+        upsert,
+        hosted_badge_classes::updated_at.le(excluded(hosted_badge_classes::updated_at)),
+    )
+    .execute(&mut conn)
+    .await?;
     tracing::info!(badge_class_id = %published.badge_class_id, "badge class hosted");
     Ok(())
 }

@@ -38,6 +38,7 @@ impl IssuerPresentationRow {
         };
         IssuerPresentation {
             time_zone: self.time_zone.clone(),
+            updated_at: self.updated_at,
             logo: blob(&self.logo, &self.logo_content_type),
             signatory: self.signatory_name.as_ref().map(|name| Signatory {
                 name: name.clone(),

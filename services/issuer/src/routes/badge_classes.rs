@@ -374,6 +374,7 @@ fn published(
             },
             language: row.language.clone(),
             editions: documents::badge_class_editions(row, &state.links),
+            published_at: Some(Utc::now()),
         },
         Some(request_id.0),
     ))
