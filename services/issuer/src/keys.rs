@@ -89,6 +89,7 @@ pub async fn publish_issuer(
             ob3_profile,
             blockcerts_profile,
             presentation: presentation.map(|p| p.to_message()),
+            published_at: Some(Utc::now()),
         },
         correlation,
     );

@@ -210,6 +210,11 @@ pub struct IssuerPublished {
     /// set it, and from messages of versions before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presentation: Option<IssuerPresentation>,
+    /// When this version was published: host keeps the newest profile and
+    /// key documents, as two versions may be handled out of order (absent
+    /// from older messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 /// How an issuer's badge pages and certificates look. Part of no credential.

@@ -20,12 +20,16 @@ use crate::startup::AppState;
 pub async fn issuer_published(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
     let published: IssuerPublished = message.data()?;
     let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
-    diesel::insert_into(hosted_issuers::table)
+    // A key rotation right after creation, a presentation change: versions
+    // may be handled out of order, and the newest published one stays.
+    let published_at = published.published_at.unwrap_or_else(chrono::Utc::now);
+    let upsert = diesel::insert_into(hosted_issuers::table)
         .values((
             hosted_issuers::id.eq(published.issuer_id),
             hosted_issuers::profile.eq(&published.profile),
             hosted_issuers::ob3_profile.eq(&published.ob3_profile),
             hosted_issuers::blockcerts_profile.eq(&published.blockcerts_profile),
+            hosted_issuers::updated_at.eq(published_at),
         ))
         .on_conflict(hosted_issuers::id)
         .do_update()
@@ -33,25 +37,34 @@ pub async fn issuer_published(state: AppState, message: IncomingMessage) -> Resu
             hosted_issuers::profile.eq(excluded(hosted_issuers::profile)),
             hosted_issuers::ob3_profile.eq(excluded(hosted_issuers::ob3_profile)),
             hosted_issuers::blockcerts_profile.eq(excluded(hosted_issuers::blockcerts_profile)),
-            hosted_issuers::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(&mut conn)
-        .await?;
+            hosted_issuers::updated_at.eq(excluded(hosted_issuers::updated_at)),
+        ));
+    diesel::query_dsl::methods::FilterDsl::filter(
+        upsert,
+        hosted_issuers::updated_at.le(excluded(hosted_issuers::updated_at)),
+    )
+    .execute(&mut conn)
+    .await?;
     for key in &published.keys {
-        diesel::insert_into(hosted_keys::table)
+        let upsert = diesel::insert_into(hosted_keys::table)
             .values((
                 hosted_keys::id.eq(key.key_id),
                 hosted_keys::issuer_id.eq(published.issuer_id),
                 hosted_keys::document.eq(&key.document),
+                hosted_keys::updated_at.eq(published_at),
             ))
             .on_conflict(hosted_keys::id)
             .do_update()
             .set((
                 hosted_keys::document.eq(excluded(hosted_keys::document)),
-                hosted_keys::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(&mut conn)
-            .await?;
+                hosted_keys::updated_at.eq(excluded(hosted_keys::updated_at)),
+            ));
+        diesel::query_dsl::methods::FilterDsl::filter(
+            upsert,
+            hosted_keys::updated_at.le(excluded(hosted_keys::updated_at)),
+        )
+        .execute(&mut conn)
+        .await?;
     }
     tracing::info!(issuer_id = %published.issuer_id, keys = published.keys.len(), "issuer profile hosted");
     Ok(())
