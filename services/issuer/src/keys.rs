@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::models::{IssuerPresentationRow, IssuerRow, SigningKeyRow};
-use crate::db::schema::{issuer_presentations, issuers, signing_keys};
+use crate::db::schema::{issuers, signing_keys};
 use crate::domain::documents::{self, PublicLinks};
 use crate::domain::keyring::KeyAlgorithm;
 use crate::startup::AppState;
@@ -74,12 +74,7 @@ pub async fn publish_issuer(
             document: documents::cryptographic_key(k, links),
         })
         .collect();
-    let presentation: Option<IssuerPresentationRow> = issuer_presentations::table
-        .find(issuer.id)
-        .select(IssuerPresentationRow::as_select())
-        .first(conn)
-        .await
-        .optional()?;
+    let presentation = IssuerPresentationRow::stored(conn, issuer.id).await?;
     let message = Envelope::new(
         crate::SERVICE,
         IssuerPublished {

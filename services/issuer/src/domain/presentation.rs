@@ -27,6 +27,37 @@ impl TimeZone {
 }
 
 impl IssuerPresentationRow {
+    /// An issuer's presentation before an admin set any: UTC, nothing else.
+    pub fn unset(issuer_id: uuid::Uuid) -> Self {
+        Self {
+            issuer_id,
+            time_zone: "UTC".into(),
+            logo: None,
+            logo_content_type: None,
+            signatory_name: None,
+            signatory_title: None,
+            signature: None,
+            signature_content_type: None,
+            updated_at: chrono::Utc::now(),
+        }
+    }
+
+    /// The issuer's stored presentation, if an admin ever set one.
+    pub async fn stored(
+        conn: &mut diesel_async::AsyncPgConnection,
+        issuer_id: uuid::Uuid,
+    ) -> Result<Option<Self>, diesel::result::Error> {
+        use crate::db::schema::issuer_presentations;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        issuer_presentations::table
+            .find(issuer_id)
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
     /// What `issuer.published` carries of it.
     pub fn to_message(&self) -> IssuerPresentation {
         let blob = |bytes: &Option<Vec<u8>>, content_type: &Option<String>| match (bytes, content_type) {

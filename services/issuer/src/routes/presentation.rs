@@ -6,7 +6,6 @@ use akashi_runtime::http::RequestId;
 use akashi_runtime::{ApiError, Grant, Scope};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,7 +63,10 @@ pub struct PresentationView {
 }
 
 impl PresentationView {
-    fn from_row(row: &IssuerPresentationRow) -> Self {
+    /// What is stored, or the unset presentation (without `updated_at`).
+    fn of(stored: Option<&IssuerPresentationRow>, issuer_id: uuid::Uuid) -> Self {
+        let unset = IssuerPresentationRow::unset(issuer_id);
+        let row = stored.unwrap_or(&unset);
         Self {
             time_zone: row.time_zone.clone(),
             logo_content_type: row.logo_content_type.clone(),
@@ -73,20 +75,7 @@ impl PresentationView {
             signatory_title: row.signatory_title.clone(),
             signature_content_type: row.signature_content_type.clone(),
             signature_bytes: row.signature.as_ref().map(Vec::len),
-            updated_at: Some(row.updated_at),
-        }
-    }
-
-    fn default_for_unset() -> Self {
-        Self {
-            time_zone: "UTC".into(),
-            logo_content_type: None,
-            logo_bytes: None,
-            signatory_name: None,
-            signatory_title: None,
-            signature_content_type: None,
-            signature_bytes: None,
-            updated_at: None,
+            updated_at: stored.map(|r| r.updated_at),
         }
     }
 }
@@ -149,24 +138,10 @@ pub async fn put_presentation(
         None => None,
     };
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let current: Option<IssuerPresentationRow> = issuer_presentations::table
-        .find(issuer.id)
-        .select(IssuerPresentationRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()?;
     // What was set, changed by what was sent.
-    let mut row = current.unwrap_or(IssuerPresentationRow {
-        issuer_id: issuer.id,
-        time_zone: "UTC".into(),
-        logo: None,
-        logo_content_type: None,
-        signatory_name: None,
-        signatory_title: None,
-        signature: None,
-        signature_content_type: None,
-        updated_at: Utc::now(),
-    });
+    let mut row = IssuerPresentationRow::stored(&mut conn, issuer.id)
+        .await?
+        .unwrap_or_else(|| IssuerPresentationRow::unset(issuer.id));
     row.updated_at = Utc::now();
     if let Some(zone) = time_zone {
         row.time_zone = zone.name().to_string();
@@ -207,7 +182,7 @@ pub async fn put_presentation(
     .await?;
     state.relay.wake();
     tracing::info!(issuer_id = %issuer.id, time_zone = %row.time_zone, "issuer presentation set");
-    Ok(HttpResponse::Ok().json(PresentationView::from_row(&row)))
+    Ok(HttpResponse::Ok().json(PresentationView::of(Some(&row), issuer.id)))
 }
 
 /// How the issuer's badge pages and certificates look (`UTC` and nothing
@@ -222,15 +197,6 @@ pub async fn get_presentation(
     grant.require_any(&[Scope::IssuersRead, Scope::IssuersWrite])?;
     let issuer = visible_issuer(&state, &grant, path.into_inner()).await?;
     let mut conn = akashi_db::conn(&state.pool).await?;
-    let row: Option<IssuerPresentationRow> = issuer_presentations::table
-        .find(issuer.id)
-        .select(IssuerPresentationRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()?;
-    Ok(HttpResponse::Ok().json(
-        row.as_ref()
-            .map(PresentationView::from_row)
-            .unwrap_or_else(PresentationView::default_for_unset),
-    ))
+    let row = IssuerPresentationRow::stored(&mut conn, issuer.id).await?;
+    Ok(HttpResponse::Ok().json(PresentationView::of(row.as_ref(), issuer.id)))
 }
