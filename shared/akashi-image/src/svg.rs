@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use akashi_model::text::escape_markup_into;
 use roxmltree::{Document, Node, NodeId, ParsingOptions};
 
 use crate::{ImageError, LIMITS};
@@ -292,18 +293,6 @@ fn safe_href(element: &str, value: &str) -> bool {
             && (value.starts_with("data:image/png;base64,") || value.starts_with("data:image/jpeg;base64,")))
 }
 
-fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-}
-
 /// The SVG rewritten through an allow-list: only [`ELEMENTS`] of the SVG
 /// namespace and their [`ATTRIBUTES`] (plus `xlink:href` and `xml:space`),
 /// values without script or outside URLs, text only where SVG shows text.
@@ -330,7 +319,7 @@ pub fn sanitize_svg(bytes: &[u8]) -> Result<String, ImageError> {
                 .parent_element()
                 .is_some_and(|p| TEXT_ELEMENTS.contains(&p.tag_name().name()));
             if in_text_element && let Some(text) = node.text() {
-                escape(text, &mut out);
+                escape_markup_into(text, &mut out);
             }
             continue;
         }
@@ -357,7 +346,7 @@ pub fn sanitize_svg(bytes: &[u8]) -> Result<String, ImageError> {
                 out.push(' ');
                 out.push_str(written);
                 out.push_str("=\"");
-                escape(attribute.value(), &mut out);
+                escape_markup_into(attribute.value(), &mut out);
                 out.push('"');
             }
         }

@@ -17,6 +17,12 @@ pub fn is_bidi_control(c: char) -> bool {
 /// double-quoted attribute value: `&`, `<`, `>` and `"` become entities.
 pub fn escape_markup(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_markup_into(text, &mut out);
+    out
+}
+
+/// [`escape_markup`], appended to `out` (for a document being written).
+pub fn escape_markup_into(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -26,7 +32,6 @@ pub fn escape_markup(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Why a piece of text is refused.
