@@ -406,6 +406,13 @@ impl Stack {
         self.http.request(method, url).bearer_auth(&self.admin_token)
     }
 
+    /// An admin GET of `url` with the bootstrap token; it must answer 200.
+    pub async fn admin_json(&self, url: &str) -> anyhow::Result<Value> {
+        let response = self.admin(reqwest::Method::GET, url.to_string()).send().await?;
+        anyhow::ensure!(response.status() == 200, "{url} answered {}", response.status());
+        Ok(response.json().await?)
+    }
+
     /// The fixed lookup: the awards of one recipient.
     pub async fn awards(&self, email: &str) -> anyhow::Result<Vec<Value>> {
         let response = self

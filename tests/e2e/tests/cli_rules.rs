@@ -151,6 +151,9 @@ async fn badge_classes_in_two_languages_from_a_csv() -> anyhow::Result<()> {
     )?;
     let csv = dir.join("classes.csv");
     let write = |body: &str| std::fs::write(&csv, body);
+    let csv_path = csv.to_str().unwrap().to_string();
+    let import_args = ["badge-classes", "import", "--issuer", &seed.issuer_id, &csv_path];
+    let import = || akashi(&stack, &import_args);
     write(
         "name,description,criteria,image,language,name_ja,description_ja,criteria_ja,tags,formats\n\
          Statistics I,Awarded for Statistics I.,Pass STAT-101.,images/stats.svg,en,統計学 I,統計学 I の修了により授与。,STAT-101 に合格すること。,stats;year-1,ob2_hosted;ob3_vcjwt\n\
@@ -158,17 +161,7 @@ async fn badge_classes_in_two_languages_from_a_csv() -> anyhow::Result<()> {
          Half translated,d,c,images/stats.svg,en,半分,,,,\n\
          No image,d,c,images/missing.svg,en,,,,,\n",
     )?;
-    let run = akashi(
-        &stack,
-        &[
-            "badge-classes",
-            "import",
-            "--issuer",
-            &seed.issuer_id,
-            csv.to_str().unwrap(),
-        ],
-    )
-    .await?;
+    let run = import().await?;
     assert!(!run.ok, "refused rows fail the command: {}", run.stderr);
     let results = run.stdout["results"].as_array().cloned().unwrap_or_default();
     let statuses: Vec<&str> = results.iter().filter_map(|r| r["status"].as_str()).collect();
@@ -181,16 +174,12 @@ async fn badge_classes_in_two_languages_from_a_csv() -> anyhow::Result<()> {
     assert_eq!(results[3]["row"], 5, "rows are numbered as in the file, header = 1");
 
     let issuer = stack.url(Service::Issuer);
-    let class = |id: &str| {
-        stack
-            .admin(reqwest::Method::GET, format!("{issuer}/admin/badge-classes/{id}"))
-            .send()
-    };
-    let stats: Value = class(results[0]["id"].as_str().unwrap()).await?.json().await?;
+    let class_url = |n: usize| format!("{issuer}/admin/badge-classes/{}", results[n]["id"].as_str().unwrap());
+    let stats: Value = stack.admin_json(&class_url(0)).await?;
     assert_eq!(stats["translations"]["ja"]["name"], "統計学 I");
     assert_eq!(stats["tags"], json!(["stats", "year-1"]));
     assert_eq!(stats["formats"], json!(["ob2_hosted", "ob3_vcjwt"]));
-    let ml: Value = class(results[1]["id"].as_str().unwrap()).await?.json().await?;
+    let ml: Value = stack.admin_json(&class_url(1)).await?;
     assert_eq!(
         (ml["language"].as_str(), ml["translations"].as_object().map(|t| t.len())),
         (Some("ja"), Some(0))
@@ -203,17 +192,7 @@ async fn badge_classes_in_two_languages_from_a_csv() -> anyhow::Result<()> {
          Statistics I,Awarded for Statistics I.,Pass STAT-101.,images/stats.svg,en,統計学 I,統計学 I の修了により授与。,STAT-101 に合格すること。,,,\n\
          機械学習入門,機械学習入門の修了により授与。,ML-101 を修了すること。,images/stats.svg,ja,,,,Introduction to Machine Learning,Awarded for ML-101.,Complete ML-101.\n",
     )?;
-    let again = akashi(
-        &stack,
-        &[
-            "badge-classes",
-            "import",
-            "--issuer",
-            &seed.issuer_id,
-            csv.to_str().unwrap(),
-        ],
-    )
-    .await?;
+    let again = import().await?;
     assert!(again.ok, "{}", again.stderr);
     let statuses: Vec<&str> = again.stdout["results"]
         .as_array()
@@ -222,16 +201,10 @@ async fn badge_classes_in_two_languages_from_a_csv() -> anyhow::Result<()> {
         .filter_map(|r| r["status"].as_str())
         .collect();
     assert_eq!(statuses, ["unchanged", "translated"], "{}", again.stdout);
-    let ml: Value = class(results[1]["id"].as_str().unwrap()).await?.json().await?;
+    let ml: Value = stack.admin_json(&class_url(1)).await?;
     assert_eq!(ml["translations"]["en"]["name"], "Introduction to Machine Learning");
     let listed: Value = stack
-        .admin(
-            reqwest::Method::GET,
-            format!("{issuer}/admin/issuers/{}/badge-classes", seed.issuer_id),
-        )
-        .send()
-        .await?
-        .json()
+        .admin_json(&format!("{issuer}/admin/issuers/{}/badge-classes", seed.issuer_id))
         .await?;
     assert_eq!(
         listed.as_array().map(Vec::len),

@@ -57,13 +57,7 @@ async fn a_badge_class_reads_in_the_readers_language_everywhere() -> anyhow::Res
         stack.url(Service::Display),
     );
     let class: Value = stack
-        .admin(
-            Method::GET,
-            format!("{issuer}/admin/badge-classes/{}", seed.badge_class_id),
-        )
-        .send()
-        .await?
-        .json()
+        .admin_json(&format!("{issuer}/admin/badge-classes/{}", seed.badge_class_id))
         .await?;
     assert_eq!(class["language"], "en");
     assert_eq!(class["translations"]["ja"]["name"], JAPANESE_NAME, "{class}");
@@ -241,12 +235,7 @@ async fn the_issuers_time_zone_logo_and_signatory_shape_page_and_certificate() -
     let seed = stack.seed().await?;
     let (issuer, display) = (stack.url(Service::Issuer), stack.url(Service::Display));
     let presentation_url = format!("{issuer}/admin/issuers/{}/presentation", seed.issuer_id);
-    let before: Value = stack
-        .admin(Method::GET, presentation_url.clone())
-        .send()
-        .await?
-        .json()
-        .await?;
+    let before: Value = stack.admin_json(&presentation_url).await?;
     assert_eq!(before["time_zone"], "Asia/Tokyo", "the demo university's: {before}");
     assert_eq!(before["signatory_name"], "Akiko Tanaka");
 
@@ -269,12 +258,7 @@ async fn the_issuers_time_zone_logo_and_signatory_shape_page_and_certificate() -
         let error: Value = r.json().await?;
         assert_eq!(error["error"]["code"], "invalid_field", "{error}");
     }
-    let unchanged: Value = stack
-        .admin(Method::GET, presentation_url.clone())
-        .send()
-        .await?
-        .json()
-        .await?;
+    let unchanged: Value = stack.admin_json(&presentation_url).await?;
     assert_eq!(unchanged["time_zone"], "Asia/Tokyo");
 
     let award = stack
@@ -398,13 +382,7 @@ async fn the_console_edits_translations_and_the_presentation() -> anyhow::Result
         .await?;
     assert_eq!(r.status(), 303, "{}", r.text().await?);
     let class: Value = stack
-        .admin(
-            Method::GET,
-            format!("{issuer}/admin/badge-classes/{}", seed.badge_class_id),
-        )
-        .send()
-        .await?
-        .json()
+        .admin_json(&format!("{issuer}/admin/badge-classes/{}", seed.badge_class_id))
         .await?;
     assert_eq!(class["translations"]["ja"]["name"], "データサイエンス入門（改訂）");
 
@@ -419,16 +397,7 @@ async fn the_console_edits_translations_and_the_presentation() -> anyhow::Result
             .multipart(form)
             .send()
     };
-    let presentation_now = || async {
-        let response = stack
-            .admin(
-                Method::GET,
-                format!("{issuer}/admin/issuers/{}/presentation", seed.issuer_id),
-            )
-            .send()
-            .await?;
-        anyhow::Ok(response.json::<Value>().await?)
-    };
+    let presentation_url = format!("{issuer}/admin/issuers/{}/presentation", seed.issuer_id);
     // A new time zone and signatory; no file chosen: logo and signature stay.
     let form = reqwest::multipart::Form::new()
         .text("time_zone", "Asia/Seoul")
@@ -438,7 +407,7 @@ async fn the_console_edits_translations_and_the_presentation() -> anyhow::Result
         .part("signature", reqwest::multipart::Part::bytes(Vec::new()).file_name(""));
     let r = post_presentation(form).await?;
     assert_eq!(r.status(), 303, "{}", r.text().await?);
-    let presentation: Value = presentation_now().await?;
+    let presentation: Value = stack.admin_json(&presentation_url).await?;
     assert_eq!(presentation["time_zone"], "Asia/Seoul");
     assert_eq!(presentation["signatory_name"], "Kim Min-jun");
     assert_eq!(presentation["signatory_title"], "Dean");
@@ -453,7 +422,7 @@ async fn the_console_edits_translations_and_the_presentation() -> anyhow::Result
     let r = post_presentation(form).await?;
     assert_eq!(r.status(), 422);
     assert!(r.text().await?.contains("Tokyo"));
-    let unchanged: Value = presentation_now().await?;
+    let unchanged: Value = stack.admin_json(&presentation_url).await?;
     assert_eq!(unchanged["time_zone"], "Asia/Seoul");
     Ok(())
 }
