@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::domain::cache::DocumentCache;
 use crate::domain::fetch::Fetcher;
 use crate::{consumers, db, routes};
-use akashi_model::messages::{AdminTokenCreated, AdminTokenRevoked, BadgeRevoked, BusMessage};
+use akashi_model::messages::{AdminTokenCreated, AdminTokenRevoked, BusMessage, RevocationHosted};
 use akashi_net::NetPolicy;
 
 /// What handlers share.
@@ -44,8 +44,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let cache = DocumentCache::new(Duration::from_secs(config.cache_ttl_secs), config.cache_max_bytes);
         fetcher = fetcher.with_cache(cache.clone());
         // Each replica empties its own cache on every revocation Akashi announces.
-        ctx.consume_per_instance(BadgeRevoked::ROUTING_KEY, move |message| {
-            consumers::badge_revoked(cache.clone(), message)
+        ctx.consume_per_instance(RevocationHosted::ROUTING_KEY, move |message| {
+            consumers::revocation_hosted(cache.clone(), message)
         });
     }
     let admission = Arc::new(Admission::new(ctx.pool.clone(), config.anonymous_per_minute));

@@ -177,6 +177,21 @@ pub struct BadgeRevoked {
 }
 bus_message!(BadgeRevoked, "badge.revoked", "v1");
 
+/// host → verifier: a revocation can now be read at host's public URLs (an
+/// assertion's 410, the revocation lists, a status list). Sent after host
+/// has committed it, so a cache emptied on this message cannot refill with
+/// the document as it was before (as it could on `badge.revoked`, which
+/// host may not have handled yet).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RevocationHosted {
+    pub issuer_id: Uuid,
+    /// The revoked award; absent when a status list changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub award_id: Option<Uuid>,
+    pub hosted_at: DateTime<Utc>,
+}
+bus_message!(RevocationHosted, "revocation.hosted", "v1");
+
 /// host → display: an earner chose whether their name is shown on the
 /// public pages of their badges. `changed_at` orders changes: display keeps
 /// the newest.

@@ -4,12 +4,13 @@
 
 use akashi_bus::{HandlerError, IncomingMessage};
 use akashi_model::messages::{
-    BadgeClassPublished, BadgeIssued, BadgeRevoked, BlockcertsIssued, IssuerPublished, StatusListPublished,
+    BadgeClassPublished, BadgeIssued, BadgeRevoked, BlockcertsIssued, IssuerPublished, RevocationHosted,
+    StatusListPublished,
 };
 use base64::Engine;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use crate::db::schema::{
     hosted_assertions, hosted_badge_classes, hosted_blockcerts, hosted_issuers, hosted_keys, revocations,
@@ -160,41 +161,76 @@ pub async fn blockcerts_issued(state: AppState, message: IncomingMessage) -> Res
 
 /// `status_list.published`: keep the newest version of each list. Versions
 /// may arrive out of order (concurrent consumers), so an upsert only wins
-/// over an older one.
+/// over an older one. A list that changed is announced (`revocation.hosted`).
 pub async fn status_list_published(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
     let list: StatusListPublished = message.data()?;
     let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
-    diesel::sql_query(
-        "INSERT INTO hosted_status_lists (issuer_id, list_no, credential, jwt, updated_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (issuer_id, list_no) DO UPDATE SET credential = excluded.credential, jwt = excluded.jwt, \
-         updated_at = excluded.updated_at WHERE hosted_status_lists.updated_at < excluded.updated_at",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(list.issuer_id)
-    .bind::<diesel::sql_types::Integer, _>(list.list_no)
-    .bind::<diesel::sql_types::Jsonb, _>(&list.credential)
-    .bind::<diesel::sql_types::Text, _>(&list.jwt)
-    .bind::<diesel::sql_types::Timestamptz, _>(list.updated_at)
-    .execute(&mut conn)
+    let notice = revocation_hosted(list.issuer_id, None);
+    conn.transaction::<_, HandlerError, _>(async |conn| {
+        let changed = diesel::sql_query(
+            "INSERT INTO hosted_status_lists (issuer_id, list_no, credential, jwt, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (issuer_id, list_no) DO UPDATE SET credential = excluded.credential, jwt = excluded.jwt, \
+             updated_at = excluded.updated_at WHERE hosted_status_lists.updated_at < excluded.updated_at",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(list.issuer_id)
+        .bind::<diesel::sql_types::Integer, _>(list.list_no)
+        .bind::<diesel::sql_types::Jsonb, _>(&list.credential)
+        .bind::<diesel::sql_types::Text, _>(&list.jwt)
+        .bind::<diesel::sql_types::Timestamptz, _>(list.updated_at)
+        .execute(conn)
+        .await?;
+        if changed == 1 {
+            akashi_bus::outbox::enqueue(conn, &notice).await.map_err(HandlerError::transient)?;
+        }
+        Ok(())
+    })
     .await?;
+    state.relay.wake();
     tracing::info!(issuer_id = %list.issuer_id, list_no = list.list_no, "status list hosted");
     Ok(())
 }
 
-/// `badge.revoked`: record the revocation (it may arrive before the assertion).
+/// `badge.revoked`: record the revocation (it may arrive before the
+/// assertion) and, once it is served, announce it (`revocation.hosted`).
 pub async fn badge_revoked(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
     let revoked: BadgeRevoked = message.data()?;
     let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
-    diesel::insert_into(revocations::table)
-        .values((
-            revocations::assertion_id.eq(revoked.award_id),
-            revocations::issuer_id.eq(revoked.issuer_id),
-            revocations::reason.eq(&revoked.reason),
-            revocations::revoked_at.eq(revoked.revoked_at),
-        ))
-        .on_conflict(revocations::assertion_id)
-        .do_nothing()
-        .execute(&mut conn)
-        .await?;
+    let notice = revocation_hosted(revoked.issuer_id, Some(revoked.award_id));
+    conn.transaction::<_, HandlerError, _>(async |conn| {
+        let inserted = diesel::insert_into(revocations::table)
+            .values((
+                revocations::assertion_id.eq(revoked.award_id),
+                revocations::issuer_id.eq(revoked.issuer_id),
+                revocations::reason.eq(&revoked.reason),
+                revocations::revoked_at.eq(revoked.revoked_at),
+            ))
+            .on_conflict(revocations::assertion_id)
+            .do_nothing()
+            .execute(conn)
+            .await?;
+        if inserted == 1 {
+            akashi_bus::outbox::enqueue(conn, &notice)
+                .await
+                .map_err(HandlerError::transient)?;
+        }
+        Ok(())
+    })
+    .await?;
+    state.relay.wake();
     tracing::info!(award_id = %revoked.award_id, "revocation hosted");
     Ok(())
+}
+
+/// The notice that lets every verifier replica forget documents it cached
+/// before host served a revocation.
+fn revocation_hosted(issuer_id: uuid::Uuid, award_id: Option<uuid::Uuid>) -> akashi_bus::Envelope<RevocationHosted> {
+    akashi_bus::Envelope::new(
+        crate::SERVICE,
+        RevocationHosted {
+            issuer_id,
+            award_id,
+            hosted_at: chrono::Utc::now(),
+        },
+        None,
+    )
 }

@@ -4,13 +4,16 @@
 //! hundred candidates should not fetch them a hundred times.
 //!
 //! Staleness is bounded twice: every entry expires after the configured TTL
-//! (so a third party's revocation is seen within it), and `badge.revoked`
-//! empties the cache at once (so Akashi's own revocations are seen
-//! immediately). Only answers that describe the document (200, 410) are
+//! (so a third party's revocation is seen within it), and host's
+//! `revocation.hosted` empties the cache at once (so Akashi's own revocations are seen
+//! immediately; a fetch still under way when the cache is emptied is
+//! answered but not kept, since it may have read the document before the
+//! revocation). Only answers that describe the document (200, 410) are
 //! kept; failures are fetched again next time. Concurrent verifications
 //! asking for the same URL share one fetch.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
@@ -21,6 +24,9 @@ use crate::domain::fetch::{FetchError, Fetched};
 #[derive(Clone)]
 pub struct DocumentCache {
     entries: Cache<String, Arc<Fetched>>,
+    /// Part of every key; [`DocumentCache::clear`] moves it on, so what a
+    /// fetch begun before the clear inserts afterwards is never read.
+    generation: Arc<AtomicU64>,
 }
 
 /// Why a load did not give a cacheable answer.
@@ -41,11 +47,15 @@ impl DocumentCache {
                 u32::try_from(key.len() + value.body.len()).unwrap_or(u32::MAX)
             })
             .build();
-        Self { entries }
+        Self {
+            entries,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
     }
 
-    fn key(url: &url::Url, accept: &str) -> String {
-        format!("{accept}\n{url}")
+    fn key(&self, url: &url::Url, accept: &str) -> String {
+        let generation = self.generation.load(Ordering::Acquire);
+        format!("{generation}\n{accept}\n{url}")
     }
 
     /// The cached answer for `url` and `accept`, or the one `load` gives
@@ -55,7 +65,7 @@ impl DocumentCache {
     where
         F: Future<Output = Result<Fetched, FetchError>>,
     {
-        let key = Self::key(url, accept);
+        let key = self.key(url, accept);
         if let Some(hit) = self.entries.get(&key).await {
             metrics::counter!("akashi_verifier_cache_total", "result" => "hit").increment(1);
             return Ok((hit, true));
@@ -76,6 +86,7 @@ impl DocumentCache {
 
     /// Forgets everything (a revocation was announced).
     pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
     }
 }
@@ -136,6 +147,39 @@ mod tests {
             .unwrap()
             .0;
         assert_eq!(found.body, b"now", "a 404 is not remembered");
+    }
+
+    #[tokio::test]
+    async fn a_fetch_under_way_when_the_cache_is_cleared_is_not_kept() {
+        let cache = DocumentCache::new(Duration::from_secs(60), 1 << 20);
+        let url = url::Url::parse("https://issuer.example/assertion").unwrap();
+        let (started, start) = tokio::sync::oneshot::channel::<()>();
+        let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let cache = cache.clone();
+            let url = url.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_load(&url, "a", async move {
+                        started.send(()).unwrap();
+                        finished.await.unwrap();
+                        Ok(fetched(200, "before the revocation"))
+                    })
+                    .await
+                    .unwrap()
+                    .0
+            })
+        };
+        start.await.unwrap();
+        cache.clear();
+        finish.send(()).unwrap();
+        assert_eq!(slow.await.unwrap().body, b"before the revocation", "answered");
+        let (after, hit) = cache
+            .get_or_load(&url, "a", async { Ok(fetched(410, "revoked")) })
+            .await
+            .unwrap();
+        assert!(!hit, "the old answer was not kept");
+        assert_eq!(after.body, b"revoked");
     }
 
     #[tokio::test]
