@@ -17,6 +17,48 @@ pub struct Config {
     /// Blockcerts batching and anchoring (`AKASHI_ISSUER_BLOCKCERTS__*`).
     #[serde(default)]
     pub blockcerts: BlockcertsConfig,
+    /// Outgoing events to subscribers (`AKASHI_ISSUER_WEBHOOKS__*`).
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+}
+
+/// How events are delivered to subscribers' endpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WebhooksConfig {
+    /// Hosts that may be plain http or resolve to private addresses (the
+    /// development configuration allows loopback); everything else must be
+    /// a public https endpoint.
+    pub allow_private_hosts: Vec<String>,
+    /// The first retry waits about this long; each next one twice as long…
+    pub retry_base_ms: u64,
+    /// …up to this.
+    pub retry_max_ms: u64,
+    /// A delivery still failing this long after its event is marked failed,
+    /// and a subscription whose deliveries have all failed for this long is
+    /// turned off (3 days).
+    pub give_up_after_secs: u64,
+    /// One request's time limit.
+    pub timeout_ms: u64,
+    /// How long a replica holds a delivery it is sending; after a crash
+    /// another sends it (the same `webhook-id`) once this has passed.
+    pub lease_secs: u64,
+    /// How often awards that expired are looked for (`badge.expired`).
+    pub expiry_scan_secs: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_hosts: Vec::new(),
+            retry_base_ms: 5_000,
+            retry_max_ms: 3_600_000,
+            give_up_after_secs: 3 * 24 * 3600,
+            timeout_ms: 10_000,
+            lease_secs: 60,
+            expiry_scan_secs: 60,
+        }
+    }
 }
 
 /// How Blockcerts certificates are batched and anchored.

@@ -1,21 +1,23 @@
 //! Wires the issuer: database, consumers, routes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
 use akashi_bus::Relay;
 use akashi_crypto::keys::MasterKey;
 use akashi_db::PgPool;
-use akashi_model::messages::{BusMessage, IssueRequested};
+use akashi_model::messages::{BusMessage, EventObserved, IssueRequested};
 use akashi_runtime::ServiceContext;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 
 use crate::batcher::Batcher;
-use crate::config::Config;
+use crate::config::{Config, WebhooksConfig};
 use crate::domain::documents::PublicLinks;
 use crate::domain::keyring::Keyring;
+use crate::subscriptions::{self, delivery::Deliverer};
 use crate::{consumers, db, keys, routes};
 
 /// What handlers and consumers share.
@@ -27,6 +29,10 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Wakes the Blockcerts batcher when a certificate is queued.
     pub batcher_wake: Arc<Notify>,
+    /// Wakes the webhook deliverer when an event was recorded.
+    pub webhooks_wake: Arc<Notify>,
+    /// Where events may be sent (checked when a subscription is made).
+    pub webhooks: Arc<WebhooksConfig>,
 }
 
 /// Runs the issuer until a stop signal.
@@ -45,13 +51,32 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         links: PublicLinks::new(&urls.issuer, &urls.host, &urls.display, &urls.verifier),
         keyring: Arc::new(Keyring::new(master)),
         batcher_wake: Arc::new(Notify::new()),
+        webhooks_wake: Arc::new(Notify::new()),
+        webhooks: Arc::new(config.webhooks.clone()),
     };
     keys::ensure_active_keys(&state).await?;
     let batcher = Batcher::new(state.clone(), config.blockcerts.clone());
     ctx.spawn(move |shutdown| batcher.run(shutdown));
+    let deliverer = Deliverer::new(
+        state.pool.clone(),
+        state.keyring.clone(),
+        config.webhooks.clone(),
+        state.webhooks_wake.clone(),
+    )?;
+    ctx.spawn(move |shutdown| deliverer.run(shutdown));
+    let (expiry_state, every) = (
+        state.clone(),
+        Duration::from_secs(config.webhooks.expiry_scan_secs.max(1)),
+    );
+    let wake = state.webhooks_wake.clone();
+    ctx.spawn(move |shutdown| subscriptions::expiry::run(expiry_state, every, wake, shutdown));
     let consumer_state = state.clone();
     ctx.consume(IssueRequested::ROUTING_KEY, move |message| {
         consumers::issue_requested::handle(consumer_state.clone(), message)
+    });
+    let consumer_state = state.clone();
+    ctx.consume(EventObserved::ROUTING_KEY, move |message| {
+        consumers::event_observed::handle(consumer_state.clone(), message)
     });
     // Dead letters of every service are kept in the issuer's database.
     let bus = ctx.bus.clone();

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use akashi_bus::{Envelope, outbox};
 use akashi_model::EmailAddress;
-use akashi_model::messages::{AwardOrigin, IssueRequested, Recipient};
+use akashi_model::messages::{AwardOrigin, EventObserved, IssueRequested, Recipient};
 use akashi_runtime::ApiError;
 use chrono::Utc;
 use diesel::prelude::*;
@@ -542,9 +542,10 @@ pub async fn award(conn: &mut AsyncPgConnection, d: &Decision<'_>, correlation: 
         return Ok(false);
     }
     let pending = d.definition.requires_approval;
+    let decision_id = Uuid::now_v7();
     let decided = diesel::insert_into(award_decisions::table)
         .values((
-            award_decisions::id.eq(Uuid::now_v7()),
+            award_decisions::id.eq(decision_id),
             award_decisions::idempotency_key.eq(&key),
             award_decisions::rule_id.eq(d.rule.id),
             award_decisions::event_id.eq(d.deciding_event),
@@ -564,6 +565,30 @@ pub async fn award(conn: &mut AsyncPgConnection, d: &Decision<'_>, correlation: 
         return Ok(false); // this learner already earned this rule's badge
     }
     if pending {
+        // Whoever approves may be told (webhook subscribers of the issuer).
+        let observed = EventObserved {
+            event_type: "rule.decision.pending".into(),
+            award_id: None,
+            issuer_id: Some(d.rule.issuer_id),
+            badge_class_id: Some(d.rule.badge_class_id),
+            subject: Some(decision_id.to_string()),
+            occurred_at: now,
+            data: serde_json::json!({
+                "decision_id": decision_id,
+                "rule": {"id": d.rule.id, "name": d.rule.name},
+                "badge_class": {"id": d.rule.badge_class_id},
+                "course_id": d.rule.course_id,
+                "learner": {"lms_user_id": d.recipient.lms_user_id},
+                "decided_by": d.decided_by,
+            }),
+            recipient_email: Some(d.recipient.email.clone()),
+        };
+        outbox::enqueue(
+            conn,
+            &Envelope::new(crate::SERVICE, observed, Some(correlation.to_string())),
+        )
+        .await
+        .map_err(ApiError::internal)?;
         tracing::info!(rule_id = %d.rule.id, "award decided; waiting for approval");
         return Ok(true);
     }

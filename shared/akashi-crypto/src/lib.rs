@@ -5,5 +5,6 @@
 pub mod ed25519;
 pub mod identity;
 pub mod keys;
+pub mod standard_webhooks;
 pub mod token;
 pub mod webhook;

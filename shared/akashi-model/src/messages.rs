@@ -192,6 +192,35 @@ pub struct RevocationHosted {
 }
 bus_message!(RevocationHosted, "revocation.hosted", "v1");
 
+/// host, lms-adapter → issuer: something happened that webhook subscribers
+/// may want to hear of, outside the issuer (`badge.claimed`,
+/// `rule.decision.pending`). The issuer sends it on to the subscriptions
+/// that want it; the envelope's id is the event's id.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EventObserved {
+    /// A subscription event type, e.g. `badge.claimed`.
+    pub event_type: String,
+    /// The award it is about: the issuer adds the award's facts and URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub award_id: Option<Uuid>,
+    /// Required when there is no award.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub badge_class_id: Option<Uuid>,
+    /// What it is about when not an award (a decision's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    /// What this type says, without personal data.
+    #[serde(default)]
+    pub data: serde_json::Value,
+    /// The learner's address: sent on only to subscriptions that asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_email: Option<EmailAddress>,
+}
+bus_message!(EventObserved, "event.observed", "v1");
+
 /// host → display: an earner chose whether their name is shown on the
 /// public pages of their badges. `changed_at` orders changes: display keeps
 /// the newest.

@@ -17,6 +17,10 @@ pub enum PolicyError {
     NoHost,
     #[error("{0} is a private, loopback or otherwise non-public address")]
     NonPublic(String),
+    #[error("only https is allowed for this host")]
+    PlainHttp,
+    #[error("{0} does not resolve")]
+    Unresolvable(String),
 }
 
 /// The outbound address policy.
@@ -53,6 +57,34 @@ impl NetPolicy {
             && !self.is_allow_listed(host)
         {
             return Err(PolicyError::NonPublic(ip.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Checks an endpoint that will receive data from us (an outgoing
+    /// webhook's): as [`NetPolicy::check_url`], https unless the host is
+    /// allow-listed, and every address its name resolves to now is allowed.
+    /// Delivery checks again at each connection (DNS may change).
+    pub async fn check_receiver(&self, url: &url::Url) -> Result<(), PolicyError> {
+        self.check_url(url)?;
+        let host = url.host_str().ok_or(PolicyError::NoHost)?;
+        if url.scheme() != "https" && !self.is_allow_listed(host) {
+            return Err(PolicyError::PlainHttp);
+        }
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((normalise_host(host).as_str(), port))
+            .await
+            .map_err(|_| PolicyError::Unresolvable(host.to_string()))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(PolicyError::Unresolvable(host.to_string()));
+        }
+        // Every address, not just one: a name that also points inside would
+        // be reached there by some connection.
+        if !self.is_allow_listed(host)
+            && let Some(inside) = addrs.iter().find(|a| !is_public(a.ip()))
+        {
+            return Err(PolicyError::NonPublic(inside.ip().to_string()));
         }
         Ok(())
     }
@@ -122,6 +154,42 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    /// Literal addresses and `localhost` (from /etc/hosts): no packet
+    /// leaves the machine.
+    #[tokio::test]
+    async fn a_receiver_must_be_https_and_public_unless_allow_listed() {
+        let policy = NetPolicy::new(&["127.0.0.1".to_string()]);
+        let check = |raw: &str| {
+            let policy = policy.clone();
+            let url = url::Url::parse(raw).unwrap();
+            async move { policy.check_receiver(&url).await }
+        };
+        assert_eq!(check("https://93.184.216.34/hooks").await, Ok(()));
+        assert_eq!(check("https://[2606:2800:220:1::]/hooks").await, Ok(()));
+        assert_eq!(check("http://93.184.216.34/hooks").await, Err(PolicyError::PlainHttp));
+        assert_eq!(check("ftp://93.184.216.34/hooks").await, Err(PolicyError::Scheme));
+        for inside in [
+            "https://10.0.0.7/h",
+            "https://192.168.1.1/h",
+            "https://169.254.169.254/h",
+            "https://[fd00::1]/h",
+        ] {
+            assert!(
+                matches!(check(inside).await, Err(PolicyError::NonPublic(_))),
+                "{inside}"
+            );
+        }
+        assert!(matches!(
+            check("https://localhost:9/h").await,
+            Err(PolicyError::NonPublic(_))
+        ));
+        assert_eq!(check("http://127.0.0.1:9/h").await, Ok(()), "allow-listed: http too");
+        assert!(matches!(
+            check("https://127.0.0.2/h").await,
+            Err(PolicyError::NonPublic(_))
+        ));
     }
 
     #[test]

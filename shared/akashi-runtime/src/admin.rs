@@ -60,11 +60,13 @@ pub enum Scope {
     TokensWrite,
     /// The verifier's API clients (HR systems' keys and rate limits).
     ApiClientsWrite,
+    /// Outgoing event subscriptions (webhooks to HR systems, SIS, …).
+    SubscriptionsWrite,
 }
 
 impl Scope {
     /// Every scope, for validation and documentation.
-    pub const ALL: [Scope; 12] = [
+    pub const ALL: [Scope; 13] = [
         Scope::All,
         Scope::IssuersRead,
         Scope::IssuersWrite,
@@ -77,6 +79,7 @@ impl Scope {
         Scope::EventsRead,
         Scope::TokensWrite,
         Scope::ApiClientsWrite,
+        Scope::SubscriptionsWrite,
     ];
 
     /// The scope's name in tokens and documentation.
@@ -94,6 +97,7 @@ impl Scope {
             Scope::EventsRead => "events:read",
             Scope::TokensWrite => "tokens:write",
             Scope::ApiClientsWrite => "api-clients:write",
+            Scope::SubscriptionsWrite => "subscriptions:write",
         }
     }
 
@@ -146,7 +150,12 @@ impl Role {
             Scope::RulesWrite,
             Scope::SourcesWrite,
         ];
-        let owner = [Scope::IssuersWrite, Scope::TokensWrite, Scope::ApiClientsWrite];
+        let owner = [
+            Scope::IssuersWrite,
+            Scope::TokensWrite,
+            Scope::ApiClientsWrite,
+            Scope::SubscriptionsWrite,
+        ];
         match self {
             Role::Viewer => viewer.to_vec(),
             Role::Editor => [viewer.as_slice(), &editor].concat(),

@@ -244,6 +244,15 @@ impl Stack {
             .env("AKASHI_LMS_ADAPTER_MASTER_KEY", &self.master_key)
             // A test's batch is due after 200 ms rather than the default 5 s.
             .env("AKASHI_ISSUER_BLOCKCERTS__MAX_WAIT_MS", "200")
+            // Test receivers listen on 127.0.0.1; retries come within a
+            // second rather than minutes; a crashed sender's lease runs out
+            // in 3 s; expired awards are looked for every second.
+            .env("AKASHI_ISSUER_WEBHOOKS__ALLOW_PRIVATE_HOSTS", "[127.0.0.1,localhost]")
+            .env("AKASHI_ISSUER_WEBHOOKS__RETRY_BASE_MS", "200")
+            .env("AKASHI_ISSUER_WEBHOOKS__RETRY_MAX_MS", "1000")
+            .env("AKASHI_ISSUER_WEBHOOKS__TIMEOUT_MS", "2000")
+            .env("AKASHI_ISSUER_WEBHOOKS__LEASE_SECS", "3")
+            .env("AKASHI_ISSUER_WEBHOOKS__EXPIRY_SCAN_SECS", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -801,6 +810,8 @@ pub fn ob2_validator_on_image(image: &[u8], extension: &str, recipient: Option<&
     let _ = std::fs::remove_file(&path);
     report
 }
+
+pub mod receiver;
 
 /// A real SMTP server for tests (PyPI aiosmtpd) and reading what it received.
 pub mod smtp {

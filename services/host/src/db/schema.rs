@@ -47,6 +47,7 @@ diesel::table! {
         ob2_signed_jws -> Nullable<Text>,
         ob3_credential -> Nullable<Jsonb>,
         ob3_jwt -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamptz>,
     }
 }
 

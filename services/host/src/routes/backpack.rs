@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use akashi_bus::{Envelope, outbox};
 use akashi_crypto::token::{generate_token, hash_token};
 use akashi_model::EmailAddress;
-use akashi_model::messages::EarnerSignInRequested;
+use akashi_model::messages::{EarnerSignInRequested, EventObserved};
 use akashi_runtime::ApiError;
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
@@ -262,6 +262,8 @@ async fn open_session(
         .select(earners::id)
         .first(conn)
         .await?;
+    claim_badges(conn, email).await?;
+    state.relay.wake();
     let session = generate_token();
     diesel::insert_into(earner_sessions::table)
         .values((
@@ -278,6 +280,43 @@ async fn open_session(
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::days(SESSION_DAYS))
         .finish())
+}
+
+/// Marks the badges of `email` that no sign-in has seen yet as claimed, and
+/// announces each (`event.observed`, `badge.claimed`) for the issuer's
+/// webhook subscribers, in one transaction: each is announced once.
+async fn claim_badges(conn: &mut AsyncPgConnection, email: &str) -> Result<(), ApiError> {
+    let now = Utc::now();
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let claimed: Vec<Uuid> = diesel::update(
+            hosted_assertions::table
+                .filter(hosted_assertions::recipient_email.eq(email))
+                .filter(hosted_assertions::claimed_at.is_null()),
+        )
+        .set(hosted_assertions::claimed_at.eq(now))
+        .returning(hosted_assertions::id)
+        .get_results(conn)
+        .await?;
+        for award_id in claimed {
+            let message = Envelope::new(
+                crate::SERVICE,
+                EventObserved {
+                    event_type: "badge.claimed".into(),
+                    award_id: Some(award_id),
+                    issuer_id: None,
+                    badge_class_id: None,
+                    subject: None,
+                    occurred_at: now,
+                    data: serde_json::json!({"claimed_at": now, "claimed_through": "backpack"}),
+                    recipient_email: None,
+                },
+                None,
+            );
+            outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// The LMS hand-off token.

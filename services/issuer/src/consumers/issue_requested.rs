@@ -21,6 +21,10 @@ use crate::domain::status_list::{self, LIST_BYTES};
 use crate::keys::active_key;
 use crate::startup::AppState;
 use crate::status;
+use crate::subscriptions::{
+    self,
+    events::{Event, EventType},
+};
 use akashi_ld::data_integrity::{self, ProofOptions};
 
 const CONSUMER: &str = "issuer.issue.requested";
@@ -49,6 +53,7 @@ pub async fn handle(state: AppState, message: IncomingMessage) -> Result<(), Han
         Outcome::Issued(id) => {
             state.relay.wake();
             state.batcher_wake.notify_one();
+            state.webhooks_wake.notify_one();
             tracing::info!(award_id = %id, "badge issued");
         }
         Outcome::AlreadyProcessed => tracing::info!("redelivered message ignored (inbox)"),
@@ -170,6 +175,16 @@ pub async fn issue(
         let ob3_jwt = signed.compact(formats::OB3_VCJWT);
         urls.ob2_signed = ob2_jws.as_ref().map(|_| links.ob2_signed(award_id));
         urls.ob3_credential = signed.ob3_credential.as_ref().map(|_| links.ob3_credential(award_id));
+        let event = Event::about_award(
+            EventType::BadgeIssued,
+            &row,
+            (&issuer.name, &badge_class.name),
+            urls.clone(),
+            &links,
+            serde_json::json!({}),
+        );
+        // The outside world hears of it with the same id as the bus.
+        subscriptions::events::record(conn, message_id, &event).await?;
         let issued = BadgeIssued {
             award_id,
             issuer_id: row.issuer_id,

@@ -64,6 +64,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         revocation_reason -> Nullable<Text>,
         created_at -> Timestamptz,
+        expiry_announced_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -164,3 +165,61 @@ diesel::table! {
         handled_by -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Uuid,
+        owner_issuer_id -> Nullable<Uuid>,
+        url -> Text,
+        description -> Nullable<Text>,
+        events -> Array<Text>,
+        issuer_id -> Nullable<Uuid>,
+        badge_class_id -> Nullable<Uuid>,
+        include_recipient_email -> Bool,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        sealed_secret -> Bytea,
+        sealed_previous_secret -> Nullable<Bytea>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        seq -> Int8,
+        subscription_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        ordering_key -> Text,
+        issuer_id -> Uuid,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Int8,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        response_excerpt -> Nullable<Text>,
+        duration_ms -> Int4,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::allow_tables_to_appear_in_same_query!(webhook_subscriptions, webhook_deliveries, webhook_attempts);

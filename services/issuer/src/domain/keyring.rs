@@ -66,6 +66,17 @@ impl Keyring {
         }
     }
 
+    /// Seals another secret the issuer must keep (a webhook subscription's
+    /// signing key) under the master key, bound to `context`.
+    pub fn seal(&self, context: &[u8], secret: &[u8]) -> Vec<u8> {
+        self.master.seal(context, secret)
+    }
+
+    /// Opens what [`Keyring::seal`] sealed with the same `context`.
+    pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
+        self.master.open(context, sealed)
+    }
+
     /// A new key of `algorithm` for `issuer_id`, valid from `valid_from`, ready to insert.
     pub async fn generate(
         &self,

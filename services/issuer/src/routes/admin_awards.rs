@@ -379,6 +379,7 @@ pub async fn reissue_award(
     })
     .await?;
     state.relay.wake();
+    state.webhooks_wake.notify_one();
     tracing::info!(%original_id, "award re-issued");
     match wait_for_award(&state, &mut conn, &key).await? {
         Some(award) => Ok(HttpResponse::Created().json(AwardRequested {

@@ -19,6 +19,10 @@ use crate::db::schema::{award_credentials, awards, badge_classes, issuers};
 use crate::domain::fields::LongText;
 use crate::domain::formats;
 use crate::startup::AppState;
+use crate::subscriptions::{
+    self,
+    events::{Event, EventType},
+};
 
 /// A reference to a named thing.
 #[derive(Debug, Serialize, ToSchema)]
@@ -248,6 +252,15 @@ pub(crate) async fn revoke_in(
         Some(correlation.to_string()),
     );
     outbox::enqueue(conn, &message).await.map_err(ApiError::internal)?;
+    let event = Event::about_award(
+        EventType::BadgeRevoked,
+        &row,
+        (&i, &b),
+        state.links.award(award_id),
+        &state.links,
+        serde_json::json!({"revocation": {"reason": reason, "revoked_at": now}}),
+    );
+    subscriptions::events::record(conn, message.id, &event).await?;
     // The OB 3.0 form says it too: its bit in the issuer's status list.
     crate::status::revoke(
         conn,
@@ -336,6 +349,7 @@ pub async fn revoke_award(
         })
         .await?;
     state.relay.wake();
+    state.webhooks_wake.notify_one();
     tracing::info!(%award_id, "award revoked");
     let signed = signed_formats(&mut conn, &[award_id])
         .await?

@@ -12,6 +12,8 @@ pub mod tokens;
 use actix_web::web;
 use utoipa::OpenApi;
 
+use crate::subscriptions::routes as subscriptions;
+
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(issuers::create_issuer)
@@ -37,12 +39,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tokens::list_tokens)
         .service(tokens::revoke_token)
         .service(dead_letters::list_dead_letters)
-        .service(dead_letters::handle_dead_letter);
+        .service(dead_letters::handle_dead_letter)
+        .service(subscriptions::create_subscription)
+        .service(subscriptions::list_subscriptions)
+        .service(subscriptions::get_subscription)
+        .service(subscriptions::change_subscription)
+        .service(subscriptions::delete_subscription)
+        .service(subscriptions::rotate_secret)
+        .service(subscriptions::list_deliveries)
+        .service(subscriptions::replay)
+        .service(asyncapi);
+}
+
+/// The AsyncAPI 3.0 document of the events sent to subscribers (also
+/// `docs/asyncapi.json`).
+#[actix_web::get("/asyncapi.json")]
+pub async fn asyncapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("../../../../docs/asyncapi.json"))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Akashi issuer", description = "Issuer organizations, badge classes, awards and admin tokens. Admin endpoints take `Authorization: Bearer <token>`."),
+    info(title = "Akashi issuer", description = "Issuer organizations, badge classes, awards, admin tokens and outgoing event subscriptions (Standard Webhooks; the events are described by the AsyncAPI document at /asyncapi.json). Admin endpoints take `Authorization: Bearer <token>`."),
     paths(
         issuers::create_issuer, issuers::list_issuers, issuers::get_issuer,
         presentation::put_presentation, presentation::get_presentation,
@@ -53,6 +73,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         keys::jwks, keys::key, keys::rotate,
         tokens::create_token, tokens::list_tokens, tokens::revoke_token,
         dead_letters::list_dead_letters, dead_letters::handle_dead_letter,
+        subscriptions::create_subscription, subscriptions::list_subscriptions, subscriptions::get_subscription,
+        subscriptions::change_subscription, subscriptions::delete_subscription, subscriptions::rotate_secret,
+        subscriptions::list_deliveries, subscriptions::replay,
     ),
     components(schemas(
         issuers::NewIssuer, issuers::IssuerView,
@@ -64,6 +87,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         keys::Jwks, keys::PublishedJwk,
         tokens::NewToken, tokens::CreatedToken, tokens::TokenView,
         dead_letters::DeadLetterView, dead_letters::DeadLetterAction, dead_letters::DeadLetterCommand,
+        subscriptions::NewSubscription, subscriptions::SubscriptionView, subscriptions::SubscriptionChange,
+        subscriptions::Rotation, subscriptions::DeliveryView, subscriptions::AttemptView,
+        subscriptions::Replay, subscriptions::Replayed,
     )),
     modifiers(&BearerAuth),
 )]
