@@ -61,6 +61,44 @@ struct SignInMail<'a> {
     minutes: i64,
 }
 
+#[derive(Template)]
+#[template(path = "mail_subscription_disabled.txt", escape = "none")]
+struct SubscriptionDisabledMail<'a> {
+    url: &'a str,
+    reason: &'a str,
+    subscription_id: &'a str,
+    disabled_at: &'a str,
+}
+
+/// Queues the mail telling a tenant that a webhook subscription was turned
+/// off (once per message: `message_id` keys the row). The endpoint travels
+/// in `link`, the subscription and the time in `reason`.
+pub async fn queue_subscription_disabled(
+    conn: &mut diesel_async::AsyncPgConnection,
+    message_id: Uuid,
+    notice: &akashi_model::messages::WebhookSubscriptionDisabled,
+) -> QueryResult<()> {
+    let details = serde_json::json!({
+        "subscription_id": notice.subscription_id,
+        "reason": notice.reason,
+        "disabled_at": notice.disabled_at,
+    });
+    diesel::insert_into(mail_outbox::table)
+        .values((
+            mail_outbox::id.eq(Uuid::now_v7()),
+            mail_outbox::award_id.eq(message_id),
+            mail_outbox::kind.eq("subscription_disabled"),
+            mail_outbox::recipient_email.eq(notice.to.as_str()),
+            mail_outbox::link.eq(&notice.url),
+            mail_outbox::reason.eq(details.to_string()),
+        ))
+        .on_conflict((mail_outbox::award_id, mail_outbox::kind))
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Queues an earner's sign-in link (once per request).
 pub async fn queue_signin(
     conn: &mut diesel_async::AsyncPgConnection,
@@ -199,6 +237,8 @@ impl Mailer {
             let (id, award_id, kind, attempts) = (d.id, d.award_id, d.kind.clone(), d.attempts);
             let outcome = if kind == "signin" {
                 self.send_signin(&d).await
+            } else if kind == "subscription_disabled" {
+                self.send_subscription_disabled(&d).await
             } else {
                 self.send_one(award_id, &kind, d.reason.as_deref()).await
             };
@@ -295,6 +335,31 @@ impl Mailer {
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .header(MessageKey(format!("{award_id}.{kind}")))
+            .body(body)?;
+        self.transport.send(message).await?;
+        Ok(())
+    }
+
+    /// Tells a tenant its webhook subscription was turned off.
+    async fn send_subscription_disabled(&self, due: &Due) -> anyhow::Result<()> {
+        let (Some(email), Some(url)) = (&due.recipient_email, &due.link) else {
+            anyhow::bail!("subscription mail {} has no address or endpoint", due.id);
+        };
+        let details: Value = serde_json::from_str(due.reason.as_deref().unwrap_or("{}"))?;
+        let text = |key: &str| details[key].as_str().unwrap_or("—").to_string();
+        let body = SubscriptionDisabledMail {
+            url,
+            reason: &text("reason"),
+            subscription_id: &text("subscription_id"),
+            disabled_at: &text("disabled_at"),
+        }
+        .render()?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(lettre::message::Mailbox::new(None, email.parse()?))
+            .subject("Webhook の購読を停止しました / A webhook subscription was turned off")
+            .header(ContentType::TEXT_PLAIN)
+            .header(MessageKey(format!("{}.subscription_disabled", due.award_id)))
             .body(body)?;
         self.transport.send(message).await?;
         Ok(())

@@ -6,7 +6,7 @@ use actix_web::web;
 use akashi_db::PgPool;
 use akashi_model::messages::{
     AwardMailRequested, BadgeIssued, BadgeRevoked, BlockcertsIssued, BusMessage, EarnerPreferencesChanged,
-    EarnerSignInRequested, IssuerPublished,
+    EarnerSignInRequested, IssuerPublished, WebhookSubscriptionDisabled,
 };
 use akashi_runtime::ServiceContext;
 use secrecy::SecretString;
@@ -102,6 +102,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let s = state.clone();
     ctx.consume(BadgeRevoked::ROUTING_KEY, move |m| {
         consumers::badge_revoked(s.clone(), m)
+    });
+    let s = state.clone();
+    ctx.consume(WebhookSubscriptionDisabled::ROUTING_KEY, move |m| {
+        consumers::webhook_subscription_disabled(s.clone(), m)
     });
     let s = state.clone();
     ctx.consume(EarnerSignInRequested::ROUTING_KEY, move |m| {

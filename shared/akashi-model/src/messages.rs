@@ -221,6 +221,22 @@ pub struct EventObserved {
 }
 bus_message!(EventObserved, "event.observed", "v1");
 
+/// issuer → display: a webhook subscription was turned off because every
+/// delivery failed for the whole retry period; display mails the tenant's
+/// contact address (once per message).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WebhookSubscriptionDisabled {
+    pub subscription_id: Uuid,
+    pub issuer_id: Uuid,
+    /// The tenant's contact address (its issuer profile's `email`).
+    pub to: EmailAddress,
+    /// The endpoint that kept failing.
+    pub url: String,
+    pub reason: String,
+    pub disabled_at: DateTime<Utc>,
+}
+bus_message!(WebhookSubscriptionDisabled, "webhook_subscription.disabled", "v1");
+
 /// host → display: an earner chose whether their name is shown on the
 /// public pages of their badges. `changed_at` orders changes: display keeps
 /// the newest.

@@ -494,12 +494,29 @@ async fn expiry_is_announced_once_and_a_dead_endpoint_is_turned_off() -> anyhow:
         "announced once"
     );
 
-    // An endpoint that fails for the whole retry period (3 s here) is turned off.
+    // An endpoint that fails for the whole retry period (3 s here) is
+    // turned off, and the tenant is told by mail.
     stack.set_env(Service::Issuer, "AKASHI_ISSUER_WEBHOOKS__GIVE_UP_AFTER_SECS", "3");
     stack.restart(Service::Issuer).await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mail_dir = std::env::temp_dir().join(format!("akashi-dead-hook-{}", uuid::Uuid::new_v4()));
+    let _sink = start_sink(port, &mail_dir)?;
+    stack.set_env(
+        Service::Display,
+        "AKASHI_DISPLAY_MAIL__SMTP_URL",
+        &format!("smtp://127.0.0.1:{port}"),
+    );
+    stack.restart(Service::Display).await?;
+    let owner = json_of(
+        stack
+            .admin(Method::POST, format!("{issuer}/admin/tokens"))
+            .json(&json!({"name": "A integrations", "role": "owner", "issuer_id": seed.issuer_id})),
+        201,
+    )
+    .await?;
     let dead = subscribe(
         &stack,
-        &stack.admin_token,
+        owner["token"].as_str().unwrap(),
         "http://127.0.0.1:9/nobody",
         &["badge.expired"],
     )
@@ -520,6 +537,22 @@ async fn expiry_is_announced_once_and_a_dead_endpoint_is_turned_off() -> anyhow:
     let log = deliveries(&stack, dead_id).await?;
     assert_eq!(log[0]["status"], "failed");
     assert!(log[0]["attempts"].as_i64().unwrap() >= 2);
+    let mut notice = None;
+    for _ in 0..300 {
+        notice = akashi_e2e::smtp::mails(&mail_dir)
+            .into_iter()
+            .find(|m| m.contains(".subscription_disabled"));
+        if notice.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mail = readable(&notice.expect("a mail tells the tenant"));
+    assert!(mail.contains("badges@demo.akashi.example"), "{mail}");
+    assert!(
+        mail.contains("http://127.0.0.1:9/nobody") && mail.contains(dead_id),
+        "{mail}"
+    );
     // The healthy subscription heard of the second expiry meanwhile.
     delivered(&hr, "badge.expired", &second).await?;
 

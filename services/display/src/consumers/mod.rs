@@ -146,6 +146,19 @@ pub async fn earner_signin_requested(state: AppState, message: IncomingMessage) 
     Ok(())
 }
 
+/// `webhook_subscription.disabled` → queue the mail to the tenant (once per message).
+pub async fn webhook_subscription_disabled(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
+    let notice: akashi_model::messages::WebhookSubscriptionDisabled = message.data()?;
+    if !state.mail_enabled {
+        tracing::warn!(subscription_id = %notice.subscription_id, "a subscription was turned off, but mail is not configured");
+        return Ok(());
+    }
+    let mut conn = akashi_db::conn(&state.pool).await.map_err(HandlerError::transient)?;
+    crate::mailer::queue_subscription_disabled(&mut conn, message.envelope.id, &notice).await?;
+    tracing::info!(subscription_id = %notice.subscription_id, "subscription-disabled mail queued");
+    Ok(())
+}
+
 /// `award.mail_requested`: send the award's e-mail again, once per request.
 pub async fn award_mail_requested(state: AppState, message: IncomingMessage) -> Result<(), HandlerError> {
     use diesel_async::AsyncConnection;

@@ -6,7 +6,14 @@ use diesel::sql_types::{BigInt, Integer};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{webhook_attempts, webhook_deliveries, webhook_subscriptions};
+use akashi_bus::Envelope;
+use akashi_model::EmailAddress;
+use akashi_model::messages::WebhookSubscriptionDisabled;
+
+use crate::db::schema::{issuers, webhook_attempts, webhook_deliveries, webhook_subscriptions};
+
+/// Why the deliverer turns a subscription off.
+pub const DISABLED_REASON: &str = "every delivery failed for the whole retry period";
 
 /// A subscription.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -207,16 +214,58 @@ pub async fn record_attempt(
                 )
                 .set((
                     webhook_subscriptions::enabled.eq(false),
-                    webhook_subscriptions::disabled_reason.eq("every delivery failed for the whole retry period"),
+                    webhook_subscriptions::disabled_reason.eq(DISABLED_REASON),
                     webhook_subscriptions::updated_at.eq(now),
                 ))
                 .execute(conn)
                 .await?;
+                if turned_off == 1 {
+                    tell_the_owner(conn, subscription_id, now).await?;
+                }
                 Ok(turned_off == 1)
             }
         }
     })
     .await
+}
+
+/// Queues the mail that tells a tenant its subscription was turned off
+/// (display sends it to the issuer's contact address). A platform
+/// subscription has no tenant to tell: the log and the API say it.
+async fn tell_the_owner(conn: &mut AsyncPgConnection, subscription_id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+    let (owner, url): (Option<Uuid>, String) = webhook_subscriptions::table
+        .find(subscription_id)
+        .select((webhook_subscriptions::owner_issuer_id, webhook_subscriptions::url))
+        .first(conn)
+        .await?;
+    let Some(issuer_id) = owner else {
+        return Ok(());
+    };
+    let email: String = issuers::table
+        .find(issuer_id)
+        .select(issuers::email)
+        .first(conn)
+        .await?;
+    let Ok(to) = EmailAddress::parse(&email) else {
+        tracing::warn!(%issuer_id, "the issuer's contact address is not usable; no mail about its subscription");
+        return Ok(());
+    };
+    let notice = Envelope::new(
+        crate::SERVICE,
+        WebhookSubscriptionDisabled {
+            subscription_id,
+            issuer_id,
+            to,
+            url,
+            reason: DISABLED_REASON.to_string(),
+            disabled_at: now,
+        },
+        None,
+    );
+    akashi_bus::outbox::enqueue(conn, &notice)
+        .await
+        .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
+    Ok(())
 }
 
 /// Starts a run of failures at `at` unless one is under way.
