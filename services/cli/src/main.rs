@@ -6,8 +6,10 @@
 //! - `akashi rules …`, `akashi decisions …`, `akashi learners …`: rules,
 //!   dry runs and applies, the decision log and approvals, learner
 //!   attributes in bulk (see `admin_commands`).
+//! - `akashi subscriptions …`: outgoing event subscriptions (see `subscriptions`).
 
 mod admin_commands;
+mod subscriptions;
 
 use std::time::Duration;
 
@@ -100,6 +102,9 @@ enum Command {
     /// Badge classes in bulk, in Japanese and English.
     #[command(subcommand)]
     BadgeClasses(admin_commands::BadgeClassesCommand),
+    /// Outgoing event subscriptions (Standard Webhooks to HR systems, SIS…).
+    #[command(subcommand)]
+    Subscriptions(subscriptions::SubscriptionsCommand),
 }
 
 struct Admin {
@@ -368,6 +373,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Decisions(command) => admin_commands::decisions(&admin()?, &cli.lms_adapter_url, command).await?,
         Command::Learners(command) => admin_commands::learners(&admin()?, &cli.lms_adapter_url, command).await?,
         Command::BadgeClasses(command) => admin_commands::badge_classes(&admin()?, &cli.issuer_url, command).await?,
+        Command::Subscriptions(command) => subscriptions::run(&admin()?, &cli.issuer_url, command).await?,
     }
     Ok(())
 }

@@ -755,3 +755,68 @@ async fn a_claimed_badge_and_a_decision_awaiting_approval_reach_subscribers() ->
     );
     Ok(())
 }
+
+/// `akashi subscriptions …` with the stack's admin token; answers its JSON.
+async fn akashi(stack: &Stack, args: &[&str]) -> anyhow::Result<Value> {
+    let output = tokio::process::Command::new(akashi_e2e::bin_dir().join("akashi"))
+        .arg("subscriptions")
+        .args(args)
+        .env("AKASHI_ISSUER_URL", stack.url(Service::Issuer))
+        .env("AKASHI_ADMIN_TOKEN", &stack.admin_token)
+        .output()
+        .await?;
+    anyhow::ensure!(
+        output.status.success(),
+        "akashi subscriptions {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_from_the_command_line() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let seed = stack.seed().await?;
+    let hr = Receiver::start(&[]).await?;
+    let url = hr.url();
+    let made = akashi(
+        &stack,
+        &[
+            "create",
+            "--url",
+            &url,
+            "--event",
+            "badge.issued",
+            "--event",
+            "badge.revoked",
+        ],
+    )
+    .await?;
+    let id = made["id"].as_str().unwrap().to_string();
+    hr.set_secrets(&[made["secret"].as_str().unwrap()])?;
+    assert_eq!(made["events"], json!(["badge.issued", "badge.revoked"]));
+    assert_eq!(akashi(&stack, &["list"]).await?[0]["id"], id.as_str());
+    assert_eq!(akashi(&stack, &["disable", &id]).await?["enabled"], false);
+    // Off: an award made now is not recorded for it.
+    let missed = admin_award(&stack, &seed.badge_class_id, "off@example.ac.jp").await?;
+    assert_eq!(akashi(&stack, &["enable", &id]).await?["enabled"], true);
+    let heard = admin_award(&stack, &seed.badge_class_id, "on@example.ac.jp").await?;
+    delivered(&hr, "badge.issued", &heard).await?;
+    assert!(about(&hr.received(), "badge.issued", &missed).is_empty());
+    let log = akashi(&stack, &["deliveries", &id, "--status", "delivered"]).await?;
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+    let delivery = log[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        akashi(&stack, &["replay", &id, "--delivery", &delivery]).await?["replayed"],
+        1
+    );
+    hr.wait_for("the replay", WAIT, |all| {
+        (about(all, "badge.issued", &heard).len() == 2).then_some(())
+    })
+    .await?;
+    let rotated = akashi(&stack, &["rotate-secret", &id, "--overlap-secs", "60"]).await?;
+    assert!(rotated["secret"].as_str().unwrap().starts_with("whsec_"));
+    akashi(&stack, &["delete", &id]).await?;
+    assert_eq!(akashi(&stack, &["list"]).await?, json!([]));
+    Ok(())
+}

@@ -99,6 +99,15 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
     )
     .await?;
     let b_token_id = b_token["id"].as_str().unwrap().to_string();
+    // B's HR system hears of B's badges.
+    let b_subscription: Value = json_of(
+        reqwest::Client::new()
+            .post(format!("{issuer}/admin/webhook-subscriptions"))
+            .bearer_auth(b_token["token"].as_str().unwrap())
+            .json(&json!({"url": "http://127.0.0.1:9/b-hr", "events": ["badge.issued"]})),
+    )
+    .await?;
+    let b_sub = b_subscription["id"].as_str().unwrap().to_string();
 
     // Tenant A is the seeded issuer; its owner, editor and viewer.
     let a_id = seed.issuer_id.clone();
@@ -124,6 +133,7 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
         b_award_id.as_str(),
         b_decision_id.as_str(),
         b_token_id.as_str(),
+        b_sub.as_str(),
         b_learner,
         "Tenant B",
         "B-SECRET-101",
@@ -174,6 +184,46 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
             Some(json!({"name": "x", "role": "viewer", "issuer_id": b_id})),
         ),
         (Method::DELETE, format!("{issuer}/admin/tokens/{b_token_id}"), None),
+        (
+            Method::POST,
+            format!("{issuer}/admin/webhook-subscriptions"),
+            Some(json!({"url": "http://127.0.0.1:9/h", "events": ["badge.issued"], "issuer_id": b_id})),
+        ),
+        (
+            Method::POST,
+            format!("{issuer}/admin/webhook-subscriptions"),
+            Some(json!({"url": "http://127.0.0.1:9/h", "events": ["badge.issued"], "badge_class_id": b_badge_id})),
+        ),
+        (
+            Method::GET,
+            format!("{issuer}/admin/webhook-subscriptions/{b_sub}"),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("{issuer}/admin/webhook-subscriptions/{b_sub}"),
+            Some(json!({"enabled": false})),
+        ),
+        (
+            Method::DELETE,
+            format!("{issuer}/admin/webhook-subscriptions/{b_sub}"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("{issuer}/admin/webhook-subscriptions/{b_sub}/rotate-secret"),
+            Some(json!({})),
+        ),
+        (
+            Method::GET,
+            format!("{issuer}/admin/webhook-subscriptions/{b_sub}/deliveries"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("{issuer}/admin/webhook-subscriptions/{b_sub}/replay"),
+            Some(json!({"since": "2026-01-01T00:00:00Z"})),
+        ),
         (Method::GET, format!("{issuer}/admin/dead-letters"), None),
         (
             Method::POST,
@@ -267,6 +317,7 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
         format!("{issuer}/admin/awards?badge_class_id={b_badge_id}"),
         format!("{lms}/admin/rules"),
         format!("{issuer}/admin/tokens"),
+        format!("{issuer}/admin/webhook-subscriptions"),
         format!("{lms}/admin/decisions?limit=1000"),
         format!("{lms}/admin/decisions?learner={b_learner}"),
     ] {
@@ -279,6 +330,9 @@ async fn another_tenants_token_sees_and_touches_nothing_and_roles_hold() -> anyh
         }
     }
     // Nothing of B changed.
+    let sub_now: Value =
+        json_of(stack.admin(Method::GET, format!("{issuer}/admin/webhook-subscriptions/{b_sub}"))).await?;
+    assert_eq!(sub_now["enabled"], true);
     let b_now = stack.awards(b_learner).await?;
     assert_eq!(b_now[0]["status"], "active");
     let rule_now: Value = json_of(stack.admin(Method::GET, format!("{lms}/admin/rules/{b_rule_id}"))).await?;
