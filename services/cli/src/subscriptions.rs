@@ -18,7 +18,8 @@ pub enum SubscriptionsCommand {
         #[arg(long)]
         url: String,
         /// An event type (repeat for several): badge.issued, badge.revoked,
-        /// badge.expired, badge.claimed, rule.decision.pending.
+        /// badge.expired, badge.claimed, rule.decision.pending,
+        /// verification.performed.
         #[arg(long = "event", required = true)]
         events: Vec<String>,
         /// Only this issuer's events.

@@ -38,6 +38,12 @@ pub struct Config {
     /// Largest document fetched.
     #[serde(default = "default_max_document_bytes")]
     pub max_document_bytes: usize,
+    /// Announce each verification of one of Akashi's own badges to the
+    /// issuer (`verification.performed` for webhook subscribers): the
+    /// award, the verdict and the format, nothing about who asked. Off by
+    /// default: it costs a bus message per such verification.
+    #[serde(default)]
+    pub verification_events: bool,
 }
 
 fn default_anonymous_per_minute() -> u32 {

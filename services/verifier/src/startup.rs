@@ -9,7 +9,7 @@ use actix_web::web;
 use akashi_db::PgPool;
 use akashi_runtime::ServiceContext;
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, OwnAwards};
 use crate::clients::Admission;
 use crate::config::Config;
 use crate::domain::cache::DocumentCache;
@@ -58,7 +58,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     });
-    let (audit, audit_writer) = AuditLog::new(ctx.pool.clone());
+    let announce = config.verification_events.then(|| {
+        let urls = &config.common.public_urls;
+        (OwnAwards::new(&urls.host, &urls.display), ctx.relay.clone())
+    });
+    let (audit, audit_writer) = AuditLog::new(ctx.pool.clone(), announce);
     ctx.spawn(move |shutdown| audit_writer.run(shutdown));
     // Admin tokens minted by the issuer work here too.
     let pool = ctx.pool.clone();

@@ -347,9 +347,18 @@ async fn a_sender_killed_mid_delivery_sends_the_same_webhook_id_again() -> anyho
         "{again:?}"
     );
     assert!(again.iter().all(|r| r["verified_with"] == json!([0])));
-    let log = deliveries(&stack, sub["id"].as_str().unwrap()).await?;
+    // The receiver records a request when it arrives; the issuer records
+    // the answer a moment later.
+    let mut log = Vec::new();
+    for _ in 0..100 {
+        log = deliveries(&stack, sub["id"].as_str().unwrap()).await?;
+        if log.first().is_some_and(|d| d["status"] == "delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(log.len(), 1);
-    assert_eq!(log[0]["status"], "delivered");
+    assert_eq!(log[0]["status"], "delivered", "{log:?}");
     Ok(())
 }
 
@@ -557,6 +566,7 @@ async fn expiry_is_announced_once_and_a_dead_endpoint_is_turned_off() -> anyhow:
     delivered(&hr, "badge.expired", &second).await?;
 
     // Turned back on, pointing at a working endpoint: a replay delivers.
+    hr.set_secrets(&[sub["secret"].as_str().unwrap(), dead["secret"].as_str().unwrap()])?;
     json_of(
         stack
             .admin(Method::PATCH, url.clone())
@@ -572,7 +582,6 @@ async fn expiry_is_announced_once_and_a_dead_endpoint_is_turned_off() -> anyhow:
     )
     .await?;
     assert_eq!(replayed["replayed"], 1);
-    hr.set_secrets(&[sub["secret"].as_str().unwrap(), dead["secret"].as_str().unwrap()])?;
     let got = hr
         .wait_for("the replayed expiry", WAIT, |all| {
             all.iter().find(|r| r["webhook_id"] == log[0]["webhook_id"]).cloned()
@@ -818,5 +827,126 @@ async fn subscriptions_from_the_command_line() -> anyhow::Result<()> {
     assert!(rotated["secret"].as_str().unwrap().starts_with("whsec_"));
     akashi(&stack, &["delete", &id]).await?;
     assert_eq!(akashi(&stack, &["list"]).await?, json!([]));
+    Ok(())
+}
+
+/// The attribute value after `prefix` in `html`, up to the next quote.
+fn attribute_after<'a>(html: &'a str, prefix: &str) -> Option<&'a str> {
+    let start = html.find(prefix)? + prefix.len();
+    html[start..].split('"').next()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_subscribes_an_hr_system_from_the_console() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let seed = stack.seed().await?;
+    let display = stack.url(Service::Display);
+    let cookie = stack.console_session().await?;
+    let http = akashi_e2e::no_redirects();
+    let get = |path: String| {
+        http.get(format!("{display}{path}"))
+            .header("Cookie", &cookie)
+            .header("Accept-Language", "ja")
+    };
+    let form_page = get("/console/subscriptions".into()).send().await?.text().await?;
+    assert!(form_page.contains("イベント配信"), "the page in Japanese: {form_page}");
+    assert!(form_page.contains("rule.decision.pending"), "every event is offered");
+    let action = attribute_after(
+        &form_page,
+        "<form method=\"post\" action=\"/console/subscriptions?csrf=",
+    )
+    .expect("the form")
+    .to_string();
+    let hr = Receiver::start(&[]).await?;
+    let answer = http
+        .post(format!("{display}/console/subscriptions?csrf={action}"))
+        .header("Cookie", &cookie)
+        .header("Origin", &display)
+        .form(&[
+            ("url", hr.url().as_str()),
+            ("event", "badge.issued"),
+            ("event", "badge.expired"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(answer.status(), 200);
+    let shown = answer.text().await?;
+    let secret = attribute_after(&shown, "<code id=\"new-secret\">")
+        .map(|s| s.split('<').next().unwrap_or_default().to_string())
+        .expect("the secret is shown once");
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    hr.set_secrets(&[&secret])?;
+    let award_id = admin_award(&stack, &seed.badge_class_id, "console@example.ac.jp").await?;
+    let got = delivered(&hr, "badge.issued", &award_id).await?;
+    assert_eq!(got[0]["verified_with"], json!([0]), "the secret the page showed signs");
+
+    // The list links to the delivery log; the admin turns it off there.
+    let listed = get("/console/subscriptions".into()).send().await?.text().await?;
+    assert!(!listed.contains(&secret), "the secret is not shown again");
+    let id = attribute_after(&listed, "href=\"/console/subscriptions?show=")
+        .expect("a link to the log")
+        .to_string();
+    let log = get(format!("/console/subscriptions?show={id}"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(log.contains("data-status=\"delivered\""), "{log}");
+    let off = http
+        .post(format!("{display}/console/subscriptions/{id}/off?csrf={action}"))
+        .header("Cookie", &cookie)
+        .header("Origin", &display)
+        .send()
+        .await?;
+    assert_eq!(off.status(), 303);
+    let view = stack
+        .admin_json(&format!(
+            "{}/admin/webhook-subscriptions/{id}",
+            stack.url(Service::Issuer)
+        ))
+        .await?;
+    assert_eq!(view["enabled"], false);
+    assert_eq!(view["events"], json!(["badge.issued", "badge.expired"]));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verifications_are_announced_when_the_operator_turns_them_on() -> anyhow::Result<()> {
+    let mut stack = Stack::start().await?;
+    stack.seed().await?;
+    stack.set_env(Service::Verifier, "AKASHI_VERIFIER_VERIFICATION_EVENTS", "true");
+    stack.restart(Service::Verifier).await?;
+    let hr = Receiver::start(&[]).await?;
+    let sub = subscribe(&stack, &stack.admin_token, &hr.url(), &["verification.performed"]).await?;
+    hr.set_secrets(&[sub["secret"].as_str().unwrap()])?;
+    let award = stack
+        .complete_course("evt-verify-1", "ao@example.ac.jp", "DEMO-101")
+        .await?;
+    let award_id = award["award_id"].as_str().unwrap();
+    let report = stack.verify(award["badge_page"].as_str().unwrap(), None).await?;
+    assert_eq!(report["status"], "valid");
+    let got = delivered(&hr, "verification.performed", award_id).await?;
+    assert_eq!(got[0]["verified_with"], json!([0]));
+    let verification = &got[0]["body"]["data"]["verification"];
+    assert_eq!(verification["status"], "valid");
+    assert_eq!(verification["input"], "url");
+    assert_eq!(
+        verification.as_object().unwrap().len(),
+        3,
+        "the verdict, format and input only: {verification}"
+    );
+    // A URL shaped like ours that names no award is not announced, nor
+    // dead-lettered.
+    let host = stack.url(Service::Host);
+    let made_up = format!("{host}/ob2/assertions/{}", uuid::Uuid::now_v7());
+    stack.verify(&made_up, None).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(hr.received().len(), 1, "{:?}", hr.received());
+    assert_eq!(
+        stack
+            .count(Service::Issuer, "SELECT count(*) AS n FROM dead_letters")
+            .await?,
+        0
+    );
     Ok(())
 }

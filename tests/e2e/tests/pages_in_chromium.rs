@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use akashi_e2e::{Service, Stack, bin_dir};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn chromium(args: &[&str], profile: &Path) -> anyhow::Result<std::process::Output> {
     let output = Command::new("chromium")
@@ -240,6 +240,19 @@ async fn people_facing_pages_pass_axe_core_at_phone_and_desktop_widths() -> anyh
     assert!(r.status().is_success());
     let page = awards[0]["badge_page"].as_str().unwrap().to_string();
     stack.wait_for_status(&page, 200, Duration::from_secs(20)).await?;
+    // An HR system's subscription, so that the events-out page shows its
+    // table and delivery log.
+    let subscription: Value = stack
+        .admin(
+            Method::POST,
+            format!("{}/admin/webhook-subscriptions", stack.url(Service::Issuer)),
+        )
+        .json(&json!({"url": "http://127.0.0.1:9/hr", "events": ["badge.issued", "badge.revoked"]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let events_log = format!("/console/subscriptions?show={}", subscription["id"].as_str().unwrap());
     let out: PathBuf = bin_dir().join("e2e-logs").join(&stack.id).join("axe");
     std::fs::create_dir_all(&out)?;
     let plan = json!({
@@ -256,7 +269,7 @@ async fn people_facing_pages_pass_axe_core_at_phone_and_desktop_widths() -> anyh
             {"name": "console-login", "url": format!("{display}/console/login?lang=ja")},
         ],
         "console": {"base": display, "token": stack.admin_token,
-                    "paths": ["/console", "/console/rules", "/console/awards", "/console/decisions", "/console/lms", "/console/dead-letters", "/console/team"]},
+                    "paths": ["/console", "/console/rules", "/console/awards", "/console/decisions", "/console/lms", "/console/dead-letters", "/console/team", "/console/subscriptions", events_log]},
     });
     let plan_path = out.join("plan.json");
     std::fs::write(&plan_path, serde_json::to_vec(&plan)?)?;
@@ -277,7 +290,7 @@ async fn people_facing_pages_pass_axe_core_at_phone_and_desktop_widths() -> anyh
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
     let judged: Vec<&PageVerdict> = verdicts.iter().filter(|v| !v.title.is_empty()).collect();
-    assert!(judged.len() >= 2 * 15, "every page at both widths: {verdicts:#?}");
+    assert!(judged.len() >= 2 * 17, "every page at both widths: {verdicts:#?}");
     let mut problems = Vec::new();
     for v in &verdicts {
         if !v.violations.is_empty() {
@@ -305,7 +318,7 @@ async fn people_facing_pages_pass_axe_core_at_phone_and_desktop_widths() -> anyh
         .filter(|v| v.name.starts_with("console-") && v.name != "console-login" && v.width == 360)
         .map(|v| v.title.as_str())
         .collect();
-    assert_eq!(titles.len(), 7, "{titles:?}");
+    assert_eq!(titles.len(), 8, "{titles:?}");
 
     // The markup as served, judged by the Nu HTML checker.
     let markup = out.join("html");
@@ -321,9 +334,19 @@ async fn people_facing_pages_pass_axe_core_at_phone_and_desktop_widths() -> anyh
         ("console-login", format!("{display}/console/login")),
         ("error-page", format!("{host}/earners/nobody")),
     ];
-    for path in ["", "/rules", "/awards", "/decisions", "/lms", "/dead-letters", "/team"] {
+    for path in [
+        "",
+        "/rules",
+        "/awards",
+        "/decisions",
+        "/lms",
+        "/dead-letters",
+        "/team",
+        "/subscriptions",
+    ] {
         served.push(("console", format!("{display}/console{path}")));
     }
+    served.push(("console-events-log", format!("{display}{events_log}")));
     for (n, (name, url)) in served.iter().enumerate() {
         let html = stack
             .http

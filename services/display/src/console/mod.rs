@@ -59,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(team_page)
         .service(create_token)
         .service(revoke_token);
+    subscriptions::configure(cfg);
 }
 
 /// The language: `?lang=`, then the console's cookie, then the browser's.
@@ -298,6 +299,9 @@ macro_rules! try_api {
         }
     }};
 }
+
+// After the macros it uses (`macro_rules!` scope is textual).
+mod subscriptions;
 
 #[get("/console/login")]
 async fn login_form(req: HttpRequest) -> HttpResponse {

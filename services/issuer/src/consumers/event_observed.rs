@@ -1,6 +1,7 @@
-//! `event.observed` → deliveries to the subscriptions that want it. Host
-//! and the lms-adapter see things happen that the issuer does not (an
-//! earner claiming a badge, a decision waiting for approval); the issuer
+//! `event.observed` → deliveries to the subscriptions that want it. Host,
+//! the lms-adapter and the verifier see things happen that the issuer does
+//! not (an earner claiming a badge, a decision waiting for approval, a
+//! verification); the issuer
 //! owns the subscriptions. Idempotent without an inbox: the message id is
 //! the event id, and a subscription gets one delivery per event id.
 
@@ -30,10 +31,16 @@ pub async fn handle(state: AppState, message: IncomingMessage) -> Result<(), Han
                 .first(&mut conn)
                 .await
                 .optional()?;
-            // Host and the lms-adapter learn of awards from the issuer, so
-            // an award unknown here is an error, not a race.
-            let (award, issuer_name, badge_name) =
-                found.ok_or_else(|| HandlerError::permanent(format!("unknown award {award_id}")))?;
+            let Some((award, issuer_name, badge_name)) = found else {
+                // Anyone may ask the verifier about a URL that looks like
+                // one of ours: nothing to announce. Host and the lms-adapter
+                // learn of awards from the issuer, so from them it is an error.
+                if event_type == EventType::VerificationPerformed {
+                    tracing::info!(%award_id, "a verification of an award that does not exist; not announced");
+                    return Ok(());
+                }
+                return Err(HandlerError::permanent(format!("unknown award {award_id}")));
+            };
             Event::about_award(
                 event_type,
                 &award,

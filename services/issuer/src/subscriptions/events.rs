@@ -26,16 +26,20 @@ pub enum EventType {
     /// A rule decided to award a badge that waits for an admin's approval
     /// (lms-adapter).
     RuleDecisionPending,
+    /// Someone verified the badge at Akashi's verifier (the verdict, never
+    /// who asked; only when the operator turned verification events on).
+    VerificationPerformed,
 }
 
 impl EventType {
     /// Every event type, for validation and documentation.
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::BadgeIssued,
         EventType::BadgeRevoked,
         EventType::BadgeExpired,
         EventType::BadgeClaimed,
         EventType::RuleDecisionPending,
+        EventType::VerificationPerformed,
     ];
 
     /// The name subscribers use (`events` of a subscription).
@@ -46,6 +50,7 @@ impl EventType {
             EventType::BadgeExpired => "badge.expired",
             EventType::BadgeClaimed => "badge.claimed",
             EventType::RuleDecisionPending => "rule.decision.pending",
+            EventType::VerificationPerformed => "verification.performed",
         }
     }
 

@@ -29,7 +29,7 @@ pub struct NewSubscription {
     #[schema(example = "https://hr.example.com/hooks/akashi")]
     pub url: String,
     /// Any of `badge.issued`, `badge.revoked`, `badge.expired`,
-    /// `badge.claimed`, `rule.decision.pending`.
+    /// `badge.claimed`, `rule.decision.pending`, `verification.performed`.
     #[schema(example = json!(["badge.issued", "badge.revoked"]))]
     pub events: Vec<String>,
     pub description: Option<String>,
@@ -496,6 +496,9 @@ pub struct Replay {
     pub since: Option<DateTime<Utc>>,
     /// …until `until` (exclusive; default now).
     pub until: Option<DateTime<Utc>>,
+    /// With a time range: only deliveries in this state (`failed`,
+    /// `delivered`); all of them when absent.
+    pub status: Option<String>,
 }
 
 /// How many deliveries go out again.
@@ -521,7 +524,7 @@ pub async fn replay(
         .filter(webhook_deliveries::subscription_id.eq(row.id))
         .into_boxed();
     match (body.delivery_id, body.since) {
-        (Some(id), None) if body.until.is_none() => {
+        (Some(id), None) if body.until.is_none() && body.status.is_none() => {
             target = target.filter(webhook_deliveries::id.eq(id));
         }
         (None, Some(since)) => {
@@ -532,6 +535,13 @@ pub async fn replay(
             target = target
                 .filter(webhook_deliveries::created_at.ge(since))
                 .filter(webhook_deliveries::created_at.lt(until));
+            match body.status.as_deref() {
+                None => {}
+                Some(status @ ("failed" | "delivered")) => {
+                    target = target.filter(webhook_deliveries::status.eq(status.to_string()));
+                }
+                Some(_) => return Err(ApiError::invalid_field("status: failed or delivered")),
+            }
         }
         _ => {
             return Err(ApiError::invalid_field(
